@@ -1,0 +1,47 @@
+# Convene: `make run` sets up everything and serves the demo; `make test` sets up and runs the suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+FLASK     := $(VENV)/bin/flask --app wsgi
+ASSETS    := app/static/nhsuk/nhsuk-frontend.min.css
+
+.PHONY: run test test-sqlite test-postgres setup prereqs assets db bench lint clean
+
+prereqs:
+	@scripts/check-prereqs.sh
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | prereqs
+	@test -d $(VENV) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(ASSETS): package.json package-lock.json | prereqs
+	npm ci --no-audit --no-fund --loglevel=error
+	scripts/copy-assets.sh
+
+assets: $(ASSETS)
+
+setup: $(VENV)/.installed assets
+
+db: setup
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+
+run: db
+	@echo "Convene is starting on http://127.0.0.1:5000 (press Ctrl+C to stop)."
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup
+	scripts/run-tests.sh
+
+test-sqlite: setup
+	$(VENV)/bin/pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules app/static/nhsuk .pytest_cache

@@ -1,0 +1,212 @@
+"""Convene: create_app wires configuration, extensions, blueprints, CLI and error pages."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, request
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+
+from app import clock, formatting
+from app.content import load_content
+from app.db import configure_sqlite, reset_write_unit, set_write_unit
+from app.extensions import csrf, db, limiter, login_manager, migrate
+from app.notifications.transports import transport_from_config
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def create_app(config=None) -> Flask:
+    """Build the application. `config` is a config class or mapping; default from CONVENE_ENV."""
+    from config import INSTANCE_DIR, config_from_environment
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    config = config or config_from_environment()
+    if isinstance(config, dict):
+        from config import TestingConfig
+
+        app.config.from_object(TestingConfig)
+        app.config.update(config)
+    else:
+        config.validate()
+        app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _configure_templates(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_commands(app)
+
+    app.extensions["convene_content"] = load_content(app.config["CONTENT_DIR"])
+    app.extensions["convene_mail"] = transport_from_config(app.config)
+
+    if app.config["SCHEDULER_EMBEDDED"]:
+        # Started by the first request, so CLI commands (db upgrade, seed-demo) never run it.
+        from app.scheduler import start_embedded
+
+        app.before_request_funcs.setdefault(None, []).insert(0, lambda: start_embedded(app) and None)
+    return app
+
+
+def _configure_templates(app: Flask) -> None:
+    # NHS.UK component macros come from the nhsuk-frontend-jinja package; ChainableUndefined
+    # is what its macros expect for optional parameters.
+    app.jinja_options = {**app.jinja_options, "undefined": ChainableUndefined}
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(str(Path(app.root_path) / "templates")),
+        PackageLoader("nhsuk_frontend_jinja"),
+    ])
+    app.jinja_env.filters.update(formatting.FILTERS)
+    from app.permissions import TEMPLATE_PREDICATES
+
+    app.jinja_env.globals.update(TEMPLATE_PREDICATES)
+    app.jinja_env.globals["now"] = clock.now
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from app.auth.models import User
+
+        try:
+            raw_id, version = user_id.split(":")
+            user = db.session.get(User, int(raw_id))
+        except (ValueError, TypeError):
+            return None
+        # A bumped session_version (password change, sign out everywhere) ends old sessions.
+        if user is None or str(user.session_version) != version or user.is_disabled:
+            return None
+        return user
+
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.admin.views import bp as admin_bp
+    from app.auth.views import bp as auth_bp
+    from app.programme.views import bp as programme_bp
+    from app.public.views import bp as public_bp
+
+    for blueprint in (public_bp, auth_bp, programme_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _before():
+        g.csp_nonce = secrets.token_urlsafe(16)
+        # SQLite: only units of work that may write take the write lock at BEGIN.
+        g._write_unit_token = set_write_unit(request.method not in READ_METHODS)
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if view is not None and request.endpoint != "static" and not hasattr(view, "access_rule"):
+            raise RuntimeError(f"{request.endpoint} has no access rule: add one from app.permissions")
+
+    @app.teardown_request
+    def _teardown(_exc):
+        token = g.pop("_write_unit_token", None)
+        if token is not None:
+            reset_write_unit(token)
+
+    @app.context_processor
+    def _template_context():
+        return {
+            "cspNonce": g.get("csp_nonce", ""),
+            "assetPath": "/static/nhsuk/assets",
+            "programme_name": app.config["PROGRAMME_NAME"],
+            "header_logo_url": app.config["HEADER_LOGO_URL"],
+        }
+
+    @app.after_request
+    def _security_headers(response):
+        nonce = g.get("csp_nonce", "")
+        font_src = " ".join(filter(None, ["'self'", app.config["FONT_ORIGIN"]]))
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
+            f"font-src {font_src}; connect-src 'self'; form-action 'self'; base-uri 'self'; "
+            "object-src 'none'; frame-ancestors 'none'",
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if app.config["HSTS"]:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        from flask_login import current_user
+
+        if request.endpoint != "static" and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from flask import render_template
+    from flask_wtf.csrf import CSRFError
+
+    from app.errors import DomainError
+
+    def _page(status: int, title: str, message: str):
+        return render_template("errors/error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return _page(403, "You do not have access to this page",
+                     "Your account cannot open this page. If you think it should, contact the programme team.")
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return _page(404, "Page not found",
+                     "If you typed the web address, check it is correct. If you pasted it, check you copied "
+                     "the entire address.")
+
+    @app.errorhandler(405)
+    def method_not_allowed(_error):
+        return _page(405, "That action is not available here", "Go back and use the buttons on the page.")
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return _page(413, "The file is too large",
+                     f"Files must be {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB or smaller.")
+
+    @app.errorhandler(429)
+    def too_many(_error):
+        return _page(429, "Too many attempts", "Wait 15 minutes, then try again.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_error):
+        db.session.rollback()
+        return _page(400, "This form has expired",
+                     "For your security, forms expire. Go back, reload the page and try again.")
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        titles = {403: "You cannot do that", 404: "Not found", 409: "That has already happened"}
+        return _page(error.status_code, titles.get(error.status_code, "That could not be done"), error.message)
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        db.session.rollback()
+        return _page(500, "Sorry, there is a problem with the service",
+                     "Try again later. Nothing you submitted was saved.")
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,50 @@
+"""The programme team's pages: cohorts at a glance and the outbox."""
+
+import math
+
+import nh3
+from flask import Blueprint, abort, render_template, request
+from markupsafe import Markup
+
+from app import clock
+from app.admin.services import OUTBOX_PAGE_SIZE, outbox_page
+from app.db import db
+from app.notifications.models import OutboxMessage, OutboxStatus
+from app.notifications.services import backlog
+from app.permissions import staff_required, team_required
+from app.programme.services import enrolment_counts, list_cohorts
+
+bp = Blueprint("admin", __name__, url_prefix="/team", template_folder="templates")
+
+
+@bp.get("/")
+@staff_required
+def dashboard():
+    return render_template("admin/dashboard.html", cohorts=list_cohorts(), counts=enrolment_counts(),
+                           now=clock.now())
+
+
+@bp.get("/outbox")
+@team_required
+def outbox():
+    status = request.args.get("status") or None
+    if status and status not in {s.value for s in OutboxStatus}:
+        abort(404)
+    page = request.args.get("page", 1, type=int)
+    if page < 1:
+        abort(404)
+    rows, total = outbox_page(page, status)
+    pages = max(1, math.ceil(total / OUTBOX_PAGE_SIZE))
+    if page > pages:
+        abort(404)
+    return render_template("admin/outbox.html", rows=rows, total=total, page=page, pages=pages, status=status,
+                           statuses=list(OutboxStatus), summary=backlog(clock.now()))
+
+
+@bp.get("/outbox/<int:message_id>")
+@team_required
+def outbox_message(message_id: int):
+    message = db.get_or_404(OutboxMessage, message_id)
+    # Our own HTML, still sanitised before it is shown inside the page.
+    body = Markup(nh3.clean(message.body_html, url_schemes={"http", "https", "mailto"})) if message.body_html else None
+    return render_template("admin/outbox_message.html", message=message, body_html=body)

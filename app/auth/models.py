@@ -1,0 +1,137 @@
+"""People and their organisations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.db import TimestampMixin, db
+
+
+class StaffRole(StrEnum):
+    NONE = "none"
+    FACILITATOR = "facilitator"
+    TEAM = "team"
+
+
+class OrganisationKind(StrEnum):
+    NHS_TRUST = "nhs_trust"
+    PRIMARY_CARE = "primary_care"
+    LOCAL_GOVERNMENT = "local_government"
+    SOCIAL_CARE = "social_care"
+    PUBLIC_HEALTH = "public_health"
+    CHARITY = "charity"
+    HIGHER_EDUCATION = "higher_education"
+    HEALTH_INNOVATION_NETWORK = "health_innovation_network"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return ORGANISATION_KIND_LABELS[self]
+
+
+ORGANISATION_KIND_LABELS = {
+    OrganisationKind.NHS_TRUST: "NHS trust",
+    OrganisationKind.PRIMARY_CARE: "Primary care",
+    OrganisationKind.LOCAL_GOVERNMENT: "Local government",
+    OrganisationKind.SOCIAL_CARE: "Social care",
+    OrganisationKind.PUBLIC_HEALTH: "Public health",
+    OrganisationKind.CHARITY: "Charity or voluntary sector",
+    OrganisationKind.HIGHER_EDUCATION: "Higher education",
+    OrganisationKind.HEALTH_INNOVATION_NETWORK: "Health innovation network",
+    OrganisationKind.OTHER: "Other",
+}
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+
+
+class Organisation(TimestampMixin, db.Model):
+    __tablename__ = "organisations"
+    __table_args__ = (CheckConstraint(_in("kind", OrganisationKind), name="kind_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), default=OrganisationKind.OTHER.value)
+    region: Mapped[str] = mapped_column(String(100), default="")
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+    @property
+    def kind_label(self) -> str:
+        return OrganisationKind(self.kind).label
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_in("staff_role", StaffRole), name="staff_role_valid"),
+        CheckConstraint("email = lower(email)", name="email_casefolded"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    staff_role: Mapped[str] = mapped_column(String(20), default=StaffRole.NONE.value)
+    job_title: Mapped[str] = mapped_column(String(120), default="")
+    profession: Mapped[str] = mapped_column(String(120), default="")
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+    is_disabled: Mapped[bool] = mapped_column(default=False)
+    # Bumped to sign the person out everywhere: it is part of the id kept in session cookies.
+    session_version: Mapped[int] = mapped_column(default=1)
+    last_login_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+
+    # -- Flask-Login ---------------------------------------------------------------------
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return not self.is_disabled
+
+    # -- passwords ----------------------------------------------------------------------
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    # -- roles --------------------------------------------------------------------------
+    @property
+    def is_team(self) -> bool:
+        return self.staff_role == StaffRole.TEAM
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.staff_role == StaffRole.FACILITATOR
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff_role in (StaffRole.TEAM, StaffRole.FACILITATOR)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class PasswordResetToken(db.Model):
+    """A single-use, expiring password reset link. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

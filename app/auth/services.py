@@ -1,0 +1,136 @@
+"""Accounts: registration, sign-in checks, password resets, staff roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, render_template
+from sqlalchemy import select, update
+
+from werkzeug.security import generate_password_hash
+
+from app.auth.models import PasswordResetToken, StaffRole, User
+from app.db import db
+from app.errors import Conflict, DomainError, InvalidToken
+from app.notifications.services import queue_email
+from app.tokens import hash_token, new_token
+from app.urls import absolute_url
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().casefold()
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DomainError(f"Password must be {MAX_PASSWORD_LENGTH} characters or fewer.", field="password")
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def register_user(*, email: str, name: str, password: str, job_title: str = "", profession: str = "",
+                  organisation=None, staff_role: StaffRole = StaffRole.NONE) -> User:
+    email = normalise_email(email)
+    name = name.strip()
+    if not name:
+        raise DomainError("Enter your full name.", field="name")
+    if find_user_by_email(email) is not None:
+        raise Conflict("An account with this email address already exists. Sign in or reset your password.",
+                       field="email")
+    check_password_rules(password)
+    user = User(email=email, name=name, job_title=job_title.strip(), profession=profession.strip(),
+                organisation=organisation, staff_role=staff_role.value)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(*, email: str, password: str, now: datetime) -> User | None:
+    """The user for these credentials, or None. Same answer for unknown email and wrong password."""
+    user = find_user_by_email(email)
+    if user is None:
+        # Spend the same time as a real check so response times do not reveal who has an account.
+        User(password_hash=_DUMMY_HASH).check_password(password)
+        return None
+    if not user.check_password(password) or user.is_disabled:
+        return None
+    user.last_login_at = now
+    db.session.flush()
+    return user
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def request_password_reset(*, email: str, now: datetime) -> None:
+    """Email a single-use reset link if an account exists. Says nothing either way."""
+    user = find_user_by_email(email)
+    if user is None or user.is_disabled:
+        return
+    token, token_hash = new_token()
+    ttl = current_app.config["PASSWORD_RESET_TTL"]
+    reset = PasswordResetToken(user_id=user.id, token_hash=token_hash, created_at=now, expires_at=now + ttl)
+    db.session.add(reset)
+    db.session.flush()
+    link = absolute_url("auth.reset_password", token=token)
+    context = {"user": user, "link": link, "minutes": int(ttl.total_seconds() // 60)}
+    queue_email(
+        key=f"password-reset:{reset.id}", recipient=user.email,
+        subject="Reset your Convene password",
+        body_text=render_template("auth/email/reset.txt", **context),
+        body_html=render_template("auth/email/reset.html", **context),
+        due_at=now, category="account",
+    )
+
+
+def _reset_token(token: str, now: datetime) -> PasswordResetToken:
+    reset = db.session.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(token)))
+    if reset is None:
+        raise InvalidToken("This reset link is not valid. Ask for a new one.")
+    if reset.used_at is not None:
+        raise InvalidToken("This reset link has already been used. Ask for a new one if you need to.")
+    if reset.expires_at <= now:
+        raise InvalidToken("This reset link has expired. Ask for a new one.")
+    return reset
+
+
+def check_reset_token(*, token: str, now: datetime) -> User:
+    return _reset_token(token, now).user
+
+
+def reset_password(*, token: str, password: str, now: datetime) -> User:
+    """Set a new password from a reset link. The link dies, and so do existing sign-ins."""
+    reset = _reset_token(token, now)
+    check_password_rules(password)
+    # Claim the token with a conditional update so two submissions cannot both use it.
+    claimed = db.session.execute(
+        update(PasswordResetToken).where(PasswordResetToken.id == reset.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise InvalidToken("This reset link has already been used. Ask for a new one if you need to.")
+    user = reset.user
+    user.set_password(password)
+    user.session_version += 1
+    db.session.flush()
+    return user
+
+
+def create_admin(*, email: str, name: str, password: str) -> User:
+    """A programme team account (the `flask create-admin` command)."""
+    user = find_user_by_email(email)
+    if user is None:
+        return register_user(email=email, name=name, password=password, staff_role=StaffRole.TEAM)
+    check_password_rules(password)
+    user.staff_role = StaffRole.TEAM.value
+    user.set_password(password)
+    db.session.flush()
+    return user

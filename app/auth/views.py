@@ -1,0 +1,123 @@
+"""Sign in, sign out, register, reset a forgotten password."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from app import clock
+from app.auth import services
+from app.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from app.db import db
+from app.errors import DomainError, InvalidToken
+from app.extensions import limiter
+from app.permissions import public, signed_in
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never another host, never a scheme-relative //host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def landing_for(user) -> str:
+    return url_for("admin.dashboard") if user.is_staff else url_for("programme.home")
+
+
+def _keep_field_error(form, error: DomainError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(landing_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(email=form.email.data, password=form.password.data, now=clock.now())
+        if user is not None:
+            db.session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or landing_for(user))
+        form.form_errors.append("Enter a correct email address and password")
+        form.email.errors = ["Enter a correct email address and password"]
+    return render_template("auth/login.html", form=form, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.post("/sign-out")
+@signed_in
+def logout():
+    logout_user()
+    flash("You have signed out.", "success")
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+@public
+def register():
+    if current_user.is_authenticated:
+        return redirect(landing_for(current_user))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(email=form.email.data, name=form.name.data,
+                                          password=form.password.data, job_title=form.job_title.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            _keep_field_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("Your account has been created.", "success")
+            return redirect(landing_for(user))
+    return render_template("auth/register.html", form=form, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"])
+@public
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(email=form.email.data, now=clock.now())
+        db.session.commit()
+        return render_template("auth/reset_sent.html", email=form.email.data)
+    return render_template("auth/forgot.html", form=form, form_errors=bool(form.errors))
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    try:
+        services.check_reset_token(token=token, now=clock.now())
+    except InvalidToken as error:
+        return render_template("auth/reset_invalid.html", message=error.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token=token, password=form.password.data, now=clock.now())
+        except InvalidToken as error:
+            db.session.rollback()
+            return render_template("auth/reset_invalid.html", message=error.message), 400
+        except DomainError as error:
+            db.session.rollback()
+            _keep_field_error(form, error)
+        else:
+            db.session.commit()
+            logout_user()
+            flash("Your password has been changed. Sign in with your new password.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, form_errors=bool(form.errors or form.form_errors))

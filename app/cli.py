@@ -1,0 +1,87 @@
+"""Command-line interface: `flask --app wsgi <command>`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app import clock
+from app.db import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.option("--email", prompt=True)
+    @click.option("--name", prompt=True)
+    @click.password_option()
+    def create_admin(email: str, name: str, password: str) -> None:
+        """Create a programme team account (or make an existing account team)."""
+        from app.auth.services import create_admin as create
+        from app.errors import DomainError
+
+        try:
+            user = create(email=email, name=name, password=password)
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        db.session.commit()
+        click.echo(f"{user.email} is a programme team account.")
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people in it.")
+    def seed_demo(if_empty: bool) -> None:
+        """Fill the database with a fictional demo cohort."""
+        from app.demo import DEMO_LOGINS, database_is_empty, seed
+
+        if if_empty and not database_is_empty():
+            click.echo("The database already has data: demo not seeded.")
+        else:
+            seed(now=clock.now())
+            db.session.commit()
+            click.echo("Demo data created.")
+        click.echo("Demo logins (password for each: %s):" % DEMO_LOGINS["password"])
+        for role, email in DEMO_LOGINS["accounts"]:
+            click.echo(f"  {role:<28} {email}")
+
+    content = AppGroup("content", help="The programme's content in modules_content/.")
+
+    @content.command("check")
+    def content_check() -> None:
+        """Validate every content file; report problems with file and line."""
+        from app.content import ContentError, load_content
+
+        try:
+            loaded = load_content(current_app.config["CONTENT_DIR"])
+        except ContentError as error:
+            for problem in error.problems:
+                click.echo(problem, err=True)
+            sys.exit(1)
+        click.echo(f"Content is valid: {len(loaded.modules)} modules, {len(loaded.pages)} pages.")
+
+    app.cli.add_command(content)
+
+    reminders = AppGroup("reminders", help="The outbox of emails and reminders.")
+
+    @reminders.command("send-due")
+    def send_due_command() -> None:
+        """Send every email that is due now."""
+        from app.notifications.services import send_due
+
+        sent = send_due(clock.now())
+        click.echo(f"Sent {sent} message(s).")
+
+    app.cli.add_command(reminders)
+
+    scheduler = AppGroup("scheduler", help="The scheduler that sends reminders.")
+
+    @scheduler.command("run")
+    def scheduler_run() -> None:
+        """Run the scheduler in the foreground (the production scheduler process)."""
+        from app.scheduler import run_blocking
+
+        run_blocking(current_app._get_current_object())
+
+    app.cli.add_command(scheduler)

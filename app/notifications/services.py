@@ -1,0 +1,192 @@
+"""Writing to the outbox and sending what is due. Imports no other domain."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app import clock
+from app.db import db
+from app.notifications.models import OutboxMessage, OutboxStatus
+
+# A row left in "sending" this long (its worker died) is claimed again.
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: str
+
+    def as_dict(self) -> dict:
+        return {"filename": self.filename, "content_type": self.content_type, "content": self.content}
+
+
+def _clean_header(value: str) -> str:
+    """CR and LF can never reach a header: they would let a value add headers of its own."""
+    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+
+
+def queue_email(*, key: str, recipient: str, subject: str, body_text: str, body_html: str = "",
+                due_at: datetime, category: str = "general",
+                attachments: list[Attachment] | None = None) -> bool:
+    """Write an email to the outbox in the caller's transaction.
+
+    The key makes this idempotent: a second call with the same key changes nothing and
+    returns False. Returns True when a row was written.
+    """
+    values = dict(
+        key=key,
+        recipient=_clean_header(recipient).lower(),
+        subject=_clean_header(subject)[:250],
+        body_text=body_text,
+        body_html=body_html,
+        attachments=[a.as_dict() for a in (attachments or [])],
+        category=category,
+        due_at=due_at,
+        status=OutboxStatus.PENDING.value,
+        attempts=0,
+        last_error="",
+        message_id="",
+        created_at=clock.now(),
+        updated_at=clock.now(),
+    )
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    result = db.session.execute(statement)
+    return result.rowcount == 1
+
+
+def cancel_pending(key_prefix: str) -> int:
+    """Cancel pending messages whose key starts with a prefix (a re-plan). Returns how many."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.key.startswith(key_prefix, autoescape=True),
+               OutboxMessage.status == OutboxStatus.PENDING.value)
+        .values(status=OutboxStatus.CANCELLED.value)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def build_message(row: OutboxMessage, *, sender: str, domain: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = row.recipient
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(row.due_at)
+    message["Message-ID"] = row.message_id or make_msgid(idstring=f"outbox-{row.id}", domain=domain)
+    message["X-Convene-Key"] = _clean_header(row.key)
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    for attachment in row.attachments or []:
+        subtype = attachment["content_type"].split(";")[0].split("/")[1]
+        message.add_attachment(attachment["content"], subtype=subtype, filename=attachment["filename"])
+    return message
+
+
+def _claim(now: datetime, limit: int) -> tuple[str, list[int]]:
+    """Atomically mark up to `limit` due rows as ours. Committed before sending.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so several senders never wait on or take each other's
+    rows. SQLite: the conditional UPDATE runs under BEGIN IMMEDIATE, which serialises claims.
+    """
+    token = secrets.token_hex(16)
+    stale = now - CLAIM_LEASE
+    due = select(OutboxMessage.id).where(
+        or_(
+            (OutboxMessage.status == OutboxStatus.PENDING.value) & (OutboxMessage.due_at <= now),
+            (OutboxMessage.status == OutboxStatus.SENDING.value) & (OutboxMessage.claimed_at < stale),
+        )
+    ).order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(due))
+    if ids:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(status=OutboxStatus.SENDING.value, claimed_at=now, claim_token=token,
+                    attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    return token, ids
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off: 1, 2, 4, 8 ... minutes after each failed attempt."""
+    return timedelta(minutes=2 ** max(attempts - 1, 0))
+
+
+def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
+    """Send every due message once. Returns how many were sent.
+
+    Claims a batch, commits the claim, sends, then records each outcome. Safe to run in several
+    processes at once: a row is claimed by one of them only.
+    """
+    config = current_app.config
+    transport = transport or current_app.extensions["convene_mail"]
+    limit = limit or config["OUTBOX_BATCH_SIZE"]
+    max_attempts = config["OUTBOX_MAX_ATTEMPTS"]
+    domain = config["BASE_URL"].split("://", 1)[-1].split("/")[0].split(":")[0] or "convene.local"
+    sent_total = 0
+    while True:
+        token, ids = _claim(now, limit)
+        if not ids:
+            return sent_total
+        rows = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
+        ).all()
+        sent_ids: list[tuple[int, str]] = []
+        for row in rows:
+            try:
+                message = build_message(row, sender=config["MAIL_FROM"], domain=domain)
+                transport.send(message)
+            except Exception as error:  # noqa: BLE001 - any transport failure is recorded and retried
+                row.last_error = f"{type(error).__name__}: {error}"[:2000]
+                row.claim_token = None
+                if row.attempts >= max_attempts:
+                    row.status = OutboxStatus.FAILED.value
+                else:
+                    row.status = OutboxStatus.PENDING.value
+                    row.due_at = now + retry_delay(row.attempts)
+            else:
+                sent_ids.append((row.id, message["Message-ID"]))
+        for row_id, message_id in sent_ids:
+            db.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id)
+                .values(status=OutboxStatus.SENT.value, sent_at=now, message_id=message_id,
+                        claim_token=None, last_error="")
+                .execution_options(synchronize_session=False)
+            )
+        db.session.commit()
+        sent_total += len(sent_ids)
+        if len(ids) < limit:
+            return sent_total
+
+
+def backlog(now: datetime) -> dict:
+    """Counts for health checks and the outbox page."""
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    counts = {status.value: 0 for status in OutboxStatus}
+    counts.update({status: n for status, n in rows})
+    overdue = db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.due_at <= now
+        )
+    )
+    return {"by_status": counts, "due_now": overdue}

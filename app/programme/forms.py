@@ -1,0 +1,54 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField
+from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from app.programme.models import SESSION_KIND_LABELS
+
+
+class CohortForm(FlaskForm):
+    name = StringField("Cohort name", validators=[DataRequired("Enter a name for the cohort, like 2026 to 2027"),
+                                                  Length(max=120)])
+    starts_on = DateField("Start date", validators=[InputRequired("Enter the date of the welcome session")],
+                          format="%Y-%m-%d")
+    capacity = IntegerField("Places", default=28, validators=[
+        InputRequired("Enter how many places the cohort has"),
+        NumberRange(min=1, max=500, message="Places must be between 1 and 500"),
+    ])
+    applications_open = DateField("Applications open", validators=[Optional()], format="%Y-%m-%d")
+    application_deadline = DateField("Application deadline", validators=[Optional()], format="%Y-%m-%d")
+
+    def validate_application_deadline(self, field):
+        if field.data and self.applications_open.data and field.data <= self.applications_open.data:
+            raise ValidationError("The application deadline must be after applications open")
+        if field.data and self.starts_on.data and field.data >= self.starts_on.data:
+            raise ValidationError("The application deadline must be before the cohort starts")
+
+
+class SessionForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired("Enter a title for the session"), Length(max=200)])
+    kind = SelectField("Kind of session", choices=[(k.value, label) for k, label in SESSION_KIND_LABELS.items()],
+                       validators=[DataRequired("Choose what kind of session this is")])
+    module_number = SelectField("Module", choices=[("", "Not a module day")] + [(str(n), f"Module {n}") for n in range(1, 6)],
+                                validators=[Optional()])
+    part = RadioField("Day of the module", choices=[("1", "Day 1"), ("2", "Day 2")], validators=[Optional()])
+    day = DateField("Date", format="%Y-%m-%d", validators=[InputRequired("Enter the date of the session")])
+    starts = TimeField("Starts (UK time)", validators=[InputRequired("Enter the start time, like 09:30")])
+    ends = TimeField("Ends (UK time)", validators=[InputRequired("Enter the end time, like 12:30")])
+    join_url = StringField("Video call link", validators=[
+        Optional(), Length(max=500), URL(message="Enter a full web address starting with https://"),
+    ])
+    venue = StringField("Venue", validators=[Length(max=300)])
+    access_info = TextAreaField("Access information", validators=[Length(max=2000)])
+    description = TextAreaField("Notes for participants", validators=[Length(max=4000)])
+
+    def validate_ends(self, field):
+        if field.data and self.starts.data and field.data <= self.starts.data:
+            raise ValidationError("The end time must be after the start time")
+
+    def validate_module_number(self, field):
+        if self.kind.data == "module" and not field.data:
+            raise ValidationError("Choose which module this day belongs to")
+
+    def validate_part(self, field):
+        if self.kind.data == "module" and not field.data:
+            raise ValidationError("Choose day 1 or day 2")

@@ -1,0 +1,195 @@
+"""The programme, its cohorts, who is enrolled, and the year's sessions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app import clock
+from app.auth.models import User, _in
+from app.db import TimestampMixin, db
+
+
+class CohortStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    SELECTING = "selecting"
+    RUNNING = "running"
+    COMPLETED = "completed"
+
+
+class EnrolmentStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    COMPLETED = "completed"
+
+
+class SessionKind(StrEnum):
+    WELCOME = "welcome"
+    MODULE = "module"
+    DROP_IN = "drop_in"
+    CO_CONSULTING = "co_consulting"
+    CELEBRATION = "celebration"
+
+    @property
+    def label(self) -> str:
+        return SESSION_KIND_LABELS[self]
+
+
+SESSION_KIND_LABELS = {
+    SessionKind.WELCOME: "Welcome",
+    SessionKind.MODULE: "Module day",
+    SessionKind.DROP_IN: "Drop-in clinic",
+    SessionKind.CO_CONSULTING: "Co-consulting",
+    SessionKind.CELEBRATION: "Celebration event",
+}
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Programme(TimestampMixin, db.Model):
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+
+    cohorts: Mapped[list[Cohort]] = relationship(back_populates="programme", order_by="Cohort.starts_on")
+
+
+class Cohort(TimestampMixin, db.Model):
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        CheckConstraint(_in("status", CohortStatus), name="status_valid"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        UniqueConstraint("programme_id", "name", name="uq_cohorts_programme_id_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    capacity: Mapped[int] = mapped_column(default=28)
+    starts_on: Mapped[date]
+    applications_open_at: Mapped[datetime | None]
+    application_deadline_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default=CohortStatus.DRAFT.value)
+
+    programme: Mapped[Programme] = relationship(back_populates="cohorts")
+    modules: Mapped[list[ProgrammeModule]] = relationship(
+        back_populates="cohort", order_by="ProgrammeModule.number", cascade="all, delete-orphan"
+    )
+    sessions: Mapped[list[ProgrammeSession]] = relationship(
+        back_populates="cohort", order_by="ProgrammeSession.starts_at", cascade="all, delete-orphan"
+    )
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="cohort", cascade="all, delete-orphan")
+
+    @property
+    def status_label(self) -> str:
+        return self.status.capitalize()
+
+
+class Enrolment(TimestampMixin, db.Model):
+    """A person's place in a cohort. Participants are users with an active enrolment."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        CheckConstraint(_in("status", EnrolmentStatus), name="status_valid"),
+        UniqueConstraint("cohort_id", "user_id", name="uq_enrolments_cohort_id_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=EnrolmentStatus.ACTIVE.value)
+    enrolled_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
+    withdrawn_at: Mapped[datetime | None]
+
+    cohort: Mapped[Cohort] = relationship(back_populates="enrolments")
+    user: Mapped[User] = relationship()
+
+
+class ProgrammeModule(TimestampMixin, db.Model):
+    __tablename__ = "programme_modules"
+    __table_args__ = (
+        CheckConstraint("number BETWEEN 1 AND 5", name="number_range"),
+        UniqueConstraint("cohort_id", "number", name="uq_programme_modules_cohort_id_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    content_slug: Mapped[str] = mapped_column(String(120))
+
+    cohort: Mapped[Cohort] = relationship(back_populates="modules")
+    sessions: Mapped[list[ProgrammeSession]] = relationship(
+        back_populates="module", order_by="ProgrammeSession.part"
+    )
+
+
+class ProgrammeSession(TimestampMixin, db.Model):
+    """One meeting of the cohort: the welcome, a module day, a clinic, co-consulting, the celebration."""
+
+    __tablename__ = "programme_sessions"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SessionKind), name="kind_valid"),
+        CheckConstraint(_in("status", SessionStatus), name="status_valid"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint(
+            "(kind = 'module' AND module_id IS NOT NULL AND part IN (1, 2))"
+            " OR (kind <> 'module' AND module_id IS NULL AND part IS NULL)",
+            name="module_day_shape",
+        ),
+        Index("ix_programme_sessions_cohort_id_starts_at", "cohort_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    module_id: Mapped[int | None] = mapped_column(ForeignKey("programme_modules.id", ondelete="CASCADE"))
+    part: Mapped[int | None]
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    join_url: Mapped[str] = mapped_column(String(500), default="")
+    venue: Mapped[str] = mapped_column(String(300), default="")
+    access_info: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=SessionStatus.SCHEDULED.value)
+    # Bumped on every change: the ICS SEQUENCE that tells calendars an event was updated.
+    sequence: Mapped[int] = mapped_column(default=0)
+
+    cohort: Mapped[Cohort] = relationship(back_populates="sessions")
+    module: Mapped[ProgrammeModule | None] = relationship(back_populates="sessions")
+
+    # How long before the start a virtual session's join link is shown.
+    JOIN_LINK_LEAD = timedelta(minutes=30)
+
+    @property
+    def kind_label(self) -> str:
+        return SessionKind(self.kind).label
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == SessionStatus.CANCELLED
+
+    @property
+    def is_virtual(self) -> bool:
+        return bool(self.join_url) and not self.venue
+
+    def has_ended(self, now: datetime) -> bool:
+        return self.ends_at <= now
+
+    def join_link_open(self, now: datetime) -> bool:
+        return (not self.is_cancelled and bool(self.join_url)
+                and self.starts_at - self.JOIN_LINK_LEAD <= now < self.ends_at)
+
+    @property
+    def join_link_opens_at(self) -> datetime:
+        return self.starts_at - self.JOIN_LINK_LEAD

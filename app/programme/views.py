@@ -1,0 +1,178 @@
+"""The participant's home and session pages; the team's cohort schedule."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app import clock
+from app.db import db
+from app.errors import DomainError
+from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
+from app.programme import services
+from app.programme.forms import CohortForm, SessionForm
+from app.programme.models import Cohort, ProgrammeSession, SessionKind
+
+bp = Blueprint("programme", __name__, template_folder="templates")
+
+
+def _content():
+    return current_app.extensions["convene_content"]
+
+
+def _form_failed(form, error: DomainError) -> None:
+    db.session.rollback()
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.get("/home")
+@signed_in
+def home():
+    if current_user.is_staff:
+        return redirect(url_for("admin.dashboard"))
+    enrolment = active_enrolment(current_user)
+    if enrolment is None:
+        return render_template("programme/home_no_place.html")
+    now = clock.now()
+    cohort = enrolment.cohort
+    sessions = services.cohort_sessions(cohort.id)
+    upcoming = [s for s in sessions if s.ends_at > now][:3]
+    next_id = next((s.id for s in sessions if s.ends_at > now and not s.is_cancelled), None)
+    return render_template("programme/home.html", cohort=cohort, sessions=sessions, upcoming=upcoming,
+                           next_id=next_id, now=now, content=_content())
+
+
+@bp.get("/sessions/<int:session_id>")
+@signed_in
+def session_detail(session_id: int):
+    session = db.get_or_404(ProgrammeSession, session_id)
+    if not can_view_session(current_user, session):
+        abort(404)
+    content = _content()
+    module_content = content.module(session.module.number) if session.module else None
+    page = {SessionKind.WELCOME: "welcome", SessionKind.CO_CONSULTING: "co-consulting",
+            SessionKind.CELEBRATION: "celebration"}.get(SessionKind(session.kind))
+    return render_template("programme/session.html", session=session, cohort=session.cohort, now=clock.now(),
+                           module_content=module_content, page=content.pages.get(page) if page else None,
+                           steps=content.co_consulting_steps if session.kind == SessionKind.CO_CONSULTING else [])
+
+
+@bp.get("/cohorts/<int:cohort_id>/schedule")
+@staff_required
+def schedule(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    return render_template("programme/schedule.html", cohort=cohort, sessions=services.cohort_sessions(cohort.id),
+                           now=clock.now())
+
+
+@bp.route("/cohorts/new", methods=["GET", "POST"])
+@team_required
+def new_cohort():
+    form = CohortForm()
+    if form.validate_on_submit():
+        tz = "Europe/London"
+        opens = clock.local_instant(form.applications_open.data, time(9, 0), tz) if form.applications_open.data else None
+        deadline = (clock.local_instant(form.application_deadline.data, time(23, 59), tz)
+                    if form.application_deadline.data else None)
+        try:
+            programme = services.get_or_create_programme(current_app.config["PROGRAMME_NAME"])
+            cohort = services.create_cohort(
+                actor=current_user, programme=programme, name=form.name.data, starts_on=form.starts_on.data,
+                capacity=form.capacity.data, applications_open_at=opens, application_deadline_at=deadline,
+                content=_content(), bank_holiday_region=current_app.config["BANK_HOLIDAY_REGION"],
+            )
+        except DomainError as error:
+            _form_failed(form, error)
+        else:
+            db.session.commit()
+            flash(f"{cohort.name} created with {len(cohort.sessions)} sessions. Check the dates and add join links.",
+                  "success")
+            return redirect(url_for("programme.schedule", cohort_id=cohort.id))
+    return render_template("programme/cohort_form.html", form=form, form_errors=bool(form.errors or form.form_errors))
+
+
+def _details(form: SessionForm) -> services.SessionDetails:
+    return services.SessionDetails(
+        title=form.title.data or "", kind=form.kind.data, day=form.day.data, starts=form.starts.data,
+        ends=form.ends.data, module_number=int(form.module_number.data) if form.module_number.data else None,
+        part=int(form.part.data) if form.part.data else None, join_url=form.join_url.data or "",
+        venue=form.venue.data or "", access_info=form.access_info.data or "",
+        description=form.description.data or "",
+    )
+
+
+@bp.route("/cohorts/<int:cohort_id>/sessions/new", methods=["GET", "POST"])
+@team_required
+def new_session(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    form = SessionForm()
+    if form.validate_on_submit():
+        try:
+            session = services.add_session(actor=current_user, cohort=cohort, details=_details(form))
+        except DomainError as error:
+            _form_failed(form, error)
+        else:
+            db.session.commit()
+            flash(f"{session.title} added to the schedule.", "success")
+            return redirect(url_for("programme.schedule", cohort_id=cohort.id))
+    return render_template("programme/session_form.html", form=form, cohort=cohort, session=None,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+def _local_parts(instant: datetime, tz: str) -> tuple[date, time]:
+    local = clock.to_local(instant, tz)
+    return local.date(), local.time().replace(second=0, microsecond=0)
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@team_required
+def edit_session(session_id: int):
+    session = db.get_or_404(ProgrammeSession, session_id)
+    cohort = session.cohort
+    form = SessionForm()
+    if not form.is_submitted():
+        day, starts = _local_parts(session.starts_at, cohort.timezone)
+        _, ends = _local_parts(session.ends_at, cohort.timezone)
+        form = SessionForm(data={
+            "title": session.title, "kind": session.kind, "day": day, "starts": starts, "ends": ends,
+            "module_number": str(session.module.number) if session.module else "",
+            "part": str(session.part) if session.part else None, "join_url": session.join_url,
+            "venue": session.venue, "access_info": session.access_info, "description": session.description,
+        })
+    elif form.validate():
+        try:
+            changed = services.update_session(actor=current_user, session=session, details=_details(form))
+        except DomainError as error:
+            _form_failed(form, error)
+        else:
+            db.session.commit()
+            flash(f"{session.title} updated." if changed else "Nothing was changed.", "success")
+            return redirect(url_for("programme.schedule", cohort_id=cohort.id))
+    return render_template("programme/session_form.html", form=form, cohort=cohort, session=session,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.post("/sessions/<int:session_id>/cancel")
+@team_required
+def cancel_session(session_id: int):
+    session = db.get_or_404(ProgrammeSession, session_id)
+    services.cancel_session(actor=current_user, session=session)
+    db.session.commit()
+    flash(f"{session.title} is cancelled.", "success")
+    return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
+
+
+@bp.post("/sessions/<int:session_id>/reinstate")
+@team_required
+def reinstate_session(session_id: int):
+    session = db.get_or_404(ProgrammeSession, session_id)
+    services.reinstate_session(actor=current_user, session=session)
+    db.session.commit()
+    flash(f"{session.title} is back on the schedule.", "success")
+    return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))

@@ -1,0 +1,59 @@
+"""Pages anyone can open: the programme page and the health check."""
+
+from flask import Blueprint, current_app, jsonify, render_template
+from sqlalchemy import text
+
+from app import clock
+from app.db import db, read_only_unit
+from app.notifications.services import backlog
+from app.permissions import public
+from app.programme.services import cohort_sessions, current_cohort
+
+bp = Blueprint("public", __name__, template_folder="templates")
+
+
+@bp.get("/")
+@public
+def index():
+    content = current_app.extensions["convene_content"]
+    cohort = current_cohort(clock.now())
+    sessions = cohort_sessions(cohort.id) if cohort else []
+    modules = {}
+    for session in sessions:
+        if session.kind == "module":
+            modules.setdefault(session.module.number, []).append(session)
+    return render_template("public/index.html", page=content.pages["programme"], content=content,
+                           cohort=cohort, module_sessions=modules, sessions=sessions, now=clock.now())
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """Database reachable, migrations at head, outbox backlog. 503 when something is wrong."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    status = {"database": "ok", "migrations": "unknown", "outbox": None}
+    healthy = True
+    with read_only_unit():
+        try:
+            connection = db.session.connection()
+            connection.execute(text("SELECT 1"))
+            current = set(MigrationContext.configure(connection).get_current_heads())
+            migrate_ext = current_app.extensions["migrate"]
+            script = ScriptDirectory.from_config(migrate_ext.migrate.get_config(migrate_ext.directory))
+            heads = set(script.get_heads())
+            status["migrations"] = "at head" if current == heads else "behind"
+            if current != heads:
+                healthy = False
+            status["outbox"] = backlog(clock.now())
+        except Exception as error:  # noqa: BLE001 - the health check reports, never raises
+            status["database"] = f"error: {type(error).__name__}"
+            healthy = False
+        finally:
+            db.session.rollback()
+    from app.scheduler import scheduler_state
+
+    status["scheduler"] = scheduler_state(current_app)
+    status["status"] = "ok" if healthy else "error"
+    return jsonify(status), 200 if healthy else 503

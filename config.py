@@ -1,0 +1,129 @@
+"""Configuration classes. Environment variables are read here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CONVENE_INSTANCE_PATH", BASE_DIR / "instance"))
+
+# Values a production deployment must replace; production refuses to start with them.
+INSECURE_SECRET_KEYS = {"", "dev", "change-me", "development-only-secret-key"}
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    PROGRAMME_NAME = os.environ.get("PROGRAMME_NAME", "Communities of Practice Leadership Programme")
+    # An image URL for an organisation logo in the header; the NHS logo is never shown by default.
+    HEADER_LOGO_URL = os.environ.get("HEADER_LOGO_URL", "")
+    SECRET_KEY = os.environ.get("SECRET_KEY", "development-only-secret-key")
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'convene.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "modules_content"))
+    UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads"))
+
+    MAIL_TRANSPORT = os.environ.get("MAIL_TRANSPORT", "file")  # file | smtp | memory
+    MAIL_FILE_DIR = Path(os.environ.get("MAIL_FILE_DIR", INSTANCE_DIR / "mail"))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Convene <no-reply@convene.example>")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    SMTP_PORT = _int("SMTP_PORT", 25)
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
+    SMTP_TIMEOUT = _int("SMTP_TIMEOUT", 10)
+    OUTBOX_BATCH_SIZE = _int("OUTBOX_BATCH_SIZE", 200)
+    OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 5)
+
+    # The scheduler runs inside the web process in the embedded default; production runs
+    # `flask scheduler run` as its own process and sets this to false.
+    SCHEDULER_EMBEDDED = _bool("SCHEDULER_EMBEDDED", False)
+    SCHEDULER_SEND_INTERVAL_SECONDS = _int("SCHEDULER_SEND_INTERVAL_SECONDS", 60)
+
+    PASSWORD_RESET_TTL = timedelta(minutes=_int("PASSWORD_RESET_TTL_MINUTES", 60))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = False
+    MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 20) * 1024 * 1024 + 64 * 1024
+    # Bank holidays the schedule template avoids (the `holidays` package's subdivision of GB).
+    BANK_HOLIDAY_REGION = os.environ.get("BANK_HOLIDAY_REGION", "ENG")
+    # Where fonts come from: nhsuk-frontend's CSS loads Frutiger from this host.
+    FONT_ORIGIN = os.environ.get("FONT_ORIGIN", "https://assets.nhs.uk")
+    HSTS = False
+    TESTING = False
+    DEBUG = False
+
+    @classmethod
+    def validate(cls) -> None:
+        """Raise if the configuration cannot run safely. Overridden by production."""
+
+
+class DevelopmentConfig(Config):
+    SCHEDULER_EMBEDDED = _bool("SCHEDULER_EMBEDDED", True)
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    BASE_URL = "http://convene.test"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    MAIL_TRANSPORT = "memory"
+    SCHEDULER_EMBEDDED = False
+    RATELIMIT_ENABLED = False
+    WTF_CSRF_ENABLED = True
+    FONT_ORIGIN = ""  # tests never reach out to the internet
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    HSTS = True
+
+    @classmethod
+    def validate(cls) -> None:
+        problems = []
+        if cls.SECRET_KEY in INSECURE_SECRET_KEYS or len(cls.SECRET_KEY) < 32:
+            problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+        if not os.environ.get("BASE_URL"):
+            problems.append("BASE_URL must be set to the public address, e.g. https://convene.example.org")
+        if problems:
+            raise RuntimeError("Convene cannot start in production: " + "; ".join(problems) + ".")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_environment() -> type[Config]:
+    """The configuration class named by CONVENE_ENV (default: development)."""
+    name = os.environ.get("CONVENE_ENV", "development").lower()
+    if name not in CONFIGS:
+        raise RuntimeError(f"CONVENE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}.")
+    return CONFIGS[name]

@@ -1,0 +1,117 @@
+"""Shared fixtures: app, db, client, runner, login_as, a frozen clock, mail and SMTP guards.
+
+The database comes from TEST_DATABASE_URL (PostgreSQL in `make test`'s second pass) or a
+SQLite file in a temporary folder. Tables are created once per run; each test starts empty.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from sqlalchemy import text
+
+from app import create_app
+from app.db import db as _db
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_FILE_DIR": tmp_path_factory.mktemp("mail"),
+        "UPLOAD_DIR": tmp_path_factory.mktemp("uploads"),
+    })
+    with app.app_context():
+        _db.drop_all()
+        _db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        _db.session.commit()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """The database, emptied after each test (every table, in dependency order)."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+        with _db.engine.begin() as connection:
+            for table in reversed(_db.metadata.sorted_tables):
+                connection.execute(table.delete())
+        app.extensions["convene_mail"].sent.clear()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign a user in on the test client without a password check (scrypt is slow)."""
+
+    def _login(user):
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def mailbox(app):
+    """Messages the memory transport has sent in this test."""
+    return app.extensions["convene_mail"].sent
+
+
+FROZEN_AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_now():
+    """The clock stopped at a known instant (a Monday, GMT)."""
+    with time_machine.travel(FROZEN_AT, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True)
+def no_smtp(monkeypatch):
+    """No test opens a real SMTP connection unless it says so explicitly."""
+
+    class _Blocked:
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("a test tried to open an SMTP connection")
+
+    monkeypatch.setattr(smtplib, "SMTP", _Blocked)
+
+
+def csrf_token(client, path: str) -> str:
+    """Load a page and return the CSRF token from its form."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
