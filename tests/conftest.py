@@ -10,6 +10,8 @@ import os
 import smtplib
 from datetime import UTC, datetime
 
+import flask_migrate
+from flask.testing import FlaskClient
 import pytest
 import time_machine
 from sqlalchemy import text
@@ -26,6 +28,21 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs as it does in production: its own app context, g and database session.
+
+    What the test has written so far is committed first, so the request sees it; afterwards the
+    test's objects reload from the database. A view that forgets to commit fails its test.
+    """
+
+    def open(self, *args, **kwargs):
+        _db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        _db.session.expire_all()
+        return response
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     app = create_app({
@@ -34,10 +51,15 @@ def app(database_url, tmp_path_factory):
         "UPLOAD_DIR": tmp_path_factory.mktemp("uploads"),
     })
     with app.app_context():
-        _db.drop_all()
-        _db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        _db.session.commit()
-        _db.create_all()
+        # Start from nothing and build the schema with the migrations, as production does.
+        if _db.engine.dialect.name == "postgresql":
+            with _db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        else:
+            _db.drop_all()
+        flask_migrate.upgrade()
+    app.test_client_class = IsolatedClient
     yield app
     with app.app_context():
         _db.session.remove()
@@ -72,7 +94,8 @@ def login_as(client):
     """Sign a user in on the test client without a password check (scrypt is slow)."""
 
     def _login(user):
-        with client.session_transaction() as session:
+        _db.session.commit()
+        with client.application.app_context(), client.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
         return client

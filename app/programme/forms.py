@@ -1,5 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.programme.models import SESSION_KIND_LABELS
@@ -26,11 +27,11 @@ class CohortForm(FlaskForm):
 
 class SessionForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired("Enter a title for the session"), Length(max=200)])
-    kind = SelectField("Kind of session", choices=[(k.value, label) for k, label in SESSION_KIND_LABELS.items()],
+    kind = SelectField("Kind of session", choices=[SelectChoice(k.value, label) for k, label in SESSION_KIND_LABELS.items()],
                        validators=[DataRequired("Choose what kind of session this is")])
-    module_number = SelectField("Module", choices=[("", "Not a module day")] + [(str(n), f"Module {n}") for n in range(1, 6)],
+    module_number = SelectField("Module", choices=[SelectChoice("", "Not a module day")] + [SelectChoice(str(n), f"Module {n}") for n in range(1, 6)],
                                 validators=[Optional()])
-    part = RadioField("Day of the module", choices=[("1", "Day 1"), ("2", "Day 2")], validators=[Optional()])
+    part = RadioField("Day of the module", choices=[SelectChoice("1", "Day 1"), SelectChoice("2", "Day 2")], validators=[Optional()])
     day = DateField("Date", format="%Y-%m-%d", validators=[InputRequired("Enter the date of the session")])
     starts = TimeField("Starts (UK time)", validators=[InputRequired("Enter the start time, like 09:30")])
     ends = TimeField("Ends (UK time)", validators=[InputRequired("Enter the end time, like 12:30")])
@@ -45,10 +46,14 @@ class SessionForm(FlaskForm):
         if field.data and self.starts.data and field.data <= self.starts.data:
             raise ValidationError("The end time must be after the start time")
 
-    def validate_module_number(self, field):
-        if self.kind.data == "module" and not field.data:
-            raise ValidationError("Choose which module this day belongs to")
-
-    def validate_part(self, field):
-        if self.kind.data == "module" and not field.data:
-            raise ValidationError("Choose day 1 or day 2")
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Module and day are optional fields, required only for module days.
+        if self.kind.data == "module":
+            if not self.module_number.data:
+                self.module_number.errors = [*self.module_number.errors, "Choose which module this day belongs to"]
+                valid = False
+            if not self.part.data:
+                self.part.errors = [*self.part.errors, "Choose day 1 or day 2"]
+                valid = False
+        return valid

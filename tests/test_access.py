@@ -1,0 +1,139 @@
+"""Every route × every kind of person: the expected answer, in one table.
+
+The table is checked against app.url_map, so a new route without a row fails the suite.
+Objects belong to the participant's cohort ("own"); the other-cohort participant meets them
+as another cohort's objects and must get 404, with nothing of the object in the body.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app import clock
+from app.db import db
+from app.notifications.services import queue_email
+from app.programme import services
+from tests.factories import make_cohort, make_facilitator, make_participant, make_team, make_user
+
+ROLES = ("anonymous", "applicant", "participant", "other_cohort", "facilitator", "team")
+LOGIN = "login"  # a redirect to the sign-in page
+
+# endpoint: (method, path, {role: expected})
+EXPECTED = {
+    "public.index": ("GET", "/", dict.fromkeys(ROLES, 200)),
+    "public.healthz": ("GET", "/healthz", dict.fromkeys(ROLES, 200)),
+    "auth.login": ("GET", "/sign-in", {"anonymous": 200, "applicant": 302, "participant": 302,
+                                       "other_cohort": 302, "facilitator": 302, "team": 302}),
+    "auth.register": ("GET", "/register", {"anonymous": 200, "applicant": 302, "participant": 302,
+                                           "other_cohort": 302, "facilitator": 302, "team": 302}),
+    "auth.forgot_password": ("GET", "/password/forgot", dict.fromkeys(ROLES, 200)),
+    "auth.reset_password": ("GET", "/password/reset/not-a-token", dict.fromkeys(ROLES, 400)),
+    "auth.logout": ("POST", "/sign-out", {"anonymous": LOGIN, "applicant": 302, "participant": 302,
+                                          "other_cohort": 302, "facilitator": 302, "team": 302}),
+    "programme.home": ("GET", "/home", {"anonymous": LOGIN, "applicant": 200, "participant": 200,
+                                        "other_cohort": 200, "facilitator": 302, "team": 302}),
+    "programme.session_detail": ("GET", "/sessions/{session}", {
+        "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404,
+        "facilitator": 200, "team": 200}),
+    "programme.schedule": ("GET", "/cohorts/{cohort}/schedule", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 200, "team": 200}),
+    "programme.new_cohort": ("GET", "/cohorts/new", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 200}),
+    "programme.new_session": ("GET", "/cohorts/{cohort}/sessions/new", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 200}),
+    "programme.edit_session": ("GET", "/sessions/{session}/edit", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 200}),
+    "programme.cancel_session": ("POST", "/sessions/{session}/cancel", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 302}),
+    "programme.reinstate_session": ("POST", "/sessions/{cancelled_session}/reinstate", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 302}),
+    "admin.dashboard": ("GET", "/team/", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 200, "team": 200}),
+    "admin.outbox": ("GET", "/team/outbox", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 200}),
+    "admin.outbox_message": ("GET", "/team/outbox/{message}", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 200}),
+}
+
+
+def test_every_route_has_an_expected_answer_and_an_access_rule(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert endpoints - EXPECTED.keys() == set(), "routes without a row in EXPECTED"
+    assert EXPECTED.keys() - endpoints == set(), "rows in EXPECTED for routes that no longer exist"
+    for endpoint in endpoints:
+        assert hasattr(app.view_functions[endpoint], "access_rule"), f"{endpoint} has no access rule"
+
+
+def test_every_method_of_every_route_is_in_the_table(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        method = EXPECTED[rule.endpoint][0]
+        assert method in rule.methods, f"{rule.endpoint} does not answer {method}"
+
+
+@pytest.fixture
+def world(app):
+    cohort = make_cohort(name="Own cohort")
+    other = make_cohort(name="Other cohort")
+    people = {
+        "applicant": make_user(name="Applicant"),
+        "participant": make_participant(cohort, name="Participant"),
+        "other_cohort": make_participant(other, name="Other participant"),
+        "facilitator": make_facilitator(),
+        "team": make_team(),
+    }
+    session = cohort.sessions[-1]
+    cancelled = cohort.sessions[-2]
+    services.cancel_session(actor=people["team"], session=cancelled)
+    queue_email(key="access-test", recipient="someone@example.org", subject="Private subject",
+                body_text="Private body", due_at=clock.now())
+    from app.notifications.models import OutboxMessage
+
+    message = db.session.query(OutboxMessage).one()
+    db.session.commit()
+    ids = {"cohort": cohort.id, "session": session.id, "cancelled_session": cancelled.id, "message": message.id}
+    return people, ids, {"session": session.title, "message": "Private subject"}
+
+
+def _token(client) -> str:
+    page = client.get("/password/forgot").get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(app, world, role, login_as):
+    people, ids, secrets = world
+    for endpoint, (method, path, expected_by_role) in EXPECTED.items():
+        client = app.test_client()
+        if role != "anonymous":
+            with client.session_transaction() as session:
+                session["_user_id"] = people[role].get_id()
+                session["_fresh"] = True
+        url = path.format(**ids)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": _token(client)})
+        expected = expected_by_role[role]
+        if expected == LOGIN:
+            assert response.status_code == 302, f"{role} {method} {url}: {response.status_code}"
+            assert response.headers["Location"].startswith("/sign-in"), f"{role} {url}"
+        else:
+            assert response.status_code == expected, f"{role} {method} {url}: {response.status_code}, wanted {expected}"
+        if response.status_code in (403, 404):
+            body = response.get_data(as_text=True)
+            for secret in secrets.values():
+                assert secret not in body, f"{role} {url} leaked {secret!r} in a denial"
+        db.session.rollback()

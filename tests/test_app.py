@@ -1,0 +1,138 @@
+"""The application as a whole: health check, error pages, headers, config, demo data, outbox page."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app import clock, create_app
+from app.auth.models import User
+from app.db import db
+from app.notifications.services import queue_email, send_due
+from app.programme.models import Cohort, Enrolment, ProgrammeSession
+from tests.factories import make_cohort, make_participant, make_team
+
+
+def test_healthz_reports_database_migrations_and_outbox(client, frozen_now):
+    queue_email(key="h1", recipient="a@example.org", subject="S", body_text="B", due_at=clock.now())
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["migrations"] == "at head"
+    assert body["outbox"]["due_now"] == 1
+    assert body["outbox"]["by_status"]["pending"] == 1
+    assert "scheduler" in body
+
+
+def test_not_found_page_is_helpful_and_has_no_stack_trace(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Page not found" in page and "Traceback" not in page
+
+
+def test_server_errors_get_a_page_and_roll_back(app):
+    fresh = create_app({**app.config, "PROPAGATE_EXCEPTIONS": False})
+
+    @fresh.get("/__boom")
+    def boom():
+        db.session.add(Cohort(programme_id=1, name="half-written", starts_on=clock.now().date()))
+        raise RuntimeError("boom")
+
+    boom.access_rule = "public"
+    response = fresh.test_client().get("/__boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Sorry, there is a problem with the service" in page and "boom" not in page
+    assert db.session.scalar(select(func.count()).select_from(Cohort)) == 0
+
+
+def test_every_page_sends_security_headers(client, login_as):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert "script-src 'self' 'nonce-" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"' in response.get_data(as_text=True)  # the template's inline script runs
+    login_as(make_participant(make_cohort()))
+    assert client.get("/home").headers["Cache-Control"] == "no-store"
+
+
+def test_production_refuses_to_start_without_a_secret_key_and_base_url(monkeypatch):
+    import config
+
+    monkeypatch.delenv("BASE_URL", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY.*BASE_URL"):
+        create_app(config.ProductionConfig)
+
+    class Configured(config.ProductionConfig):
+        SECRET_KEY = "x" * 40
+
+    monkeypatch.setenv("BASE_URL", "https://convene.example.org")
+    Configured.validate()  # does not raise
+
+
+def test_seed_demo_creates_a_cohort_with_past_and_upcoming_sessions(runner, frozen_now):
+    result = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "team@example.org" in result.output and "participant@example.org" in result.output
+    cohort = db.session.scalars(select(Cohort)).one()
+    assert db.session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.cohort_id == cohort.id)) == 28
+    sessions = db.session.scalars(select(ProgrammeSession)).all()
+    now = clock.now()
+    assert any(s.ends_at < now for s in sessions) and any(s.starts_at > now for s in sessions)
+    participants = db.session.scalars(select(User).join(Enrolment)).all()
+    assert len({p.organisation.kind for p in participants}) >= 5
+    assert len({p.profession for p in participants}) >= 5
+    again = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert "already has data" in again.output
+    assert db.session.scalar(select(func.count()).select_from(Cohort)) == 1
+
+
+def test_demo_logins_work(client, runner, frozen_now):
+    runner.invoke(args=["seed-demo"])
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/sign-in")
+    response = client.post("/sign-in", data={"csrf_token": token, "email": "participant@example.org",
+                                             "password": "demo-password"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Your year" in page and "Welcome, Aisha Okafor" in page
+
+
+def test_outbox_page_lists_messages_and_shows_one_with_its_link(client, login_as, frozen_now):
+    queue_email(key="o1", recipient="reader@example.org", subject="Reset your password",
+                body_text="Follow http://convene.test/password/reset/abc",
+                body_html='<p><a href="http://convene.test/password/reset/abc">Reset</a><script>x()</script></p>',
+                due_at=clock.now())
+    queue_email(key="o2", recipient="later@example.org", subject="Later", body_text="Later",
+                due_at=clock.now() + timedelta(days=2))
+    send_due(clock.now())
+    login_as(make_team())
+    listing = client.get("/team/outbox").get_data(as_text=True)
+    assert "Reset your password" in listing and "Later" in listing
+    assert "Sent (1)" in listing and "Pending (1)" in listing
+    pending_only = client.get("/team/outbox?status=pending").get_data(as_text=True)
+    assert "Later" in pending_only and "Reset your password" not in pending_only
+    from app.notifications.models import OutboxMessage
+
+    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.key == "o1")).one()
+    shown = client.get(f"/team/outbox/{message.id}").get_data(as_text=True)
+    assert 'href="http://convene.test/password/reset/abc"' in shown
+    assert "<script>x()" not in shown
+    assert client.get("/team/outbox?status=bogus").status_code == 404
+    assert client.get("/team/outbox?page=9").status_code == 404
+
+
+def test_team_dashboard_lists_cohorts_with_participant_counts(client, login_as):
+    cohort = make_cohort(name="2026 to 2027")
+    make_participant(cohort)
+    make_participant(cohort)
+    login_as(make_team())
+    page = client.get("/team/").get_data(as_text=True)
+    assert "2026 to 2027" in page
+    assert '<td class="nhsuk-table__cell nhsuk-table__cell--numeric">2</td>' in page

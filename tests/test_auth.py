@@ -1,0 +1,203 @@
+"""Accounts: register, sign in and out, password reset by email, create-admin."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.auth import services
+from app.auth.models import PasswordResetToken, User
+from app.db import db
+from app.errors import Conflict, DomainError, InvalidToken
+from app.notifications.models import OutboxMessage
+from app.tokens import hash_token
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD, make_cohort, make_participant, make_team, make_user
+
+
+def _reset_link() -> str:
+    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.category == "account")).one()
+    return re.search(r"http://convene\.test(/password/reset/\S+)", message.body_text).group(1)
+
+
+def test_register_signs_you_in_with_a_case_folded_email(client):
+    token = csrf_token(client, "/register")
+    response = client.post("/register", data={
+        "csrf_token": token, "name": "Rosa Delgado", "email": "Rosa.Delgado@Example.ORG", "job_title": "Nurse",
+        "password": "a long enough phrase", "confirm": "a long enough phrase",
+    }, follow_redirects=True)
+    assert "Your account has been created" in response.get_data(as_text=True)
+    user = db.session.scalars(select(User)).one()
+    assert user.email == "rosa.delgado@example.org"
+    assert user.password_hash.startswith("scrypt:")
+
+
+def test_register_form_errors_keep_what_was_typed(client):
+    make_user(email="taken@example.org")
+    token = csrf_token(client, "/register")
+    page = client.post("/register", data={
+        "csrf_token": token, "name": "Sam", "email": "TAKEN@example.org", "password": "short", "confirm": "other",
+    }).get_data(as_text=True)
+    assert "<title>Error: Create an account" in page
+    assert 'value="Sam"' in page and 'value="TAKEN@example.org"' in page
+    assert "Password must be between 8 and 128 characters" in page
+    assert "The passwords do not match" in page
+    assert 'value="short"' not in page  # passwords are never echoed back
+
+
+def test_register_refuses_an_existing_email_with_a_clear_message(client):
+    make_user(email="taken@example.org")
+    token = csrf_token(client, "/register")
+    page = client.post("/register", data={
+        "csrf_token": token, "name": "Sam", "email": "Taken@example.org", "password": "long enough pass",
+        "confirm": "long enough pass",
+    }).get_data(as_text=True)
+    assert "An account with this email address already exists" in page
+    assert db.session.scalar(select(User).where(User.name == "Sam")) is None
+
+
+def test_service_rules():
+    make_user(email="a@example.org")
+    with pytest.raises(Conflict):
+        services.register_user(email=" A@Example.org ", name="Again", password="long enough pass")
+    with pytest.raises(DomainError, match="at least 8"):
+        services.register_user(email="b@example.org", name="B", password="short")
+    with pytest.raises(DomainError, match="full name"):
+        services.register_user(email="c@example.org", name="  ", password="long enough pass")
+
+
+def test_sign_in_lands_participants_on_their_home_and_staff_on_cohorts(client):
+    cohort = make_cohort()
+    make_participant(cohort, email="p@example.org")
+    make_team(email="t@example.org")
+    token = csrf_token(client, "/sign-in")
+    response = client.post("/sign-in", data={"csrf_token": token, "email": "P@example.org", "password": PASSWORD})
+    assert response.headers["Location"] == "/home"
+    client.post("/sign-out", data={"csrf_token": csrf_token(client, "/home")})
+    token = csrf_token(client, "/sign-in")
+    response = client.post("/sign-in", data={"csrf_token": token, "email": "t@example.org", "password": PASSWORD})
+    assert response.headers["Location"] == "/team/"
+
+
+def test_unknown_email_and_wrong_password_get_the_same_answer(client):
+    make_user(email="known@example.org")
+    answers = []
+    for email, password in (("known@example.org", "wrong password"), ("nobody@example.org", "wrong password")):
+        token = csrf_token(client, "/sign-in")
+        response = client.post("/sign-in", data={"csrf_token": token, "email": email, "password": password})
+        body = response.get_data(as_text=True).replace(email, "EMAIL")
+        body = re.sub(r'value="[^"]{40,}"|nonce="[^"]+"', "", body)
+        answers.append((response.status_code, body))
+    assert answers[0] == answers[1]
+    assert "Enter a correct email address and password" in answers[0][1]
+
+
+def test_sign_in_only_follows_next_to_our_own_pages(client):
+    make_user(email="p@example.org")
+    for target, expected in (("/sessions/1", "/sessions/1"), ("https://evil.example/", "/home"),
+                             ("//evil.example/x", "/home"), ("/\\evil.example", "/home")):
+        token = csrf_token(client, "/sign-in")
+        response = client.post(f"/sign-in?next={target}", data={
+            "csrf_token": token, "email": "p@example.org", "password": PASSWORD})
+        assert response.headers["Location"] == expected, target
+        client.post("/sign-out", data={"csrf_token": csrf_token(client, "/home")})
+
+
+def test_disabled_accounts_cannot_sign_in_and_lose_their_session(client, login_as):
+    user = make_user(email="gone@example.org")
+    login_as(user)
+    assert client.get("/home").status_code == 200
+    user.is_disabled = True
+    assert client.get("/home").status_code == 302
+    token = csrf_token(client, "/sign-in")
+    response = client.post("/sign-in", data={"csrf_token": token, "email": "gone@example.org", "password": PASSWORD})
+    assert response.status_code == 200 and "Enter a correct email address" in response.get_data(as_text=True)
+
+
+def test_sign_out_is_a_post_and_ends_the_session(client, login_as):
+    login_as(make_user())
+    assert client.get("/sign-out").status_code == 405
+    client.post("/sign-out", data={"csrf_token": csrf_token(client, "/home")})
+    assert client.get("/home").status_code == 302
+
+
+def test_password_reset_by_emailed_single_use_link(client, login_as, frozen_now):
+    user = make_user(email="forgetful@example.org")
+    old_session = client.application.test_client()
+    login_as(user)  # a session from before the reset, on this client
+    token = csrf_token(old_session, "/password/forgot")
+    page = old_session.post("/password/forgot", data={"csrf_token": token, "email": "Forgetful@example.org"})
+    assert "Check your email" in page.get_data(as_text=True)
+    link = _reset_link()
+    stored = db.session.scalars(select(PasswordResetToken)).one()
+    assert stored.token_hash == hash_token(link.rsplit("/", 1)[1])  # only the hash is stored
+    assert link.rsplit("/", 1)[1] not in stored.token_hash
+
+    form = old_session.get(link)
+    assert "Choose a new password" in form.get_data(as_text=True)
+    token = csrf_token(old_session, link)
+    done = old_session.post(link, data={"csrf_token": token, "password": "a brand new phrase",
+                                        "confirm": "a brand new phrase"}, follow_redirects=True)
+    assert "Your password has been changed" in done.get_data(as_text=True)
+    assert user.check_password("a brand new phrase")
+    # The link is single-use, and sessions from before the reset are over.
+    again = old_session.get(link)
+    assert again.status_code == 400 and "already been used" in again.get_data(as_text=True)
+    assert client.get("/home").status_code == 302
+
+
+def test_reset_link_expires_after_an_hour(client, frozen_now):
+    make_user(email="late@example.org")
+    services.request_password_reset(email="late@example.org", now=_now())
+    link = _reset_link()
+    frozen_now.shift(timedelta(minutes=59))
+    assert client.get(link).status_code == 200
+    frozen_now.shift(timedelta(minutes=2))
+    response = client.get(link)
+    assert response.status_code == 400
+    assert "expired" in response.get_data(as_text=True)
+
+
+def _now():
+    from app import clock
+
+    return clock.now()
+
+
+def test_reset_request_for_an_unknown_email_says_the_same_and_sends_nothing(client):
+    token = csrf_token(client, "/password/forgot")
+    page = client.post("/password/forgot", data={"csrf_token": token, "email": "nobody@example.org"})
+    assert "Check your email" in page.get_data(as_text=True)
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_reset_tokens_cannot_be_used_twice_even_in_a_race():
+    user = make_user(email="race@example.org")
+    services.request_password_reset(email=user.email, now=_now())
+    token = _reset_link().rsplit("/", 1)[1]
+    services.reset_password(token=token, password="first new phrase", now=_now())
+    with pytest.raises(InvalidToken):
+        services.reset_password(token=token, password="second new phrase", now=_now())
+
+
+def test_reset_link_uses_base_url_not_the_host_header(client):
+    make_user(email="host@example.org")
+    page = client.get("/password/forgot", headers={"Host": "attacker.example"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/password/forgot", data={"csrf_token": token, "email": "host@example.org"},
+                headers={"Host": "attacker.example"})
+    message = db.session.scalars(select(OutboxMessage)).one()
+    assert "attacker.example" not in message.body_text + message.body_html
+    assert "http://convene.test/password/reset/" in message.body_text
+
+
+def test_create_admin_command(runner):
+    result = runner.invoke(args=["create-admin", "--email", "Lead@Example.org", "--name", "Lead"],
+                           input="a strong admin phrase\na strong admin phrase\n")
+    assert result.exit_code == 0, result.output
+    assert "lead@example.org is a programme team account" in result.output
+    user = db.session.scalars(select(User)).one()
+    assert user.is_team and user.check_password("a strong admin phrase")
+    short = runner.invoke(args=["create-admin", "--email", "x@example.org", "--name", "X"], input="short\nshort\n")
+    assert short.exit_code != 0 and "at least 8" in short.output
