@@ -6,7 +6,7 @@ Every name and organisation here is invented.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -112,7 +112,8 @@ def seed(*, now: datetime) -> None:
     cohort = programme.create_cohort(
         actor=team, programme=programme_row, name=f"{start.year} to {start.year + 1}", starts_on=start,
         content=content, capacity=28,
-        applications_open_at=now - timedelta(days=230), application_deadline_at=now - timedelta(days=170),
+        applications_open_at=clock.local_instant(start - timedelta(days=110), time(9, 0)),
+        application_deadline_at=clock.local_instant(start - timedelta(days=50), time(23, 59)),
         bank_holiday_region=current_app.config["BANK_HOLIDAY_REGION"],
     )
     cohort.status = CohortStatus.RUNNING.value

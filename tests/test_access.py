@@ -49,6 +49,9 @@ EXPECTED = {
     "programme.edit_session": ("GET", "/sessions/{session}/edit", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 403, "team": 200}),
+    "programme.confirm_cancel": ("GET", "/sessions/{session}/cancel", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 200}),
     "programme.cancel_session": ("POST", "/sessions/{session}/cancel", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 403, "team": 302}),

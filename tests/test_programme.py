@@ -228,8 +228,10 @@ def test_team_cancels_a_session_by_post(client, login_as, frozen_now):
     login_as(make_team())
     session = cohort.sessions[-1]
     db.session.commit()
-    assert client.get(f"/sessions/{session.id}/cancel").status_code == 405
-    token = csrf_token(client, f"/cohorts/{cohort.id}/schedule")
+    confirm = client.get(f"/sessions/{session.id}/cancel").get_data(as_text=True)
+    assert "Cancel Celebration event?" in confirm
+    assert not session.is_cancelled  # opening the page changes nothing
+    token = csrf_token(client, f"/sessions/{session.id}/cancel")
     page = client.post(f"/sessions/{session.id}/cancel", data={"csrf_token": token},
                        follow_redirects=True).get_data(as_text=True)
     assert "Celebration event is cancelled" in page

@@ -158,6 +158,16 @@ def edit_session(session_id: int):
                            form_errors=bool(form.errors or form.form_errors))
 
 
+@bp.get("/sessions/<int:session_id>/cancel")
+@team_required
+def confirm_cancel(session_id: int):
+    session = db.get_or_404(ProgrammeSession, session_id)
+    if session.is_cancelled:
+        flash(f"{session.title} is already cancelled.", "info")
+        return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
+    return render_template("programme/cancel.html", session=session, cohort=session.cohort)
+
+
 @bp.post("/sessions/<int:session_id>/cancel")
 @team_required
 def cancel_session(session_id: int):
