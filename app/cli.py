@@ -42,7 +42,7 @@ def register(app: Flask) -> None:
             seed(now=clock.now())
             db.session.commit()
             click.echo("Demo data created.")
-        click.echo("Demo logins (password for each: %s):" % DEMO_LOGINS["password"])
+        click.echo(f"Demo logins (password for each: {DEMO_LOGINS['password']}):")
         for role, email in DEMO_LOGINS["accounts"]:
             click.echo(f"  {role:<28} {email}")
 

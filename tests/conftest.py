@@ -11,9 +11,9 @@ import smtplib
 from datetime import UTC, datetime
 
 import flask_migrate
-from flask.testing import FlaskClient
 import pytest
 import time_machine
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app

@@ -201,3 +201,28 @@ def test_create_admin_command(runner):
     assert user.is_team and user.check_password("a strong admin phrase")
     short = runner.invoke(args=["create-admin", "--email", "x@example.org", "--name", "X"], input="short\nshort\n")
     assert short.exit_code != 0 and "at least 8" in short.output
+
+
+@pytest.mark.parametrize(("path", "data", "kept", "message"), [
+    ("/sign-in", {"email": "not-an-email", "password": ""}, 'value="not-an-email"', "Enter your password"),
+    ("/password/forgot", {"email": "nobody-at-example"}, 'value="nobody-at-example"',
+     "Enter an email address in the correct format"),
+])
+def test_forms_keep_what_was_typed_and_say_what_to_fix(client, path, data, kept, message):
+    token = csrf_token(client, path)
+    response = client.post(path, data={"csrf_token": token, **data})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert page.count(message) >= 2  # in the error summary and beside the field
+    assert kept in page
+    assert "<title>Error:" in page
+
+
+def test_reset_form_errors_name_the_field(client):
+    user = make_user(email="mismatch@example.org")
+    services.request_password_reset(email=user.email, now=_now())
+    link = _reset_link()
+    token = csrf_token(client, link)
+    page = client.post(link, data={"csrf_token": token, "password": "a long new phrase",
+                                   "confirm": "different phrase"}).get_data(as_text=True)
+    assert "The passwords do not match" in page and 'href="#confirm"' in page

@@ -273,3 +273,19 @@ def test_public_page_describes_the_programme_and_current_cohort(client, frozen_n
 def test_session_kinds_have_labels():
     assert {k.label for k in SessionKind} == {"Welcome", "Module day", "Drop-in clinic", "Co-consulting",
                                              "Celebration event"}
+
+
+def test_team_adds_a_module_day(client, login_as):
+    cohort = make_cohort()
+    login_as(make_team())
+    token = csrf_token(client, f"/cohorts/{cohort.id}/sessions/new")
+    page = client.post(f"/cohorts/{cohort.id}/sessions/new", data={
+        "csrf_token": token, "title": "Module 2 extra day", "kind": "module", "module_number": "2", "part": "2",
+        "day": "2027-03-10", "starts": "09:30", "ends": "12:30", "join_url": "", "venue": "Room 4, Civic Centre",
+        "access_info": "Lift to the fourth floor", "description": "",
+    }, follow_redirects=True).get_data(as_text=True)
+    assert "Module 2 extra day added to the schedule" in page
+    added = db.session.scalars(select(ProgrammeSession).where(ProgrammeSession.title == "Module 2 extra day")).one()
+    assert added.module.number == 2 and added.part == 2
+    assert clock.to_local(added.starts_at).strftime("%Y-%m-%d %H:%M") == "2027-03-10 09:30"
+    assert added.starts_at.hour == 9  # GMT in March before the clock change: UTC equals London

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
-
 from werkzeug.security import generate_password_hash
 
 from app.auth.models import PasswordResetToken, StaffRole, User

@@ -141,8 +141,9 @@ def _apply(session: ProgrammeSession, cohort: Cohort, details: SessionDetails) -
 
 def add_session(*, actor: User, cohort: Cohort, details: SessionDetails) -> ProgrammeSession:
     _require_team(actor)
-    session = ProgrammeSession(cohort=cohort, status=SessionStatus.SCHEDULED.value, sequence=0)
+    session = ProgrammeSession(status=SessionStatus.SCHEDULED.value, sequence=0)
     _apply(session, cohort, details)
+    session.cohort = cohort
     db.session.add(session)
     db.session.flush()
     return session
