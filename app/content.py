@@ -82,7 +82,8 @@ class Content:
 
     @property
     def co_consulting_steps(self) -> list[Step]:
-        return [Step(**s) for s in self.pages["co-consulting"].meta.get("steps", [])]
+        return [Step(title=s["title"], minutes=s["minutes"], description=s["description"])
+                for s in self.pages["co-consulting"].meta.get("steps", [])]
 
 
 def _split(path: Path, problems: list[str]) -> tuple[dict, str, int] | None:
@@ -192,3 +193,6 @@ def _check_steps(path: Path, meta: dict, problems: list[str]) -> None:
                 and isinstance(step.get("minutes"), int) and step["minutes"] > 0
                 and isinstance(step.get("description"), str)):
             problems.append(f"{path}:{line}: step {index} needs a title, whole positive minutes and a description")
+        elif set(step) - {"title", "minutes", "description"}:
+            unknown = ", ".join(sorted(set(step) - {"title", "minutes", "description"}))
+            problems.append(f"{path}:{line}: step {index} has unknown keys: {unknown}")

@@ -44,9 +44,12 @@ def queue_email(*, key: str, recipient: str, subject: str, body_text: str, body_
     The key makes this idempotent: a second call with the same key changes nothing and
     returns False. Returns True when a row was written.
     """
+    recipient = _clean_header(recipient).lower()
+    if not recipient or any(c in recipient for c in ",;<>") or recipient.count("@") != 1:
+        raise ValueError(f"an outbox message goes to exactly one plain address, not {recipient!r}")
     values = dict(
         key=key,
-        recipient=_clean_header(recipient).lower(),
+        recipient=recipient,
         subject=_clean_header(subject)[:250],
         body_text=body_text,
         body_html=body_html,
@@ -62,16 +65,17 @@ def queue_email(*, key: str, recipient: str, subject: str, body_text: str, body_
     )
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    result = db.session.execute(statement)
-    return result.rowcount == 1
+    statement = (insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+                 .returning(OutboxMessage.id))
+    return db.session.execute(statement).scalar_one_or_none() is not None
 
 
 def cancel_pending(key_prefix: str) -> int:
     """Cancel pending messages whose key starts with a prefix (a re-plan). Returns how many."""
+    # An exact comparison of the key's start: LIKE is case-insensitive on SQLite and treats % and _ as wildcards.
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.key.startswith(key_prefix, autoescape=True),
+        .where(func.substr(OutboxMessage.key, 1, len(key_prefix)) == key_prefix,
                OutboxMessage.status == OutboxStatus.PENDING.value)
         .values(status=OutboxStatus.CANCELLED.value)
         .execution_options(synchronize_session=False)
@@ -79,20 +83,24 @@ def cancel_pending(key_prefix: str) -> int:
     return result.rowcount
 
 
-def build_message(row: OutboxMessage, *, sender: str, domain: str) -> EmailMessage:
+def build_message(row: OutboxMessage, *, sender: str, domain: str, now: datetime | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = row.recipient
     message["Subject"] = row.subject
-    message["Date"] = format_datetime(row.due_at)
+    message["Date"] = format_datetime(now or row.due_at)
     message["Message-ID"] = row.message_id or make_msgid(idstring=f"outbox-{row.id}", domain=domain)
     message["X-Convene-Key"] = _clean_header(row.key)
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
     for attachment in row.attachments or []:
-        subtype = attachment["content_type"].split(";")[0].split("/")[1]
-        message.add_attachment(attachment["content"], subtype=subtype, filename=attachment["filename"])
+        maintype, subtype = attachment["content_type"].split(";")[0].strip().split("/")
+        if maintype == "text":
+            message.add_attachment(attachment["content"], subtype=subtype, filename=attachment["filename"])
+        else:
+            message.add_attachment(attachment["content"].encode("utf-8"), maintype=maintype, subtype=subtype,
+                                   filename=attachment["filename"])
     return message
 
 
@@ -152,7 +160,7 @@ def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
         sent_ids: list[tuple[int, str]] = []
         for row in rows:
             try:
-                message = build_message(row, sender=config["MAIL_FROM"], domain=domain)
+                message = build_message(row, sender=config["MAIL_FROM"], domain=domain, now=now)
                 transport.send(message)
             except Exception as error:  # noqa: BLE001 - any transport failure is recorded and retried
                 row.last_error = f"{type(error).__name__}: {error}"[:2000]
@@ -165,8 +173,9 @@ def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
             else:
                 sent_ids.append((row.id, message["Message-ID"]))
         for row_id, message_id in sent_ids:
+            # Only while the claim is still ours: a sender that outlived its lease marks nothing.
             db.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id)
+                update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token)
                 .values(status=OutboxStatus.SENT.value, sent_at=now, message_id=message_id,
                         claim_token=None, last_error="")
                 .execution_options(synchronize_session=False)

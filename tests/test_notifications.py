@@ -1,0 +1,546 @@
+"""The outbox: queueing, sending what is due, retries, claims and the transports."""
+
+from __future__ import annotations
+
+import email
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from email import policy
+
+import pytest
+from sqlalchemy import event, func, select, update
+
+from app import clock
+from app.db import db
+from app.notifications import services
+from app.notifications.models import OutboxMessage, OutboxStatus
+from app.notifications.services import (
+    CLAIM_LEASE,
+    Attachment,
+    backlog,
+    cancel_pending,
+    queue_email,
+    send_due,
+)
+from app.notifications.transports import FileTransport
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+ICS = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Convene//EN\r\nMETHOD:PUBLISH\r\n"
+    "BEGIN:VEVENT\r\nUID:session-7@convene.test\r\nSUMMARY:Module 3 day 1\r\n"
+    "DTSTART:20261130T093000Z\r\nDTEND:20261130T123000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def queue(key: str, *, due_at: datetime = NOW - timedelta(minutes=1), **fields) -> bool:
+    values = {"recipient": f"{key.replace(':', '-')}@example.org", "subject": f"Subject of {key}",
+              "body_text": f"Text of {key}", **fields}
+    return queue_email(key=key, due_at=due_at, **values)
+
+
+def row(key: str) -> OutboxMessage:
+    db.session.expire_all()
+    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one()
+
+
+def count_rows() -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+class FailingTransport:
+    """A transport whose server is down (or that refuses some recipients)."""
+
+    def __init__(self, refuse=lambda message: True):
+        self.refuse = refuse
+        self.sent = []
+
+    def send(self, message):
+        if self.refuse(message):
+            raise ConnectionRefusedError("mail server unavailable")
+        self.sent.append(message)
+
+
+# --- queue_email --------------------------------------------------------------------------------
+
+
+def test_queue_email_writes_one_pending_row_and_a_second_write_of_the_same_key_is_a_no_op(frozen_now):
+    queue_email(key="reminder:session-7:user-3", recipient="Ada@Example.org", subject="Tomorrow: Module 3",
+                body_text="See you tomorrow.", due_at=NOW + timedelta(hours=2), category="reminder")
+    db.session.commit()
+    queue_email(key="reminder:session-7:user-3", recipient="someone.else@example.org",
+                subject="Changed", body_text="Changed", due_at=NOW)
+    db.session.commit()
+
+    assert count_rows() == 1
+    message = row("reminder:session-7:user-3")
+    assert message.status == OutboxStatus.PENDING
+    assert message.recipient == "ada@example.org"
+    assert message.subject == "Tomorrow: Module 3"
+    assert message.due_at == NOW + timedelta(hours=2)
+    assert message.attempts == 0
+    assert message.sent_at is None
+
+
+def test_queue_email_says_whether_it_wrote_a_row():
+    first = queue("welcome:user-1")
+    second = queue("welcome:user-1", subject="Again")
+    third = queue("welcome:user-2")
+
+    assert (first, second, third) == (True, False, True)
+    assert count_rows() == 2
+
+
+def test_a_rolled_back_transaction_queues_nothing():
+    queue("welcome:user-1")
+    db.session.rollback()
+
+    assert count_rows() == 0
+    assert send_due(NOW) == 0
+
+
+def test_cr_and_lf_in_recipient_or_subject_cannot_add_headers(mailbox):
+    queue_email(key="reset:user-1",
+                recipient="victim@example.org\r\nBcc: attacker@evil.example",
+                subject="Reset your password\r\nBcc: attacker@evil.example\nX-Injected: yes",
+                body_text="Follow the link.", due_at=NOW)
+    queue_email(key="reset:user-2", recipient="plain@example.org", subject="Reset your password",
+                body_text="Follow the link.", due_at=NOW)
+    db.session.commit()
+
+    assert send_due(NOW) == 2
+
+    injected, plain = sorted(mailbox, key=lambda m: m["X-Convene-Key"])
+    received = email.message_from_bytes(bytes(injected), policy=policy.default)
+    assert received["Bcc"] is None and received["X-Injected"] is None
+    assert sorted(received.keys()) == sorted(plain.keys())
+    assert "\n" not in received["Subject"] and "\r" not in received["Subject"]
+    assert received["Subject"].startswith("Reset your password")
+    header_block = bytes(injected).split(b"\n\n", 1)[0]
+    assert not any(line.lower().startswith((b"bcc", b"x-injected")) for line in header_block.splitlines())
+
+
+# --- send_due -----------------------------------------------------------------------------------
+
+
+def test_send_due_sends_what_is_due_marks_it_sent_and_leaves_later_messages(mailbox):
+    queue("a", due_at=NOW - timedelta(hours=1))
+    queue("b", due_at=NOW)
+    queue("later", due_at=NOW + timedelta(minutes=1))
+    db.session.commit()
+
+    assert send_due(NOW) == 2
+
+    assert sorted(m["To"] for m in mailbox) == ["a@example.org", "b@example.org"]
+    for key in ("a", "b"):
+        sent = row(key)
+        assert sent.status == OutboxStatus.SENT
+        assert sent.sent_at == NOW
+        assert sent.attempts == 1
+        assert sent.claim_token is None
+        delivered = next(m for m in mailbox if m["X-Convene-Key"] == key)
+        assert sent.message_id == delivered["Message-ID"]
+        assert sent.message_id.endswith("@convene.test>")
+        assert delivered["Subject"] == f"Subject of {key}"
+        assert delivered.get_body(preferencelist=("plain",)).get_content().strip() == f"Text of {key}"
+    later = row("later")
+    assert later.status == OutboxStatus.PENDING and later.sent_at is None and later.attempts == 0
+
+    # Nothing is sent twice; the later message goes when its time comes.
+    assert send_due(NOW) == 0
+    assert len(mailbox) == 2
+    assert send_due(NOW + timedelta(minutes=1)) == 1
+    assert [m["X-Convene-Key"] for m in mailbox[2:]] == ["later"]
+    assert row("later").status == OutboxStatus.SENT
+
+
+def test_send_due_works_through_more_messages_than_one_batch(mailbox):
+    for n in range(7):
+        queue(f"batch:{n}")
+    db.session.commit()
+
+    assert send_due(NOW, limit=3) == 7
+
+    assert sorted(m["X-Convene-Key"] for m in mailbox) == sorted(f"batch:{n}" for n in range(7))
+    assert db.session.scalar(select(func.count()).where(OutboxMessage.status == OutboxStatus.SENT.value)) == 7
+
+
+def test_text_and_html_bodies_arrive_as_alternatives_with_the_ics_as_an_attachment(mailbox):
+    queue("invite:session-7", body_text="Module 3 starts at 09:30.",
+          body_html="<p>Module 3 starts at <strong>09:30</strong>.</p>",
+          attachments=[Attachment("module-3-day-1.ics", "text/calendar; charset=utf-8", ICS)])
+    db.session.commit()
+
+    assert send_due(NOW) == 1
+
+    received = email.message_from_bytes(bytes(mailbox[0]), policy=policy.default)
+    assert received.get_body(preferencelist=("plain",)).get_content().strip() == "Module 3 starts at 09:30."
+    html = received.get_body(preferencelist=("html",))
+    assert html.get_content_type() == "text/html"
+    assert "<strong>09:30</strong>" in html.get_content()
+    attachments = list(received.iter_attachments())
+    assert len(attachments) == 1
+    ics = attachments[0]
+    assert ics.get_content_type() == "text/calendar"
+    assert ics.get_filename() == "module-3-day-1.ics"
+    assert ics.get_content_disposition() == "attachment"
+    content = ics.get_content()
+    assert content.startswith("BEGIN:VCALENDAR") and "UID:session-7@convene.test" in content
+
+
+def test_a_text_only_message_has_no_html_part_or_attachment(mailbox):
+    queue("plain")
+    db.session.commit()
+    send_due(NOW)
+
+    received = email.message_from_bytes(bytes(mailbox[0]), policy=policy.default)
+    assert received.get_content_type() == "text/plain"
+    assert received.get_body(preferencelist=("html",)) is None
+    assert list(received.iter_attachments()) == []
+
+
+# --- failures and retries -----------------------------------------------------------------------
+
+
+def test_a_failed_send_is_retried_with_exponential_back_off_then_marked_failed(app, mailbox):
+    assert app.config["OUTBOX_MAX_ATTEMPTS"] == 5
+    queue("fragile")
+    db.session.commit()
+    down = FailingTransport()
+
+    at = NOW
+    for attempt, delay_minutes in enumerate([1, 2, 4, 8], start=1):
+        assert send_due(at, transport=down) == 0
+        message = row("fragile")
+        assert message.status == OutboxStatus.PENDING
+        assert message.attempts == attempt
+        assert message.due_at == at + timedelta(minutes=delay_minutes)
+        assert message.last_error == "ConnectionRefusedError: mail server unavailable"
+        assert message.sent_at is None and message.claim_token is None
+        # Not retried before its new due time.
+        assert send_due(message.due_at - timedelta(seconds=1), transport=down) == 0
+        assert row("fragile").attempts == attempt
+        at = message.due_at
+
+    assert send_due(at, transport=down) == 0
+    message = row("fragile")
+    assert message.status == OutboxStatus.FAILED
+    assert message.attempts == 5
+    assert "mail server unavailable" in message.last_error
+
+    # A failed message is never picked up again, even when the server is back.
+    assert send_due(at + timedelta(days=1)) == 0
+    assert mailbox == []
+    assert row("fragile").status == OutboxStatus.FAILED
+
+
+def test_a_message_that_fails_once_is_sent_on_retry_and_its_error_cleared(mailbox):
+    queue("flaky")
+    db.session.commit()
+
+    send_due(NOW, transport=FailingTransport())
+    retry_at = row("flaky").due_at
+    assert send_due(retry_at) == 1
+
+    message = row("flaky")
+    assert message.status == OutboxStatus.SENT
+    assert message.attempts == 2
+    assert message.last_error == ""
+    assert message.sent_at == retry_at
+    assert [m["X-Convene-Key"] for m in mailbox] == ["flaky"]
+
+
+def test_one_refused_message_does_not_stop_the_others():
+    queue("good-1")
+    queue("bad")
+    queue("good-2")
+    db.session.commit()
+    picky = FailingTransport(refuse=lambda message: message["To"] == "bad@example.org")
+
+    assert send_due(NOW, transport=picky) == 2
+
+    assert sorted(m["To"] for m in picky.sent) == ["good-1@example.org", "good-2@example.org"]
+    assert row("bad").status == OutboxStatus.PENDING
+    assert row("bad").last_error.startswith("ConnectionRefusedError")
+    assert {row("good-1").status, row("good-2").status} == {OutboxStatus.SENT}
+
+
+@pytest.mark.parametrize(("attempts", "minutes"), [(1, 1), (2, 2), (3, 4), (4, 8)])
+def test_retry_delay_doubles_after_each_failed_attempt(attempts, minutes):
+    assert services.retry_delay(attempts) == timedelta(minutes=minutes)
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+
+def _make_sending(key: str, claimed_at: datetime) -> None:
+    queue(key)
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.key == key)
+        .values(status=OutboxStatus.SENDING.value, claimed_at=claimed_at, claim_token="a-worker-that-died",
+                attempts=1)
+    )
+    db.session.commit()
+
+
+def test_a_message_stuck_in_sending_past_the_lease_is_claimed_again_and_sent(mailbox):
+    _make_sending("stuck", claimed_at=NOW - CLAIM_LEASE - timedelta(minutes=1))
+
+    assert send_due(NOW) == 1
+
+    message = row("stuck")
+    assert message.status == OutboxStatus.SENT
+    assert message.attempts == 2
+    assert message.sent_at == NOW
+    assert [m["X-Convene-Key"] for m in mailbox] == ["stuck"]
+
+
+def test_a_message_another_sender_claimed_recently_is_left_alone(mailbox):
+    _make_sending("in-flight", claimed_at=NOW - CLAIM_LEASE + timedelta(minutes=1))
+
+    assert send_due(NOW) == 0
+
+    message = row("in-flight")
+    assert message.status == OutboxStatus.SENDING
+    assert message.claim_token == "a-worker-that-died"
+    assert message.attempts == 1
+    assert mailbox == []
+
+
+def test_rows_claimed_once_cannot_be_claimed_by_a_second_sender():
+    for key in ("one", "two", "three"):
+        queue(key)
+    queue("later", due_at=NOW + timedelta(hours=1))
+    db.session.commit()
+
+    first_token, first_ids = services._claim(NOW, 10)
+    second_token, second_ids = services._claim(NOW, 10)
+
+    assert len(first_ids) == 3
+    assert second_ids == []
+    assert first_token != second_token
+    claimed = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(first_ids))).all()
+    assert {m.key for m in claimed} == {"one", "two", "three"}
+    assert {(m.status, m.claim_token, m.claimed_at, m.attempts) for m in claimed} == {
+        (OutboxStatus.SENDING, first_token, NOW, 1)
+    }
+    # And a sender running now finds nothing left to send.
+    assert send_due(NOW) == 0
+
+
+def test_several_senders_at_once_send_each_message_exactly_once(app):
+    keys = [f"crowd:{n}" for n in range(24)]
+    for key in keys:
+        queue(key)
+    db.session.commit()
+
+    delivered = []
+    lock = threading.Lock()
+
+    class SlowTransport:
+        def send(self, message):
+            with lock:
+                delivered.append(message["X-Convene-Key"])
+
+    def run_sender() -> int:
+        with app.app_context():
+            return send_due(NOW, transport=SlowTransport(), limit=4)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        counts = [future.result() for future in [pool.submit(run_sender) for _ in range(3)]]
+
+    assert sum(counts) == len(keys)
+    assert sorted(delivered) == sorted(keys)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(OutboxMessage.status == OutboxStatus.SENT.value)) == 24
+
+
+def test_two_senders_looking_for_due_rows_at_the_same_moment_never_take_the_same_ones(app, monkeypatch):
+    """Both senders run their claim query before either marks anything: the worst interleaving."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: on SQLite BEGIN IMMEDIATE makes the second claim wait for the first")
+    keys = [f"race:{n}" for n in range(8)]
+    for key in keys:
+        queue(key)
+    db.session.commit()
+
+    both_looked = threading.Barrier(2)
+    waited = threading.local()
+    delivered = []
+    lock = threading.Lock()
+
+    def hold_after_first_claim_query(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT outbox_messages.id") and not getattr(waited, "done", False):
+            waited.done = True
+            both_looked.wait(timeout=10)
+
+    class Collector:
+        def send(self, message):
+            with lock:
+                delivered.append(message["X-Convene-Key"])
+
+    claims = []
+    real_claim = services._claim
+
+    def recording_claim(now, limit):
+        token, ids = real_claim(now, limit)
+        with lock:
+            claims.append(ids)
+        return token, ids
+
+    monkeypatch.setattr(services, "_claim", recording_claim)
+
+    def run_sender() -> int:
+        with app.app_context():
+            return send_due(NOW, transport=Collector(), limit=4)
+
+    event.listen(db.engine, "after_cursor_execute", hold_after_first_claim_query)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            counts = [future.result() for future in [pool.submit(run_sender) for _ in range(2)]]
+    finally:
+        event.remove(db.engine, "after_cursor_execute", hold_after_first_claim_query)
+
+    assert sorted(delivered) == sorted(keys)
+    assert sum(counts) == len(keys)
+    # Each row was claimed by one sender only (SKIP LOCKED): no sender waited for or took another's.
+    claimed = [row_id for ids in claims for row_id in ids]
+    assert len(claimed) == len(set(claimed)) == len(keys)
+
+
+# --- cancel_pending -----------------------------------------------------------------------------
+
+
+def test_cancel_pending_cancels_only_pending_rows_with_that_prefix(mailbox):
+    queue("session:7:reminder:user-1", due_at=NOW + timedelta(days=1))
+    queue("session:7:reminder:user-2", due_at=NOW + timedelta(days=1))
+    queue("session:7:invite:user-1", due_at=NOW - timedelta(minutes=5))
+    queue("session:70:reminder:user-1", due_at=NOW + timedelta(days=1))
+    queue("session:8:reminder:user-1", due_at=NOW + timedelta(days=1))
+    db.session.commit()
+    send_due(NOW)  # sends the invite, which cannot be unsent
+    db.session.commit()
+
+    cancelled = cancel_pending("session:7:")
+    db.session.commit()
+
+    assert cancelled == 2
+    statuses = {m.key: m.status for m in db.session.scalars(select(OutboxMessage))}
+    assert statuses == {
+        "session:7:reminder:user-1": OutboxStatus.CANCELLED,
+        "session:7:reminder:user-2": OutboxStatus.CANCELLED,
+        "session:7:invite:user-1": OutboxStatus.SENT,
+        "session:70:reminder:user-1": OutboxStatus.PENDING,
+        "session:8:reminder:user-1": OutboxStatus.PENDING,
+    }
+    # Cancelled reminders never go out.
+    assert send_due(NOW + timedelta(days=2)) == 2
+    assert {m["X-Convene-Key"] for m in mailbox} == {
+        "session:7:invite:user-1", "session:70:reminder:user-1", "session:8:reminder:user-1",
+    }
+    assert len(mailbox) == 3
+
+
+@pytest.mark.parametrize("prefix", ["cohort%", "cohort_1:", "%", "_"])
+def test_percent_and_underscore_in_a_prefix_are_not_wildcards(prefix):
+    queue("cohort%:reminder")
+    queue("cohort_1:reminder")
+    queue("cohortX1:reminder")
+    queue("cohort-anything:reminder")
+    db.session.commit()
+
+    cancelled = cancel_pending(prefix)
+    db.session.commit()
+
+    expected = {m.key for m in db.session.scalars(select(OutboxMessage)) if m.key.startswith(prefix)}
+    actually = {m.key for m in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.CANCELLED.value))}
+    assert actually == expected
+    assert cancelled == len(expected)
+    assert "cohortX1:reminder" not in actually and "cohort-anything:reminder" not in actually
+
+
+# --- transports ---------------------------------------------------------------------------------
+
+
+def test_the_file_transport_writes_an_eml_file_a_mail_client_can_read(tmp_path):
+    queue_email(key="welcome:user-9", recipient="grace@example.org", subject="Welcome to Convene – cohort 4",
+                body_text="Your place is confirmed.", body_html="<p>Your place is confirmed.</p>",
+                attachments=[Attachment("welcome.ics", "text/calendar", ICS)], due_at=NOW)
+    db.session.commit()
+    folder = tmp_path / "mail"
+
+    assert send_due(NOW, transport=FileTransport(folder)) == 1
+
+    files = list(folder.glob("*.eml"))
+    assert len(files) == 1
+    received = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert received["Subject"] == "Welcome to Convene – cohort 4"
+    assert received["To"] == "grace@example.org"
+    assert received["Message-ID"] == row("welcome:user-9").message_id
+    assert received.get_body(preferencelist=("plain",)).get_content().strip() == "Your place is confirmed."
+    assert [part.get_filename() for part in received.iter_attachments()] == ["welcome.ics"]
+
+
+# --- backlog ------------------------------------------------------------------------------------
+
+
+def test_backlog_counts_messages_by_status_and_those_due_now():
+    queue("due-1", due_at=NOW - timedelta(hours=2))
+    queue("due-2", due_at=NOW)
+    queue("future", due_at=NOW + timedelta(hours=1))
+    queue("to-send", due_at=NOW - timedelta(days=1))
+    queue("to-fail", due_at=NOW - timedelta(days=1))
+    queue("to-cancel", due_at=NOW - timedelta(days=1))
+    db.session.commit()
+    yesterday = NOW - timedelta(days=1)
+    send_due(yesterday)  # to-send, to-fail, to-cancel are due then; one of each outcome below
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.key == "to-fail")
+                       .values(status=OutboxStatus.FAILED.value))
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.key == "to-cancel")
+                       .values(status=OutboxStatus.PENDING.value, due_at=NOW + timedelta(days=1)))
+    cancel_pending("to-cancel")
+    db.session.commit()
+
+    summary = backlog(NOW)
+
+    assert summary["by_status"] == {"pending": 3, "sending": 0, "sent": 1, "failed": 1, "cancelled": 1}
+    assert summary["due_now"] == 2
+    assert backlog(NOW + timedelta(hours=1))["due_now"] == 3
+    assert backlog(NOW - timedelta(days=3))["due_now"] == 0
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+
+def test_flask_reminders_send_due_sends_what_is_due_now(runner, mailbox, frozen_now):
+    now = clock.now()
+    queue("cli:1", due_at=now - timedelta(minutes=30))
+    queue("cli:2", due_at=now)
+    queue("cli:tomorrow", due_at=now + timedelta(days=1))
+    db.session.commit()
+
+    result = runner.invoke(args=["reminders", "send-due"])
+
+    assert result.exit_code == 0, result.output
+    assert "Sent 2 message(s)." in result.output
+    assert sorted(m["X-Convene-Key"] for m in mailbox) == ["cli:1", "cli:2"]
+    assert row("cli:1").sent_at == now
+    assert row("cli:tomorrow").status == OutboxStatus.PENDING
+
+    again = runner.invoke(args=["reminders", "send-due"])
+    assert again.exit_code == 0
+    assert "Sent 0 message(s)." in again.output
+    assert len(mailbox) == 2
+
+
+def test_cancel_pending_matches_the_key_prefix_exactly_including_case():
+    queue("session:7:reminder")
+    queue("Session:7:reminder")
+    assert cancel_pending("session:7:") == 1
+
+
+def test_an_outbox_message_goes_to_exactly_one_address():
+    with pytest.raises(ValueError):
+        queue("two", recipient="a@example.org, b@example.org")
