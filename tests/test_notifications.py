@@ -101,8 +101,11 @@ def test_a_rolled_back_transaction_queues_nothing():
 
 
 def test_cr_and_lf_in_recipient_or_subject_cannot_add_headers(mailbox):
+    with pytest.raises(ValueError):
+        queue_email(key="reset:user-0", recipient="victim@example.org\r\nBcc: attacker@evil.example",
+                    subject="Reset", body_text="Follow the link.", due_at=NOW)
     queue_email(key="reset:user-1",
-                recipient="victim@example.org\r\nBcc: attacker@evil.example",
+                recipient="victim@example.org",
                 subject="Reset your password\r\nBcc: attacker@evil.example\nX-Injected: yes",
                 body_text="Follow the link.", due_at=NOW)
     queue_email(key="reset:user-2", recipient="plain@example.org", subject="Reset your password",

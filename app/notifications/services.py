@@ -45,7 +45,7 @@ def queue_email(*, key: str, recipient: str, subject: str, body_text: str, body_
     returns False. Returns True when a row was written.
     """
     recipient = _clean_header(recipient).lower()
-    if not recipient or any(c in recipient for c in ",;<>") or recipient.count("@") != 1:
+    if not recipient or any(c in recipient for c in ",;<> ") or recipient.count("@") != 1:
         raise ValueError(f"an outbox message goes to exactly one plain address, not {recipient!r}")
     values = dict(
         key=key,
