@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, g, request
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 
-from app import clock, formatting
+from app import audit, clock, formatting
 from app.content import load_content
 from app.db import configure_sqlite, reset_write_unit, set_write_unit
 from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -97,11 +97,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
+    from app.applications.views import bp as applications_bp
     from app.auth.views import bp as auth_bp
     from app.programme.views import bp as programme_bp
     from app.public.views import bp as public_bp
 
-    for blueprint in (public_bp, auth_bp, programme_bp, admin_bp):
+    for blueprint in (public_bp, auth_bp, programme_bp, applications_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 
@@ -111,6 +112,7 @@ def register_request_hooks(app: Flask) -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
         # SQLite: only units of work that may write take the write lock at BEGIN.
         g._write_unit_token = set_write_unit(request.method not in READ_METHODS)
+        g._audit_origin_token = audit.set_origin(request.remote_addr or "unknown")
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         if view is not None and request.endpoint != "static" and not hasattr(view, "access_rule"):
             raise RuntimeError(f"{request.endpoint} has no access rule: add one from app.permissions")
@@ -120,6 +122,9 @@ def register_request_hooks(app: Flask) -> None:
         token = g.pop("_write_unit_token", None)
         if token is not None:
             reset_write_unit(token)
+        origin_token = g.pop("_audit_origin_token", None)
+        if origin_token is not None:
+            audit.reset_origin(origin_token)
 
     @app.context_processor
     def _template_context():

@@ -95,7 +95,19 @@ def can_view_outbox(user: User) -> bool:
     return getattr(user, "is_team", False)
 
 
+def can_view_application(user: User, application) -> bool:
+    """The applicant and the programme team. Facilitators never see applications."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_team or application.applicant_id == user.id
+
+
+def can_manage_applications(user: User) -> bool:
+    return getattr(user, "is_team", False)
+
+
 TEMPLATE_PREDICATES = {
+    "can_manage_applications": can_manage_applications,
     "can_view_session": can_view_session,
     "can_see_join_link": can_see_join_link,
     "can_manage_schedule": can_manage_schedule,

@@ -69,3 +69,36 @@ def make_session(cohort: Cohort, *, starts_at: datetime, minutes: int = 60, kind
     db.session.add(session)
     db.session.flush()
     return session
+
+
+def open_cohort(**kwargs) -> Cohort:
+    """A cohort whose application window is open now (a day ago until thirty days on)."""
+    now = clock.now()
+    kwargs.setdefault("applications_open_at", now - timedelta(days=1))
+    kwargs.setdefault("application_deadline_at", now + timedelta(days=30))
+    return make_cohort(**kwargs)
+
+
+COMPLETE_ANSWERS = dict(
+    job_title="Lead pharmacist", profession="Pharmacy", is_improvement_community_member=True,
+    cop_title="Medicines safety across the system", cop_domain="Safer use of medicines at transfers of care",
+    cop_members="Pharmacists, nurses and care home staff", crosses_boundaries=True,
+    boundaries_how="Hospitals, practices and care homes together", cop_status="running",
+    hopes="To keep the community going and show its value", sponsor_name="Pat Manager",
+    sponsor_email="pat.manager@example.org", sponsor_job_title="Chief pharmacist",
+)
+
+
+def make_application(cohort: Cohort, *, applicant: User | None = None, submit: bool = False, **answers):
+    """A draft with every answer filled in (or submitted, which emails the line manager)."""
+    from app.applications import services as applications
+    from app.applications.services import Answers
+
+    applicant = applicant or make_user()
+    application = applications.start_application(applicant=applicant, cohort=cohort, now=clock.now())
+    organisation = make_organisation()
+    values = {**COMPLETE_ANSWERS, "organisation_id": organisation.id, **answers}
+    applications.save_draft(actor=applicant, application=application, answers=Answers(**values), now=clock.now())
+    if submit:
+        applications.submit_application(actor=applicant, application=application, now=clock.now())
+    return application

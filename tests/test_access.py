@@ -8,10 +8,12 @@ as another cohort's objects and must get 404, with nothing of the object in the 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from app import clock
+from app.applications.services import start_application
 from app.db import db
 from app.notifications.services import queue_email
 from app.programme import services
@@ -19,6 +21,13 @@ from tests.factories import make_cohort, make_facilitator, make_participant, mak
 
 ROLES = ("anonymous", "applicant", "participant", "other_cohort", "facilitator", "team")
 LOGIN = "login"  # a redirect to the sign-in page
+
+# The applicant's own application: only they open it; everyone else, the team included, gets 404
+# (the team works on applications from its own pages).
+OWNER_ONLY = {"anonymous": LOGIN, "applicant": 200, "participant": 404, "other_cohort": 404, "facilitator": 404,
+              "team": 404}
+TEAM_ONLY = {"anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403, "facilitator": 403,
+             "team": 200}
 
 # endpoint: (method, path, {role: expected})
 EXPECTED = {
@@ -58,6 +67,27 @@ EXPECTED = {
     "programme.reinstate_session": ("POST", "/sessions/{cancelled_session}/reinstate", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 403, "team": 302}),
+    "applications.apply": ("GET", "/apply", dict.fromkeys(ROLES, 200)),
+    "applications.start": ("POST", "/apply", {"anonymous": LOGIN, "applicant": 302, "participant": 302,
+                                               "other_cohort": 302, "facilitator": 302, "team": 302}),
+    "applications.edit": ("GET", "/applications/{application}/edit", OWNER_ONLY),
+    "applications.status": ("GET", "/applications/{application}", OWNER_ONLY),
+    "applications.change_sponsor": ("GET", "/applications/{application}/line-manager", OWNER_ONLY),
+    "applications.resend_sponsor": ("POST", "/applications/{application}/line-manager/resend",
+                                    {**OWNER_ONLY, "applicant": 302}),
+    "applications.withdraw": ("GET", "/applications/{application}/withdraw", OWNER_ONLY),
+    "applications.respond": ("POST", "/applications/{application}/offer", OWNER_ONLY),
+    "applications.sponsor": ("GET", "/sponsor/not-a-real-token", dict.fromkeys(ROLES, 404)),
+    "applications.team_list": ("GET", "/team/cohorts/{cohort}/applications", TEAM_ONLY),
+    "applications.export": ("GET", "/team/cohorts/{cohort}/applications.csv", TEAM_ONLY),
+    "applications.team_detail": ("GET", "/team/applications/{application}", TEAM_ONLY),
+    "applications.review": ("POST", "/team/applications/{application}/review", TEAM_ONLY),
+    "applications.decide": ("POST", "/team/applications/{application}/decision", TEAM_ONLY),
+    "applications.record_on_behalf": ("POST", "/team/applications/{application}/sponsor-decision", TEAM_ONLY),
+    "applications.selection": ("GET", "/team/cohorts/{cohort}/selection", TEAM_ONLY),
+    "applications.release": ("GET", "/team/cohorts/{cohort}/selection/release", TEAM_ONLY),
+    "applications.offer_next": ("POST", "/team/cohorts/{cohort}/selection/offer-next",
+                                {**TEAM_ONLY, "team": 302}),
     "admin.dashboard": ("GET", "/team/", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 200, "team": 200}),
@@ -88,7 +118,9 @@ def test_every_method_of_every_route_is_in_the_table(app):
 
 @pytest.fixture
 def world(app):
-    cohort = make_cohort(name="Own cohort")
+    now = clock.now()
+    cohort = make_cohort(name="Own cohort", applications_open_at=now - timedelta(days=1),
+                         application_deadline_at=now + timedelta(days=30))
     other = make_cohort(name="Other cohort")
     people = {
         "applicant": make_user(name="Applicant"),
@@ -97,6 +129,8 @@ def world(app):
         "facilitator": make_facilitator(),
         "team": make_team(),
     }
+    application = start_application(applicant=people["applicant"], cohort=cohort, now=now)
+    application.cop_title = "Private community title"
     session = cohort.sessions[-1]
     cancelled = cohort.sessions[-2]
     services.cancel_session(actor=people["team"], session=cancelled)
@@ -106,8 +140,10 @@ def world(app):
 
     message = db.session.query(OutboxMessage).one()
     db.session.commit()
-    ids = {"cohort": cohort.id, "session": session.id, "cancelled_session": cancelled.id, "message": message.id}
-    return people, ids, {"session": session.title, "message": "Private subject"}
+    ids = {"cohort": cohort.id, "session": session.id, "cancelled_session": cancelled.id, "message": message.id,
+           "application": application.id}
+    return people, ids, {"session": session.title, "message": "Private subject",
+                         "application": "Private community title"}
 
 
 def _token(client) -> str:

@@ -80,6 +80,8 @@ class Cohort(TimestampMixin, db.Model):
     applications_open_at: Mapped[datetime | None]
     application_deadline_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default=CohortStatus.DRAFT.value)
+    # How long an offered applicant has to accept their place.
+    offer_response_days: Mapped[int] = mapped_column(default=14, server_default="14")
 
     programme: Mapped[Programme] = relationship(back_populates="cohorts")
     modules: Mapped[list[ProgrammeModule]] = relationship(
@@ -93,6 +95,16 @@ class Cohort(TimestampMixin, db.Model):
     @property
     def status_label(self) -> str:
         return self.status.capitalize()
+
+    def application_window(self, now: datetime) -> str:
+        """'unscheduled', 'not_open', 'open' or 'closed', from the opening and deadline instants."""
+        if self.applications_open_at is None or self.application_deadline_at is None:
+            return "unscheduled"
+        if now < self.applications_open_at:
+            return "not_open"
+        if now > self.application_deadline_at:
+            return "closed"
+        return "open"
 
 
 class Enrolment(TimestampMixin, db.Model):
