@@ -11,6 +11,7 @@ from app.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPas
 from app.db import db
 from app.errors import DomainError, InvalidToken
 from app.extensions import limiter
+from app.form_errors import attach_domain_error
 from app.permissions import public, signed_in
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -28,14 +29,6 @@ def _safe_next(target: str | None) -> str | None:
 
 def landing_for(user) -> str:
     return url_for("admin.dashboard") if user.is_staff else url_for("programme.home")
-
-
-def _keep_field_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -76,8 +69,7 @@ def register():
             user = services.register_user(email=form.email.data, name=form.name.data,
                                           password=form.password.data, job_title=form.job_title.data or "")
         except DomainError as error:
-            db.session.rollback()
-            _keep_field_error(form, error)
+            attach_domain_error(form, error)
         else:
             db.session.commit()
             login_user(user)
@@ -113,8 +105,7 @@ def reset_password(token: str):
             db.session.rollback()
             return render_template("auth/reset_invalid.html", message=error.message), 400
         except DomainError as error:
-            db.session.rollback()
-            _keep_field_error(form, error)
+            attach_domain_error(form, error)
         else:
             db.session.commit()
             logout_user()

@@ -10,6 +10,7 @@ from flask_login import current_user
 from app import clock
 from app.db import db
 from app.errors import DomainError
+from app.form_errors import attach_domain_error
 from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
 from app.programme import services
 from app.programme.forms import CohortForm, SessionForm
@@ -20,15 +21,6 @@ bp = Blueprint("programme", __name__, template_folder="templates")
 
 def _content():
     return current_app.extensions["convene_content"]
-
-
-def _form_failed(form, error: DomainError) -> None:
-    db.session.rollback()
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.get("/home")
@@ -88,7 +80,7 @@ def new_cohort():
                 content=_content(), bank_holiday_region=current_app.config["BANK_HOLIDAY_REGION"],
             )
         except DomainError as error:
-            _form_failed(form, error)
+            attach_domain_error(form, error)
         else:
             db.session.commit()
             flash(f"{cohort.name} created with {len(cohort.sessions)} sessions. Check the dates and add join links.",
@@ -116,7 +108,7 @@ def new_session(cohort_id: int):
         try:
             session = services.add_session(actor=current_user, cohort=cohort, details=_details(form))
         except DomainError as error:
-            _form_failed(form, error)
+            attach_domain_error(form, error)
         else:
             db.session.commit()
             flash(f"{session.title} added to the schedule.", "success")
@@ -149,7 +141,7 @@ def edit_session(session_id: int):
         try:
             changed = services.update_session(actor=current_user, session=session, details=_details(form))
         except DomainError as error:
-            _form_failed(form, error)
+            attach_domain_error(form, error)
         else:
             db.session.commit()
             flash(f"{session.title} updated." if changed else "Nothing was changed.", "success")

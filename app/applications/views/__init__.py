@@ -1,0 +1,7 @@
+"""The applications blueprint: the applicant's pages, the line manager's page, the team's pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("applications", __name__, template_folder="../templates")
+
+from app.applications.views import applicant, sponsor, team  # noqa: E402,F401  (registers the routes)

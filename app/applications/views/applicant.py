@@ -1,0 +1,226 @@
+"""The applicant's pages: start, draft, submit, follow, change line manager, withdraw, answer an offer."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from app import clock
+from app.applications import services
+from app.applications.forms import (
+    ApplicationForm,
+    OfferResponseForm,
+    SponsorChangeForm,
+    WithdrawForm,
+)
+from app.applications.models import Application, ApplicationStatus
+from app.applications.views import bp
+from app.auth.models import ORGANISATION_KIND_LABELS, Organisation
+from app.db import db
+from app.errors import DomainError
+from app.form_errors import attach_domain_error
+from app.permissions import can_view_application, public, signed_in
+
+
+def _own_application(application_id: int) -> Application:
+    application = db.get_or_404(Application, application_id)
+    if not can_view_application(current_user, application) or application.applicant_id != current_user.id:
+        abort(404)
+    return application
+
+
+# -- applicant -------------------------------------------------------------------------------
+
+@bp.get("/apply")
+@public
+def apply():
+    now = clock.now()
+    cohort = services.cohort_taking_applications(now)
+    existing = services.application_for(current_user, cohort) if cohort and current_user.is_authenticated else None
+    return render_template("applications/apply.html", cohort=cohort, now=now, existing=existing,
+                           window=cohort.application_window(now) if cohort else None)
+
+
+@bp.post("/apply")
+@signed_in
+def start():
+    now = clock.now()
+    cohort = services.cohort_taking_applications(now)
+    if cohort is None:
+        abort(404)
+    try:
+        application = services.start_application(applicant=current_user, cohort=cohort, now=now)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("applications.apply"))
+    db.session.commit()
+    return redirect(url_for("applications.edit", application_id=application.id))
+
+
+def _organisation_choices() -> list[SelectChoice]:
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    return [SelectChoice("", "Choose your organisation")] + [SelectChoice(str(o.id), o.name) for o in organisations]
+
+
+def _answers(form: ApplicationForm) -> services.Answers:
+    def yes_no(value):
+        return {"yes": True, "no": False}.get(value)
+
+    return services.Answers(
+        job_title=form.job_title.data or "", profession=form.profession.data or "", phone=form.phone.data or "",
+        organisation_id=int(form.organisation_id.data) if form.organisation_id.data else None,
+        new_organisation_name=form.new_organisation_name.data or "",
+        new_organisation_kind=form.new_organisation_kind.data or "",
+        new_organisation_region=form.new_organisation_region.data or "",
+        is_improvement_community_member=bool(form.is_improvement_community_member.data),
+        leads_network_cop=bool(form.leads_network_cop.data), cop_title=form.cop_title.data or "",
+        cop_domain=form.cop_domain.data or "", cop_members=form.cop_members.data or "",
+        crosses_boundaries=yes_no(form.crosses_boundaries.data), boundaries_how=form.boundaries_how.data or "",
+        cop_status=form.cop_status.data or None, hopes=form.hopes.data or "",
+        sponsor_name=form.sponsor_name.data or "", sponsor_email=form.sponsor_email.data or "",
+        sponsor_job_title=form.sponsor_job_title.data or "",
+    )
+
+
+def _form_for(application: Application) -> ApplicationForm:
+    if request.method == "POST":
+        form = ApplicationForm()
+    else:
+        data = {name: getattr(application, name) for name in services.ANSWER_COLUMNS}
+        data["crosses_boundaries"] = {True: "yes", False: "no"}.get(application.crosses_boundaries)
+        data["organisation_id"] = str(application.organisation_id) if application.organisation_id else ""
+        data["sponsor_email"] = application.sponsor_email
+        form = ApplicationForm(data=data)
+    form.organisation_id.choices = _organisation_choices()
+    return form
+
+
+@bp.route("/applications/<int:application_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit(application_id: int):
+    application = _own_application(application_id)
+    if application.status != ApplicationStatus.DRAFT:
+        return redirect(url_for("applications.status", application_id=application.id))
+    now = clock.now()
+    form = _form_for(application)
+    if form.validate_on_submit():
+        submitting = request.form.get("action") == "submit"
+        try:
+            services.save_draft(actor=current_user, application=application, answers=_answers(form), now=now)
+            if submitting:
+                services.submit_application(actor=current_user, application=application, now=now)
+        except services.IncompleteApplication as error:
+            # Keep the saved draft; show what is missing against each field.
+            db.session.commit()
+            for name, message in error.errors.items():
+                target = getattr(form, name if name != "eligibility" else "is_improvement_community_member", None)
+                if target is not None:
+                    target.errors = [*target.errors, message]
+                else:
+                    form.form_errors.append(message)
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            if submitting:
+                flash("Your application has been submitted. We have emailed your line manager to ask them "
+                      "to confirm their support.", "success")
+                return redirect(url_for("applications.status", application_id=application.id))
+            flash("Your answers are saved. You can come back and finish your application before the deadline.",
+                  "success")
+            return redirect(url_for("applications.edit", application_id=application.id))
+    return render_template("applications/form.html", form=form, application=application, now=now,
+                           kinds=ORGANISATION_KIND_LABELS, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.get("/applications/<int:application_id>")
+@signed_in
+def status(application_id: int):
+    application = _own_application(application_id)
+    return render_template("applications/status.html", application=application, now=clock.now(),
+                           offer_form=OfferResponseForm())
+
+
+@bp.route("/applications/<int:application_id>/line-manager", methods=["GET", "POST"])
+@signed_in
+def change_sponsor(application_id: int):
+    application = _own_application(application_id)
+    form = SponsorChangeForm()
+    if not form.is_submitted():
+        form = SponsorChangeForm(data={"sponsor_name": application.sponsor_name,
+                                       "sponsor_email": application.sponsor_email,
+                                       "sponsor_job_title": application.sponsor_job_title})
+    elif form.validate():
+        try:
+            services.change_sponsor(actor=current_user, application=application, name=form.sponsor_name.data,
+                                    email=form.sponsor_email.data, job_title=form.sponsor_job_title.data or "",
+                                    now=clock.now())
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"We have emailed {application.sponsor_name}. The link sent to your previous line manager "
+                  "no longer works.", "success")
+            return redirect(url_for("applications.status", application_id=application.id))
+    return render_template("applications/change_sponsor.html", form=form, application=application,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.post("/applications/<int:application_id>/line-manager/resend")
+@signed_in
+def resend_sponsor(application_id: int):
+    application = _own_application(application_id)
+    try:
+        services.resend_sponsor_request(actor=current_user, application=application, now=clock.now())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"We have sent {application.sponsor_name} a new link. The earlier link no longer works.", "success")
+    return redirect(url_for("applications.status", application_id=application.id))
+
+
+@bp.route("/applications/<int:application_id>/withdraw", methods=["GET", "POST"])
+@signed_in
+def withdraw(application_id: int):
+    application = _own_application(application_id)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw_application(actor=current_user, application=application, now=clock.now(),
+                                          reason=form.reason.data or "")
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Your application has been withdrawn.", "success")
+            return redirect(url_for("applications.status", application_id=application.id))
+    return render_template("applications/withdraw.html", form=form, application=application,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.post("/applications/<int:application_id>/offer")
+@signed_in
+def respond(application_id: int):
+    application = _own_application(application_id)
+    form = OfferResponseForm()
+    if not form.validate_on_submit():
+        return render_template("applications/status.html", application=application, now=clock.now(),
+                               offer_form=form, form_errors=True), 200
+    accept = form.response.data == "accept"
+    try:
+        services.respond_to_offer(actor=current_user, application=application, accept=accept, now=clock.now())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("applications.status", application_id=application.id))
+    db.session.commit()
+    if accept:
+        flash("You have accepted your place. Welcome to the programme.", "success")
+        return redirect(url_for("programme.home"))
+    flash("You have declined the place. Thank you for letting us know.", "success")
+    return redirect(url_for("applications.status", application_id=application.id))

@@ -1,0 +1,46 @@
+"""The line manager's page. No account: the token in the emailed link is the permission."""
+
+from __future__ import annotations
+
+from flask import Response, redirect, render_template, url_for
+
+from app import clock
+from app.applications import services
+from app.applications.forms import (
+    SponsorDecisionForm,
+)
+from app.applications.views import bp
+from app.db import db
+from app.errors import DomainError, InvalidToken
+from app.form_errors import attach_domain_error
+from app.permissions import public
+
+
+@bp.route("/sponsor/<token>", methods=["GET", "POST"])
+@public
+def sponsor(token: str):
+    now = clock.now()
+    try:
+        link = services.open_sponsor_link(token=token, now=now)
+    except InvalidToken as error:
+        return render_template("applications/sponsor_invalid.html", message=error.message), 404
+    form = SponsorDecisionForm()
+    if link.state == "pending" and form.validate_on_submit():
+        try:
+            services.record_sponsor_decision(token=token, approve=form.decision.data == "approve",
+                                             confirms_release=bool(form.confirms_release.data),
+                                             comment=form.comment.data or "", now=now)
+        except InvalidToken:
+            db.session.rollback()
+        except DomainError as error:
+            attach_domain_error(form, error)
+            if error.status_code == 409:
+                return redirect(url_for("applications.sponsor", token=token))
+        else:
+            db.session.commit()
+            return redirect(url_for("applications.sponsor", token=token))
+        link = services.open_sponsor_link(token=token, now=now)
+    response = render_template("applications/sponsor.html", link=link, approval=link.approval,
+                               application=link.approval.application, form=form, now=now,
+                               form_errors=bool(form.errors or form.form_errors))
+    return Response(response, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

@@ -1,0 +1,14 @@
+"""Showing a service's DomainError on the form that caused it."""
+
+from app.db import db
+from app.errors import DomainError
+
+
+def attach_domain_error(form, error: DomainError) -> None:
+    """Undo the unit of work and show the message beside the field it names (or above the form)."""
+    db.session.rollback()
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
