@@ -6,14 +6,18 @@ Every name and organisation here is invented.
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import clock
+from app.applications import services as applications
+from app.applications.models import Decision
 from app.auth.models import Organisation, OrganisationKind, StaffRole, User
 from app.db import db
+from app.notifications.models import OutboxMessage, OutboxStatus
 from app.programme import services as programme
 from app.programme.models import CohortStatus
 
@@ -124,12 +128,149 @@ def seed(*, now: datetime) -> None:
     celebration.venue = "The Lantern Conference Centre, Northgate"
     celebration.access_info = "Step-free access throughout. A quiet room is available on the ground floor."
 
-    for number in range(28):
-        first, last = FIRST_NAMES[number], LAST_NAMES[number]
+    # The running cohort's selection, as it happened: 34 applied; 28 accepted (one after a decline
+    # freed a place), one still waiting, two turned down, one line manager said no, one withdrew.
+    window_open = cohort.applications_open_at
+    people = []
+    first_names = FIRST_NAMES + ["Cal", "Dina", "Emeka", "Fen", "Gwen", "Hal"]
+    last_names = LAST_NAMES + ["Morrow", "Petrakis", "Obi", "Lund", "Harcourt", "Ng"]
+    for number in range(len(first_names)):
+        first, last = first_names[number], last_names[number]
         email = "participant@example.org" if number == 0 else f"{first.lower()}.{last.lower()}@example.org"
         job_title, profession = ROLES[number % len(ROLES)]
-        user = _user(email, f"{first} {last}", job_title=job_title, profession=profession,
-                     organisation=organisations[rng.randrange(len(organisations) - 1)])
-        db.session.flush()
-        programme.enrol(cohort=cohort, user=user, now=now - timedelta(days=140))
+        people.append(_user(email, f"{first} {last}", job_title=job_title, profession=profession,
+                            organisation=organisations[rng.randrange(len(organisations) - 1)]))
     db.session.flush()
+    applied = [_apply(person, cohort, window_open + timedelta(days=3 + i % 20, hours=i % 7), rng, submit=True)
+               for i, person in enumerate(people)]
+    decided_at = cohort.application_deadline_at + timedelta(days=2)
+    applications.withdraw_application(actor=applied[-2].applicant, application=applied[-2],
+                                      now=applied[-2].submitted_at + timedelta(days=1), reason="Changed jobs")
+    for i, application in enumerate(applied):
+        if application.status == "withdrawn":
+            continue
+        token = _sponsor_token(application)
+        approve = i != len(applied) - 1  # the last line manager said no
+        applications.record_sponsor_decision(
+            token=token, approve=approve, confirms_release=approve,
+            comment="" if approve else "We cannot release anyone this year because of a service redesign.",
+            now=application.submitted_at + timedelta(days=2 + i % 4))
+    reviewers = [team, db.session.scalar(select(User).where(User.email == "facilitator@example.org"))]
+    pool = [a for a in applied if a.status == "sponsor_approved"]
+    for i, application in enumerate(pool):
+        base = 5 - (i * 3 // len(pool))
+        for reviewer in reviewers[:1] if i % 2 else reviewers:
+            if reviewer.is_team:
+                applications.score_application(actor=reviewer, application=application, boundary=base,
+                                               ambition=max(1, base - i % 2), readiness=max(1, base - i % 3))
+    ranked = sorted(pool, key=lambda a: -(a.mean_score or 0))
+    for i, application in enumerate(ranked):
+        decision = Decision.OFFER if i < 28 else (Decision.WAITLIST if i < 30 else Decision.UNSUCCESSFUL)
+        applications.set_decision(actor=team, application=application, decision=decision, now=decided_at)
+    applications.release_outcomes(actor=team, cohort=cohort, now=decided_at + timedelta(hours=1))
+    offered = [a for a in ranked if a.status == "offered"]
+    declining = offered[-1]
+    applications.respond_to_offer(actor=declining.applicant, application=declining, accept=False,
+                                  now=decided_at + timedelta(days=3))
+    promoted = applications.offer_to_next(actor=team, cohort=cohort, now=decided_at + timedelta(days=4))
+    for application in [*offered[:-1], promoted]:
+        applications.respond_to_offer(actor=application.applicant, application=application, accept=True,
+                                      now=decided_at + timedelta(days=5))
+    db.session.flush()
+
+    _seed_next_cohort(now=now, team=team, programme_row=programme_row, start=start, organisations=organisations,
+                      rng=rng)
+    # Every email above went out at the time; the outbox shows them as sent.
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.due_at <= now)
+                       .values(status=OutboxStatus.SENT.value, sent_at=OutboxMessage.due_at, attempts=1))
+    db.session.flush()
+
+
+def _sponsor_token(application) -> str:
+    """The token from the line manager's email (only its hash is stored on the approval)."""
+    approval = application.current_approval
+    message = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.key.startswith(f"sponsor-request:{approval.id}:")).order_by(OutboxMessage.id.desc())).first()
+    return re.search(r"/sponsor/([A-Za-z0-9_\-]+)", message.body_text).group(1)
+
+
+COPS = [
+    ("Medicines safety across care transfers", "Safer medicines when people move between hospital, home and care homes",
+     "Pharmacists, nurses, care home staff and GPs"),
+    ("Frailty friends network", "Recognising and responding to frailty earlier", "Community nurses, therapists, GPs"),
+    ("Learning from deterioration", "Spotting and acting on deterioration in care homes",
+     "Care home managers, paramedics, district nurses"),
+    ("Compassionate workplaces", "Staff wellbeing and compassionate leadership", "Team leaders across the system"),
+    ("Data for improvement circle", "Using data well to improve services", "Analysts, clinicians, managers"),
+    ("Co-production collective", "Designing services with people who use them",
+     "People with lived experience, commissioners, voluntary groups"),
+]
+
+
+def _apply(person: User, cohort, at: datetime, rng: random.Random, *, submit: bool, sponsor: int = 0,
+           complete: bool = True):
+    title, domain, members = COPS[rng.randrange(len(COPS))]
+    application = applications.start_application(applicant=person, cohort=cohort, now=at)
+    answers = applications.Answers(
+        job_title=person.job_title, profession=person.profession, organisation_id=person.organisation_id,
+        is_improvement_community_member=rng.random() < 0.6, leads_network_cop=True,
+        cop_title=title, cop_domain=domain, cop_members=members, crosses_boundaries=rng.random() < 0.8,
+        boundaries_how="It brings together people from different professions and organisations.",
+        cop_status=rng.choice(["planning", "running"]),
+        hopes="Confidence to grow the community and show the difference it makes.",
+        sponsor_name=f"{person.name.split()[0]}'s manager" if not sponsor else "Jordan Lineman",
+        sponsor_email=f"manager.{person.email}" if not sponsor else "line.manager@example.org",
+        sponsor_job_title="Head of service",
+    )
+    if not complete:
+        answers.sponsor_name = answers.sponsor_email = answers.sponsor_job_title = ""
+        answers.hopes = ""
+    if not answers.crosses_boundaries:
+        answers.boundaries_how = ""
+    applications.save_draft(actor=person, application=application, answers=answers, now=at)
+    if submit:
+        applications.submit_application(actor=person, application=application, now=at + timedelta(minutes=20))
+    return application
+
+
+def _seed_next_cohort(*, now, team, programme_row, start, organisations, rng) -> None:
+    """Next year's cohort, taking applications now: one of every state before selection."""
+    next_start = start + timedelta(days=364)
+    cohort = programme.create_cohort(
+        actor=team, programme=programme_row, name=f"{next_start.year} to {next_start.year + 1}",
+        starts_on=next_start, content=current_app.extensions["convene_content"], capacity=28,
+        applications_open_at=clock.local_instant((clock.to_local(now) - timedelta(days=21)).date(), time(9, 0)),
+        application_deadline_at=clock.local_instant((clock.to_local(now) + timedelta(days=40)).date(), time(23, 59)),
+        bank_holiday_region=current_app.config["BANK_HOLIDAY_REGION"],
+    )
+    cohort.status = CohortStatus.OPEN.value
+    applicant = db.session.scalar(select(User).where(User.email == "applicant@example.org"))
+    _apply(applicant, cohort, now - timedelta(days=2), rng, submit=False, complete=False)
+    names = [("Rowan", "Achebe"), ("Kit", "Forsyth"), ("Noor", "Siddiqui"), ("Ellis", "Varga"), ("Tamsin", "Oyelaran"),
+             ("Jude", "Castellano"), ("Ines", "Barlow")]
+    people = [_user(f"{f.lower()}.{last.lower()}@example.org", f"{f} {last}", job_title=ROLES[i][0],
+                    profession=ROLES[i][1], organisation=organisations[(i * 5) % (len(organisations) - 1)])
+              for i, (f, last) in enumerate(names)]
+    db.session.flush()
+    # Waiting for line managers: one asked today, one asked eight days ago (chased twice).
+    _apply(people[0], cohort, now - timedelta(hours=3), rng, submit=True, sponsor=1)
+    _apply(people[1], cohort, now - timedelta(days=8), rng, submit=True)
+    # Approved and scored, waiting for selection; one deferred from last year already offered a place.
+    for i, person in enumerate(people[2:4]):
+        application = _apply(person, cohort, now - timedelta(days=15 - i), rng, submit=True)
+        applications.record_sponsor_decision(token=_sponsor_token(application), approve=True, confirms_release=True,
+                                             comment="Fully supported.", now=now - timedelta(days=12 - i))
+        applications.score_application(actor=team, application=application, boundary=4 + i, ambition=4, readiness=3 + i)
+    deferred = _apply(people[6], cohort, now - timedelta(days=20), rng, submit=True)
+    applications.record_sponsor_decision(token=_sponsor_token(deferred), approve=True, confirms_release=True,
+                                         comment="", now=now - timedelta(days=18))
+    applications.set_decision(actor=team, application=deferred, decision=Decision.OFFER, now=now - timedelta(days=4))
+    applications.release_outcomes(actor=team, cohort=cohort, now=now - timedelta(days=4))
+    cohort.status = CohortStatus.OPEN.value  # still taking applications
+    # A line manager who said no, and someone who withdrew.
+    declined = _apply(people[4], cohort, now - timedelta(days=10), rng, submit=True)
+    applications.record_sponsor_decision(token=_sponsor_token(declined), approve=False, confirms_release=False,
+                                         comment="Not this year: we are short-staffed.", now=now - timedelta(days=9))
+    withdrawn = _apply(people[5], cohort, now - timedelta(days=6), rng, submit=True)
+    applications.withdraw_application(actor=people[5], application=withdrawn, now=now - timedelta(days=5),
+                                      reason="Moving to a new role")

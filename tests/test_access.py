@@ -41,7 +41,7 @@ EXPECTED = {
     "auth.reset_password": ("GET", "/password/reset/not-a-token", dict.fromkeys(ROLES, 400)),
     "auth.logout": ("POST", "/sign-out", {"anonymous": LOGIN, "applicant": 302, "participant": 302,
                                           "other_cohort": 302, "facilitator": 302, "team": 302}),
-    "programme.home": ("GET", "/home", {"anonymous": LOGIN, "applicant": 200, "participant": 200,
+    "programme.home": ("GET", "/home", {"anonymous": LOGIN, "applicant": 302, "participant": 200,
                                         "other_cohort": 200, "facilitator": 302, "team": 302}),
     "programme.session_detail": ("GET", "/sessions/{session}", {
         "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404,
@@ -68,6 +68,8 @@ EXPECTED = {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 403, "team": 302}),
     "applications.apply": ("GET", "/apply", dict.fromkeys(ROLES, 200)),
+    "applications.mine": ("GET", "/my-applications", {"anonymous": LOGIN, "applicant": 200, "participant": 200,
+                                                      "other_cohort": 200, "facilitator": 200, "team": 200}),
     "applications.start": ("POST", "/apply", {"anonymous": LOGIN, "applicant": 302, "participant": 302,
                                                "other_cohort": 302, "facilitator": 302, "team": 302}),
     "applications.edit": ("GET", "/applications/{application}/edit", OWNER_ONLY),

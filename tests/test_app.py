@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clock, create_app
+from app.applications.models import Application, ApplicationStatus
 from app.auth.models import User
 from app.db import db
 from app.notifications.services import queue_email, send_due
@@ -80,9 +81,12 @@ def test_seed_demo_creates_a_cohort_with_past_and_upcoming_sessions(runner, froz
     result = runner.invoke(args=["seed-demo", "--if-empty"])
     assert result.exit_code == 0, result.output
     assert "team@example.org" in result.output and "participant@example.org" in result.output
-    cohort = db.session.scalars(select(Cohort)).one()
-    assert db.session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.cohort_id == cohort.id)) == 28
-    sessions = db.session.scalars(select(ProgrammeSession)).all()
+    running, upcoming = db.session.scalars(select(Cohort).order_by(Cohort.starts_on)).all()
+    assert db.session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.cohort_id == running.id)) == 28
+    assert upcoming.application_window(clock.now()) == "open"
+    statuses = set(db.session.scalars(select(Application.status)))
+    assert statuses == {s.value for s in ApplicationStatus} - {"submitted"}  # submitted is a passing step
+    sessions = db.session.scalars(select(ProgrammeSession).where(ProgrammeSession.cohort_id == running.id)).all()
     now = clock.now()
     assert any(s.ends_at < now for s in sessions) and any(s.starts_at > now for s in sessions)
     participants = db.session.scalars(select(User).join(Enrolment)).all()
@@ -90,7 +94,7 @@ def test_seed_demo_creates_a_cohort_with_past_and_upcoming_sessions(runner, froz
     assert len({p.profession for p in participants}) >= 5
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert "already has data" in again.output
-    assert db.session.scalar(select(func.count()).select_from(Cohort)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Cohort)) == 2
 
 
 def test_demo_logins_work(client, runner, frozen_now):

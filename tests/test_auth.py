@@ -74,7 +74,7 @@ def test_sign_in_lands_participants_on_their_home_and_staff_on_cohorts(client):
     token = csrf_token(client, "/sign-in")
     response = client.post("/sign-in", data={"csrf_token": token, "email": "P@example.org", "password": PASSWORD})
     assert response.headers["Location"] == "/home"
-    client.post("/sign-out", data={"csrf_token": csrf_token(client, "/home")})
+    client.post("/sign-out", data={"csrf_token": csrf_token(client, "/my-applications")})
     token = csrf_token(client, "/sign-in")
     response = client.post("/sign-in", data={"csrf_token": token, "email": "t@example.org", "password": PASSWORD})
     assert response.headers["Location"] == "/team/"
@@ -101,15 +101,15 @@ def test_sign_in_only_follows_next_to_our_own_pages(client):
         response = client.post(f"/sign-in?next={target}", data={
             "csrf_token": token, "email": "p@example.org", "password": PASSWORD})
         assert response.headers["Location"] == expected, target
-        client.post("/sign-out", data={"csrf_token": csrf_token(client, "/home")})
+        client.post("/sign-out", data={"csrf_token": csrf_token(client, "/my-applications")})
 
 
 def test_disabled_accounts_cannot_sign_in_and_lose_their_session(client, login_as):
     user = make_user(email="gone@example.org")
     login_as(user)
-    assert client.get("/home").status_code == 200
+    assert client.get("/my-applications").status_code == 200
     user.is_disabled = True
-    assert client.get("/home").status_code == 302
+    assert client.get("/my-applications").status_code == 302
     token = csrf_token(client, "/sign-in")
     response = client.post("/sign-in", data={"csrf_token": token, "email": "gone@example.org", "password": PASSWORD})
     assert response.status_code == 200 and "Enter a correct email address" in response.get_data(as_text=True)
@@ -118,8 +118,8 @@ def test_disabled_accounts_cannot_sign_in_and_lose_their_session(client, login_a
 def test_sign_out_is_a_post_and_ends_the_session(client, login_as):
     login_as(make_user())
     assert client.get("/sign-out").status_code == 405
-    client.post("/sign-out", data={"csrf_token": csrf_token(client, "/home")})
-    assert client.get("/home").status_code == 302
+    client.post("/sign-out", data={"csrf_token": csrf_token(client, "/my-applications")})
+    assert client.get("/my-applications").status_code == 302
 
 
 def test_password_reset_by_emailed_single_use_link(client, login_as, frozen_now):

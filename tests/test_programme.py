@@ -155,7 +155,8 @@ def test_a_participant_cannot_open_another_cohorts_session(client, login_as, fro
 
 def test_someone_without_a_place_is_told_so(client, login_as):
     login_as(make_user())
-    assert "You do not have a place" in client.get("/home").get_data(as_text=True)
+    page = client.get("/home", follow_redirects=True).get_data(as_text=True)
+    assert "You do not have a place" in page
 
 
 def test_team_creates_a_cohort_from_a_start_date(client, login_as, frozen_now):

@@ -30,7 +30,8 @@ def home():
         return redirect(url_for("admin.dashboard"))
     enrolment = active_enrolment(current_user)
     if enrolment is None:
-        return render_template("programme/home_no_place.html")
+        # No place yet: their home is their applications.
+        return redirect(url_for("applications.mine"))
     now = clock.now()
     cohort = enrolment.cohort
     sessions = services.cohort_sessions(cohort.id)

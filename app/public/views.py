@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy import text
 
 from app import clock
+from app.applications.services import cohort_taking_applications
 from app.db import db, read_only_unit
 from app.notifications.services import backlog
 from app.permissions import public
@@ -16,14 +17,16 @@ bp = Blueprint("public", __name__, template_folder="templates")
 @public
 def index():
     content = current_app.extensions["convene_content"]
-    cohort = current_cohort(clock.now())
+    now = clock.now()
+    cohort = current_cohort(now)
     sessions = cohort_sessions(cohort.id) if cohort else []
     modules = {}
     for session in sessions:
         if session.kind == "module":
             modules.setdefault(session.module.number, []).append(session)
     return render_template("public/index.html", page=content.pages["programme"], content=content,
-                           cohort=cohort, module_sessions=modules, sessions=sessions, now=clock.now())
+                           cohort=cohort, module_sessions=modules, sessions=sessions, now=now,
+                           applying=cohort_taking_applications(now))
 
 
 @bp.get("/healthz")

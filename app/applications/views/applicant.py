@@ -33,6 +33,15 @@ def _own_application(application_id: int) -> Application:
 
 # -- applicant -------------------------------------------------------------------------------
 
+@bp.get("/my-applications")
+@signed_in
+def mine():
+    now = clock.now()
+    cohort = services.cohort_taking_applications(now)
+    return render_template("applications/mine.html", applications=services.applications_of(current_user),
+                           cohort=cohort, window=cohort.application_window(now) if cohort else None, now=now)
+
+
 @bp.get("/apply")
 @public
 def apply():
