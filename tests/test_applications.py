@@ -518,3 +518,42 @@ def test_team_scores_decides_and_releases_through_the_pages(client, login_as, fr
                            follow_redirects=True).get_data(as_text=True)
     assert "Outcomes released: 1 offered" in released
     assert application.status == "offered"
+
+
+def test_two_simultaneous_submits_ask_the_line_manager_once(app, frozen_now):
+    application_id = make_application(open_cohort()).id
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def submit():
+        with app.app_context():
+            barrier.wait()
+            try:
+                own = db.session.get(Application, application_id)
+                services.submit_application(actor=own.applicant, application=own, now=clock.now())
+                db.session.commit()
+                outcomes.append("submitted")
+            except Conflict:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "submitted"]
+    assert db.session.scalar(select(func.count()).select_from(SponsorApproval)) == 1
+    assert len(outbox("sponsor-request:")) == 1
+
+
+def test_a_draft_after_the_deadline_says_it_is_closed(client, login_as, frozen_now):
+    cohort = open_cohort()
+    application = make_application(cohort)
+    login_as(application.applicant)
+    cohort.application_deadline_at = clock.now() - timedelta(seconds=1)
+    response = client.get(f"/applications/{application.id}/edit", follow_redirects=True)
+    assert "The application deadline has passed" in response.get_data(as_text=True)

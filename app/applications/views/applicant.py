@@ -114,6 +114,9 @@ def edit(application_id: int):
     if application.status != ApplicationStatus.DRAFT:
         return redirect(url_for("applications.status", application_id=application.id))
     now = clock.now()
+    if application.cohort.application_window(now) == "closed":
+        flash("The application deadline has passed, so this draft can no longer be changed or submitted.", "error")
+        return redirect(url_for("applications.status", application_id=application.id))
     form = _form_for(application)
     if form.validate_on_submit():
         submitting = request.form.get("action") == "submit"
