@@ -70,6 +70,13 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 20) * 1024 * 1024 + 64 * 1024
+    # Attendance: which session kinds count towards a participant's rate, and the at-risk line.
+    ATTENDANCE_CORE_KINDS = tuple(
+        k.strip() for k in os.environ.get("ATTENDANCE_CORE_KINDS", "welcome,module,celebration").split(",") if k.strip()
+    )
+    ATTENDANCE_AT_RISK_RATE = float(os.environ.get("ATTENDANCE_AT_RISK_RATE", "0.8"))
+    # How long before a session starts its register opens.
+    REGISTER_OPENS_MINUTES = _int("REGISTER_OPENS_MINUTES", 15)
     # Bank holidays the schedule template avoids (the `holidays` package's subdivision of GB).
     BANK_HOLIDAY_REGION = os.environ.get("BANK_HOLIDAY_REGION", "ENG")
     # Where fonts come from: nhsuk-frontend's CSS loads Frutiger from this host.

@@ -26,6 +26,8 @@ LOGIN = "login"  # a redirect to the sign-in page
 # (the team works on applications from its own pages).
 OWNER_ONLY = {"anonymous": LOGIN, "applicant": 200, "participant": 404, "other_cohort": 404, "facilitator": 404,
               "team": 404}
+STAFF_ONLY = {"anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403, "facilitator": 200,
+              "team": 200}
 TEAM_ONLY = {"anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403, "facilitator": 403,
              "team": 200}
 
@@ -90,6 +92,16 @@ EXPECTED = {
     "applications.release": ("GET", "/team/cohorts/{cohort}/selection/release", TEAM_ONLY),
     "applications.offer_next": ("POST", "/team/cohorts/{cohort}/selection/offer-next",
                                 {**TEAM_ONLY, "team": 302}),
+    "attendance.register": ("GET", "/sessions/{session}/register", STAFF_ONLY),
+    "attendance.apologies": ("GET", "/sessions/{session}/apologies", {
+        "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404, "facilitator": 404,
+        "team": 404}),
+    "attendance.matrix": ("GET", "/cohorts/{cohort}/attendance", STAFF_ONLY),
+    "attendance.export": ("GET", "/cohorts/{cohort}/attendance.xlsx", TEAM_ONLY),
+    "attendance.import_register": ("GET", "/cohorts/{cohort}/attendance/import", TEAM_ONLY),
+    "attendance.mine": ("GET", "/my-attendance", {
+        "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 200, "facilitator": 404,
+        "team": 404}),
     "admin.dashboard": ("GET", "/team/", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 200, "team": 200}),

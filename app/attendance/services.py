@@ -1,0 +1,222 @@
+"""Registers, apologies, attendance rates and who is falling behind.
+
+Big grids are built from plain rows (not ORM objects) in a fixed number of queries, whatever
+the cohort's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.attendance.models import ATTENDED, Attendance, AttendanceStatus
+from app.auth.models import Organisation, User
+from app.db import db
+from app.errors import Conflict, DomainError, PermissionDenied
+from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionStatus
+
+
+def register_opens_at(session: ProgrammeSession) -> datetime:
+    return session.starts_at - timedelta(minutes=current_app.config["REGISTER_OPENS_MINUTES"])
+
+
+def register_is_open(session: ProgrammeSession, now: datetime) -> bool:
+    return not session.is_cancelled and now >= register_opens_at(session)
+
+
+@dataclass
+class RegisterRow:
+    enrolment_id: int
+    name: str
+    email: str
+    organisation: str
+    status: str | None
+    note: str
+    recorded_by_participant: bool
+
+
+def register_rows(session: ProgrammeSession) -> list[RegisterRow]:
+    """Every active participant of the session's cohort with what is recorded for them (2 queries)."""
+    rows = db.session.execute(
+        select(Enrolment.id, User.name, User.email, Organisation.name, User.id)
+        .join(User, User.id == Enrolment.user_id)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(Enrolment.cohort_id == session.cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE.value)
+        .order_by(User.name, Enrolment.id)
+    ).all()
+    recorded = {r.enrolment_id: r for r in db.session.execute(
+        select(Attendance.enrolment_id, Attendance.status, Attendance.note, Attendance.recorded_by_id)
+        .where(Attendance.session_id == session.id)
+    )}
+    result = []
+    for enrolment_id, name, email, organisation, user_id in rows:
+        record = recorded.get(enrolment_id)
+        result.append(RegisterRow(enrolment_id, name, email, organisation or "", record.status if record else None,
+                                  record.note if record else "",
+                                  bool(record and record.recorded_by_id == user_id)))
+    return result
+
+
+def save_attendance(session_id: int, enrolment_id: int, status: AttendanceStatus, note: str, actor: User,
+            now: datetime) -> None:
+    row = db.session.scalar(select(Attendance).where(Attendance.session_id == session_id,
+                                                     Attendance.enrolment_id == enrolment_id))
+    if row is None:
+        db.session.add(Attendance(session_id=session_id, enrolment_id=enrolment_id, status=status.value,
+                                  note=note, recorded_by_id=actor.id, recorded_at=now))
+    else:
+        row.status, row.note, row.recorded_by_id, row.recorded_at = status.value, note, actor.id, now
+
+
+def record_register(*, actor: User, session: ProgrammeSession, entries: dict[int, tuple[str, str]],
+                    now: datetime) -> int:
+    """Save the statuses given (enrolment id -> (status, note)); rows not given are left as they are."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only the programme team and facilitators take registers.")
+    if session.is_cancelled:
+        raise Conflict("This session was cancelled, so it has no register.")
+    if not register_is_open(session, now):
+        raise Conflict("The register opens 15 minutes before the session starts.")
+    enrolled = set(db.session.scalars(
+        select(Enrolment.id).where(Enrolment.cohort_id == session.cohort_id,
+                                   Enrolment.status == EnrolmentStatus.ACTIVE.value)))
+    saved = 0
+    for enrolment_id, (status, note) in entries.items():
+        if enrolment_id not in enrolled:
+            raise DomainError("Someone in this register is not a participant of the cohort.")
+        try:
+            value = AttendanceStatus(status)
+        except ValueError:
+            raise DomainError(f"{status!r} is not an attendance status.") from None
+        save_attendance(session.id, enrolment_id, value, note.strip()[:500], actor, now)
+        saved += 1
+    db.session.flush()
+    return saved
+
+
+def mark_all_present(*, actor: User, session: ProgrammeSession, now: datetime) -> int:
+    """Everyone with nothing recorded yet becomes present; apologies and other entries stay."""
+    recorded = {r.enrolment_id for r in register_rows(session) if r.status}
+    missing = {r.enrolment_id: (AttendanceStatus.PRESENT.value, "") for r in register_rows(session)
+               if r.enrolment_id not in recorded}
+    return record_register(actor=actor, session=session, entries=missing, now=now)
+
+
+def send_apologies(*, actor: User, session: ProgrammeSession, reason: str, now: datetime) -> None:
+    """A participant says in advance that they cannot come."""
+    enrolment_id = db.session.scalar(
+        select(Enrolment.id).where(Enrolment.user_id == actor.id, Enrolment.cohort_id == session.cohort_id,
+                                   Enrolment.status == EnrolmentStatus.ACTIVE.value))
+    if enrolment_id is None:
+        raise PermissionDenied("Only participants of this cohort can send apologies for it.")
+    if session.is_cancelled:
+        raise Conflict("This session has been cancelled, so there is no need to send apologies.")
+    if now >= session.starts_at:
+        raise Conflict("This session has already started. Contact the programme team instead.")
+    save_attendance(session.id, enrolment_id, AttendanceStatus.APOLOGIES, reason.strip()[:500], actor, now)
+    db.session.flush()
+
+
+def withdraw_apologies(*, actor: User, session: ProgrammeSession, now: datetime) -> None:
+    enrolment_id = db.session.scalar(select(Enrolment.id).where(Enrolment.user_id == actor.id,
+                                                                Enrolment.cohort_id == session.cohort_id))
+    row = db.session.scalar(select(Attendance).where(Attendance.session_id == session.id,
+                                                     Attendance.enrolment_id == enrolment_id))
+    if row is None or row.status != AttendanceStatus.APOLOGIES or now >= session.starts_at:
+        raise Conflict("There are no apologies to take back for this session.")
+    db.session.delete(row)
+    db.session.flush()
+
+
+def my_apology(user: User, session: ProgrammeSession) -> Attendance | None:
+    return db.session.scalar(
+        select(Attendance).join(Enrolment, Enrolment.id == Attendance.enrolment_id)
+        .where(Attendance.session_id == session.id, Enrolment.user_id == user.id))
+
+
+# -- rates, risk and the matrix --------------------------------------------------------------
+
+@dataclass
+class PersonRecord:
+    enrolment_id: int
+    name: str
+    email: str
+    organisation: str
+    statuses: dict[int, str] = field(default_factory=dict)  # session id -> status
+    attended: int = 0
+    counted: int = 0
+    at_risk_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float | None:
+        return self.attended / self.counted if self.counted else None
+
+
+@dataclass
+class Matrix:
+    cohort: Cohort
+    sessions: list  # plain rows: id, title, kind, starts_at, ends_at, status
+    people: list[PersonRecord]
+    counts: dict[int, dict[str, int]]  # session id -> status -> count
+
+    @property
+    def at_risk(self) -> list[PersonRecord]:
+        return [p for p in self.people if p.at_risk_reasons]
+
+
+def cohort_matrix(cohort: Cohort, now: datetime, kinds: set[str] | None = None) -> Matrix:
+    """Participants × sessions with statuses, counts, rates and risk, in three queries."""
+    core = set(current_app.config["ATTENDANCE_CORE_KINDS"])
+    threshold = current_app.config["ATTENDANCE_AT_RISK_RATE"]
+    sessions = db.session.execute(
+        select(ProgrammeSession.id, ProgrammeSession.title, ProgrammeSession.kind, ProgrammeSession.starts_at,
+               ProgrammeSession.ends_at, ProgrammeSession.status)
+        .where(ProgrammeSession.cohort_id == cohort.id).order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
+    ).all()
+    people = [PersonRecord(e_id, name, email, org or "") for e_id, name, email, org in db.session.execute(
+        select(Enrolment.id, User.name, User.email, Organisation.name)
+        .join(User, User.id == Enrolment.user_id).outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value)
+        .order_by(User.name, Enrolment.id))]
+    by_enrolment = {p.enrolment_id: p for p in people}
+    counts: dict[int, dict[str, int]] = {s.id: {st.value: 0 for st in AttendanceStatus} for s in sessions}
+    for session_id, enrolment_id, status in db.session.execute(
+            select(Attendance.session_id, Attendance.enrolment_id, Attendance.status)
+            .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
+            .where(ProgrammeSession.cohort_id == cohort.id)):
+        person = by_enrolment.get(enrolment_id)
+        if person is not None:
+            person.statuses[session_id] = status
+            counts[session_id][status] += 1
+    # Rates and risk count core sessions that have happened and were not cancelled, and only
+    # those with something recorded for the person (an untaken register counts against nobody).
+    happened_core = [s for s in sessions if s.kind in core and s.ends_at <= now
+                     and s.status != SessionStatus.CANCELLED]
+    for person in people:
+        streak = 0
+        for s in happened_core:
+            status = person.statuses.get(s.id)
+            if status is None:
+                continue
+            person.counted += 1
+            if AttendanceStatus(status) in ATTENDED:
+                person.attended += 1
+                streak = 0
+            else:
+                streak += 1
+                if streak == 2:
+                    person.at_risk_reasons.append(f"Missed two core sessions in a row (up to {s.title})")
+        if person.rate is not None and person.rate < threshold:
+            person.at_risk_reasons.append(
+                f"Attendance {round(person.rate * 100)}% is below {round(threshold * 100)}%")
+    shown = [s for s in sessions if not kinds or s.kind in kinds]
+    return Matrix(cohort=cohort, sessions=shown, people=people, counts=counts)
+
+
+def person_record(enrolment: Enrolment, now: datetime) -> tuple[PersonRecord | None, list]:
+    """One participant's own record: their row of the matrix and the cohort's sessions."""
+    matrix = cohort_matrix(enrolment.cohort, now)
+    return next((p for p in matrix.people if p.enrolment_id == enrolment.id), None), matrix.sessions

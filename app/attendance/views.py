@@ -1,0 +1,172 @@
+"""Registers, apologies, the cohort's attendance matrix, exports and imports, my own record."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app import audit, clock
+from app.attendance import exchange, services
+from app.attendance.forms import ApologiesForm, ImportForm
+from app.attendance.models import STATUS_LABELS, AttendanceStatus
+from app.charts import bar_chart
+from app.db import db
+from app.errors import DomainError
+from app.exports import to_csv, to_xlsx
+from app.form_errors import attach_domain_error
+from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
+from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession
+
+bp = Blueprint("attendance", __name__, template_folder="templates")
+
+
+@bp.route("/sessions/<int:session_id>/register", methods=["GET", "POST"])
+@staff_required
+def register(session_id: int):
+    session = db.get_or_404(ProgrammeSession, session_id)
+    now = clock.now()
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "all_present":
+                saved = services.mark_all_present(actor=current_user, session=session, now=now)
+            else:
+                entries = {}
+                for key, status in request.form.items():
+                    if key.startswith("status-") and status:
+                        enrolment_id = int(key.removeprefix("status-"))
+                        entries[enrolment_id] = (status, request.form.get(f"note-{enrolment_id}", ""))
+                saved = services.record_register(actor=current_user, session=session, entries=entries, now=now)
+        except (DomainError, ValueError) as error:
+            db.session.rollback()
+            flash(getattr(error, "message", "The register could not be read. Reload the page and try again."),
+                  "error")
+        else:
+            db.session.commit()
+            flash(f"Register saved ({saved} {'person' if saved == 1 else 'people'} updated).", "success")
+        return redirect(url_for("attendance.register", session_id=session.id))
+    rows = services.register_rows(session)
+    counts = {status.value: sum(1 for r in rows if r.status == status.value) for status in AttendanceStatus}
+    return render_template("attendance/register.html", session=session, cohort=session.cohort, rows=rows, now=now,
+                           is_open=services.register_is_open(session, now), opens_at=services.register_opens_at(session),
+                           statuses=list(AttendanceStatus), counts=counts)
+
+
+@bp.route("/sessions/<int:session_id>/apologies", methods=["GET", "POST"])
+@signed_in
+def apologies(session_id: int):
+    session = db.get_or_404(ProgrammeSession, session_id)
+    if not can_view_session(current_user, session) or current_user.is_staff:
+        abort(404)
+    now = clock.now()
+    form = ApologiesForm()
+    existing = services.my_apology(current_user, session)
+    if form.validate_on_submit():
+        try:
+            if request.form.get("action") == "withdraw":
+                services.withdraw_apologies(actor=current_user, session=session, now=now)
+                message = "Your apologies are withdrawn. We look forward to seeing you."
+            else:
+                services.send_apologies(actor=current_user, session=session, reason=form.reason.data or "", now=now)
+                message = "Thank you: your apologies are recorded and the team can see them."
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("programme.session_detail", session_id=session.id))
+    elif not form.is_submitted() and existing is not None and existing.status == AttendanceStatus.APOLOGIES:
+        form.reason.data = existing.note
+    return render_template("attendance/apologies.html", session=session, cohort=session.cohort, form=form,
+                           existing=existing, now=now, form_errors=bool(form.errors or form.form_errors))
+
+
+def _kinds_filter() -> set[str]:
+    return {k for k in request.args.getlist("kind") if k in {kind.value for kind in SESSION_KIND_LABELS}}
+
+
+@bp.get("/cohorts/<int:cohort_id>/attendance")
+@staff_required
+def matrix(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    now = clock.now()
+    kinds = _kinds_filter()
+    result = services.cohort_matrix(cohort, now, kinds)
+    happened = [s for s in result.sessions if s.ends_at <= now and s.status != "cancelled"]
+    attended = [sum(result.counts[s.id][st] for st in ("present", "late", "left_early")) for s in happened]
+    chart = bar_chart(title=f"People who attended each session of {cohort.name} so far",
+                      labels=[s.title for s in happened], values=attended, maximum=len(result.people),
+                      chart_id="attendance-chart", value_label=f" of {len(result.people)}") if happened else None
+    return render_template("attendance/matrix.html", cohort=cohort, matrix=result, now=now, kinds=kinds,
+                           kind_labels=SESSION_KIND_LABELS, labels=STATUS_LABELS, chart=chart,
+                           happened=list(zip(happened, attended, strict=True)))
+
+
+@bp.get("/cohorts/<int:cohort_id>/attendance.<any(csv, xlsx):fmt>")
+@team_required
+def export(cohort_id: int, fmt: str):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    rows = exchange.export_rows(cohort)
+    audit.record(actor=current_user, action="attendance_exported", target_type="cohort", target_id=cohort.id,
+                 detail={"format": fmt, "rows": len(rows)})
+    db.session.commit()
+    filename = f"attendance-{cohort.name.replace(' ', '-').lower()}.{fmt}"
+    if fmt == "csv":
+        body, mimetype = to_csv(exchange.EXPORT_HEADERS, rows), "text/csv; charset=utf-8"
+    else:
+        body = to_xlsx(exchange.EXPORT_HEADERS, rows, title="Attendance")
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/cohorts/<int:cohort_id>/attendance/import", methods=["GET", "POST"])
+@team_required
+def import_register(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    now = clock.now()
+    form = ImportForm()
+    preview, text = None, ""
+    if form.validate_on_submit():
+        text = request.form.get("csv_text", "")
+        if request.form.get("action") == "confirm" and text:
+            try:
+                changed = exchange.apply_import(actor=current_user, cohort=cohort, text=text, now=now)
+            except DomainError as error:
+                attach_domain_error(form, error)
+            else:
+                audit.record(actor=current_user, action="attendance_imported", target_type="cohort",
+                             target_id=cohort.id, detail={"changed": changed})
+                db.session.commit()
+                flash(f"Register imported: {changed} record{'s' if changed != 1 else ''} changed.", "success")
+                return redirect(url_for("attendance.matrix", cohort_id=cohort.id))
+        else:
+            upload = form.file.data
+            if not upload or not upload.filename:
+                form.file.errors = ["Choose a CSV file to import"]
+            else:
+                raw = upload.read(2 * 1024 * 1024 + 1)
+                try:
+                    text = raw.decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    form.file.errors = ["The file must be a CSV saved as UTF-8"]
+                else:
+                    if len(raw) > 2 * 1024 * 1024:
+                        form.file.errors = ["The file must be smaller than 2 MB"]
+                    else:
+                        try:
+                            preview = exchange.preview_import(cohort=cohort, text=text, now=now)
+                        except DomainError as error:
+                            attach_domain_error(form, error)
+    return render_template("attendance/import.html", cohort=cohort, form=form, preview=preview, text=text,
+                           labels=STATUS_LABELS, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.get("/my-attendance")
+@signed_in
+def mine():
+    enrolment = active_enrolment(current_user)
+    if enrolment is None:
+        abort(404)
+    now = clock.now()
+    person, sessions = services.person_record(enrolment, now)
+    return render_template("attendance/mine.html", person=person, sessions=sessions, cohort=enrolment.cohort,
+                           now=now, labels=STATUS_LABELS, kind_labels=SESSION_KIND_LABELS)
