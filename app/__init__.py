@@ -169,6 +169,10 @@ def register_errorhandlers(app: Flask) -> None:
     def _page(status: int, title: str, message: str):
         return render_template("errors/error.html", status=status, title=title, message=message), status
 
+    @app.errorhandler(400)
+    def bad_request(_error):
+        return _page(400, "That request could not be understood", "Go back, reload the page and try again.")
+
     @app.errorhandler(403)
     def forbidden(_error):
         return _page(403, "You do not have access to this page",

@@ -92,6 +92,13 @@ EXPECTED = {
     "applications.release": ("GET", "/team/cohorts/{cohort}/selection/release", TEAM_ONLY),
     "applications.offer_next": ("POST", "/team/cohorts/{cohort}/selection/offer-next",
                                 {**TEAM_ONLY, "team": 302}),
+    "auth.settings": ("GET", "/settings", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 200)}),
+    "auth.calendar_link": ("POST", "/settings/calendar", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 400)}),
+    "programme.reschedule_module": ("GET", "/cohorts/{cohort}/modules/1/reschedule", TEAM_ONLY),
+    "programme.session_ics": ("GET", "/sessions/{session}.ics", {
+        "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404, "facilitator": 200,
+        "team": 200}),
+    "programme.calendar_feed": ("GET", "/calendar/not-a-token.ics", dict.fromkeys(ROLES, 404)),
     "attendance.register": ("GET", "/sessions/{session}/register", STAFF_ONLY),
     "attendance.apologies": ("GET", "/sessions/{session}/apologies", {
         "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404, "facilitator": 404,
@@ -152,7 +159,7 @@ def world(app):
                 body_text="Private body", due_at=clock.now())
     from app.notifications.models import OutboxMessage
 
-    message = db.session.query(OutboxMessage).one()
+    message = db.session.query(OutboxMessage).filter_by(key="access-test").one()
     db.session.commit()
     ids = {"cohort": cohort.id, "session": session.id, "cancelled_session": cancelled.id, "message": message.id,
            "application": application.id}

@@ -87,6 +87,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Bumped to sign the person out everywhere: it is part of the id kept in session cookies.
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None]
+    # The private calendar feed's token (its SHA-256; the token itself is shown once).
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
 

@@ -133,3 +133,21 @@ def create_admin(*, email: str, name: str, password: str) -> User:
     user.set_password(password)
     db.session.flush()
     return user
+
+
+def create_calendar_token(*, user: User) -> str:
+    """A new private calendar link for the user; any earlier link stops working. Shown once."""
+    token, token_hash = new_token()
+    user.calendar_token_hash = token_hash
+    db.session.flush()
+    return token
+
+
+def revoke_calendar_token(*, user: User) -> None:
+    user.calendar_token_hash = None
+    db.session.flush()
+
+
+def user_for_calendar_token(token: str) -> User | None:
+    user = db.session.scalar(select(User).where(User.calendar_token_hash == hash_token(token)))
+    return user if user is not None and not user.is_disabled else None

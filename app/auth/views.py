@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app import clock
@@ -13,6 +13,7 @@ from app.errors import DomainError, InvalidToken
 from app.extensions import limiter
 from app.form_errors import attach_domain_error
 from app.permissions import public, signed_in
+from app.urls import absolute_url
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -112,3 +113,27 @@ def reset_password(token: str):
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.get("/settings")
+@signed_in
+def settings():
+    return render_template("auth/settings.html", has_calendar=bool(current_user.calendar_token_hash), feed_url=None)
+
+
+@bp.post("/settings/calendar")
+@signed_in
+def calendar_link():
+    """Create, reset or turn off the private calendar link. A new link is shown once, here."""
+    action = request.form.get("action")
+    if action == "revoke":
+        services.revoke_calendar_token(user=current_user)
+        db.session.commit()
+        flash("Your calendar link is turned off. Calendars using it will stop updating.", "success")
+        return redirect(url_for("auth.settings"))
+    if action not in ("create", "reset"):
+        abort(400)
+    token = services.create_calendar_token(user=current_user)
+    db.session.commit()
+    feed_url = absolute_url("programme.calendar_feed", token=token)
+    return render_template("auth/settings.html", has_calendar=True, feed_url=feed_url, reset=action == "reset")

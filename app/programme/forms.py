@@ -57,3 +57,8 @@ class SessionForm(FlaskForm):
                 self.part.errors = [*self.part.errors, "Choose day 1 or day 2"]
                 valid = False
         return valid
+
+
+class RescheduleModuleForm(FlaskForm):
+    first_day = DateField("New date of day 1", format="%Y-%m-%d",
+                          validators=[InputRequired("Enter the new date of the module's first day")])

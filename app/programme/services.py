@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app, render_template
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.auth.models import User
 from app.content import Content
 from app.db import db
 from app.errors import Conflict, DomainError, PermissionDenied
+from app.notifications.services import Attachment, cancel_pending, queue_email
+from app.programme.calendar import build_calendar, session_ics_filename
 from app.programme.models import (
     Cohort,
     CohortStatus,
@@ -24,7 +28,8 @@ from app.programme.models import (
     SessionKind,
     SessionStatus,
 )
-from app.programme.template import plan_year
+from app.programme.template import WorkingDays, plan_year
+from app.urls import absolute_url
 
 
 def _require_team(actor: User) -> None:
@@ -149,15 +154,19 @@ def add_session(*, actor: User, cohort: Cohort, details: SessionDetails) -> Prog
     return session
 
 
-def update_session(*, actor: User, session: ProgrammeSession, details: SessionDetails) -> bool:
-    """Change a session. Returns True when anything changed (and the ICS sequence was bumped)."""
+def update_session(*, actor: User, session: ProgrammeSession, details: SessionDetails,
+                   now: datetime | None = None) -> bool:
+    """Change a session. When anything changed, the ICS sequence is bumped and everyone is told."""
     _require_team(actor)
     before = _snapshot(session)
+    old_start = session.starts_at
     with db.session.no_autoflush:
         _apply(session, session.cohort, details)
     changed = _snapshot(session) != before
     if changed:
         session.sequence += 1
+        db.session.flush()
+        notify_session_change(session, now=now or clock.now(), was_starting_at=old_start)
     db.session.flush()
     return changed
 
@@ -168,22 +177,73 @@ def _snapshot(session: ProgrammeSession) -> tuple:
             session.venue, session.access_info)
 
 
-def cancel_session(*, actor: User, session: ProgrammeSession) -> None:
+def cancel_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None) -> None:
     _require_team(actor)
     if session.is_cancelled:
         raise Conflict("This session is already cancelled.")
     session.status = SessionStatus.CANCELLED.value
     session.sequence += 1
     db.session.flush()
+    notify_session_change(session, now=now or clock.now(), was_starting_at=session.starts_at)
 
 
-def reinstate_session(*, actor: User, session: ProgrammeSession) -> None:
+def reinstate_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None) -> None:
     _require_team(actor)
     if not session.is_cancelled:
         raise Conflict("This session is not cancelled.")
     session.status = SessionStatus.SCHEDULED.value
     session.sequence += 1
     db.session.flush()
+    notify_session_change(session, now=now or clock.now(), was_starting_at=session.starts_at)
+
+
+def reschedule_module(*, actor: User, module: ProgrammeModule, first_day: date, now: datetime,
+                      bank_holiday_region: str = "ENG") -> list[ProgrammeSession]:
+    """Move both days of a module: day 1 to `first_day`, day 2 to the next working day, same times."""
+    _require_team(actor)
+    days = WorkingDays(first_day, bank_holiday_region)
+    if not days.is_working(first_day):
+        raise DomainError("The first day must be a working day (not a weekend or bank holiday).", field="first_day")
+    second_day = days.on_or_after(first_day + timedelta(days=1))
+    cohort = module.cohort
+    moved = []
+    for session, day in zip(sorted(module.sessions, key=lambda s: s.part or 0), (first_day, second_day), strict=False):
+        local_start = clock.to_local(session.starts_at, cohort.timezone)
+        local_end = clock.to_local(session.ends_at, cohort.timezone)
+        details = SessionDetails(
+            title=session.title, kind=session.kind, day=day, starts=local_start.time(), ends=local_end.time(),
+            module_number=module.number, part=session.part, join_url=session.join_url, venue=session.venue,
+            access_info=session.access_info, description=session.description)
+        if update_session(actor=actor, session=session, details=details, now=now):
+            moved.append(session)
+    return moved
+
+
+def notify_session_change(session: ProgrammeSession, *, now: datetime, was_starting_at: datetime) -> int:
+    """Email every participant the change with an updated calendar entry; re-plan its reminders."""
+    # Reminders planned for the old time no longer fit; the reminder jobs plan them again.
+    cancel_pending(f"session-reminder:{session.id}:")
+    if session.ends_at <= now:
+        return 0
+    config = current_app.config
+    domain = config["BASE_URL"].split("://", 1)[-1].split("/")[0].split(":")[0] or "convene.local"
+    ics = build_calendar([session], name=session.cohort.name, domain=domain, base_url=config["BASE_URL"], now=now)
+    attachment = Attachment(session_ics_filename(session, session.cohort.timezone), "text/calendar", ics.decode())
+    recipients = db.session.execute(
+        select(User.id, User.name, User.email).join(Enrolment, Enrolment.user_id == User.id)
+        .where(Enrolment.cohort_id == session.cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE.value,
+               User.is_disabled.is_(False))).all()
+    context = dict(session=session, cohort=session.cohort, was_starting_at=was_starting_at,
+                   link=absolute_url("programme.session_detail", session_id=session.id),
+                   programme_name=config["PROGRAMME_NAME"])
+    verb = "cancelled" if session.is_cancelled else "changed"
+    for user_id, name, email in recipients:
+        queue_email(key=f"session-changed:{session.id}:{session.sequence}:{user_id}", recipient=email,
+                    subject=f"{session.title} has been {verb}", category="schedule",
+                    body_text=render_template("programme/email/session_changed.txt", name=name, **context),
+                    body_html=render_template("programme/email/session_changed.html", name=name, **context),
+                    due_at=now, attachments=[attachment])
+    return len(recipients)
 
 
 def enrol(*, cohort: Cohort, user: User, now: datetime) -> Enrolment:
@@ -219,6 +279,18 @@ def upcoming_sessions(cohort_id: int, now: datetime, limit: int = 3) -> list[Pro
                                        ProgrammeSession.ends_at > now)
         .order_by(ProgrammeSession.starts_at, ProgrammeSession.id).limit(limit)
     ))
+
+
+def calendar_sessions(user: User) -> list[ProgrammeSession]:
+    """What a person's calendar feed holds: their cohort's sessions; staff see every live cohort's."""
+    query = select(ProgrammeSession).order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
+    if user.is_staff:
+        query = query.join(Cohort).where(Cohort.status != CohortStatus.COMPLETED.value)
+    else:
+        cohort_ids = select(Enrolment.cohort_id).where(Enrolment.user_id == user.id,
+                                                       Enrolment.status == EnrolmentStatus.ACTIVE.value)
+        query = query.where(ProgrammeSession.cohort_id.in_(cohort_ids))
+    return list(db.session.scalars(query.options(selectinload(ProgrammeSession.cohort))))
 
 
 def list_cohorts() -> list[Cohort]:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import clock
+from app.auth.services import user_for_calendar_token
 from app.db import db
 from app.errors import DomainError
 from app.form_errors import attach_domain_error
-from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
+from app.permissions import active_enrolment, can_view_session, public, signed_in, staff_required, team_required
 from app.programme import services
-from app.programme.forms import CohortForm, SessionForm
+from app.programme.calendar import build_calendar, session_ics_filename
+from app.programme.forms import CohortForm, RescheduleModuleForm, SessionForm
 from app.programme.models import Cohort, ProgrammeSession, SessionKind
 
 bp = Blueprint("programme", __name__, template_folder="templates")
@@ -140,12 +142,14 @@ def edit_session(session_id: int):
         })
     elif form.validate():
         try:
-            changed = services.update_session(actor=current_user, session=session, details=_details(form))
+            changed = services.update_session(actor=current_user, session=session, details=_details(form),
+                                             now=clock.now())
         except DomainError as error:
             attach_domain_error(form, error)
         else:
             db.session.commit()
-            flash(f"{session.title} updated." if changed else "Nothing was changed.", "success")
+            flash(f"{session.title} updated. Participants have been emailed the new details."
+                  if changed else "Nothing was changed.", "success")
             return redirect(url_for("programme.schedule", cohort_id=cohort.id))
     return render_template("programme/session_form.html", form=form, cohort=cohort, session=session,
                            form_errors=bool(form.errors or form.form_errors))
@@ -165,9 +169,9 @@ def confirm_cancel(session_id: int):
 @team_required
 def cancel_session(session_id: int):
     session = db.get_or_404(ProgrammeSession, session_id)
-    services.cancel_session(actor=current_user, session=session)
+    services.cancel_session(actor=current_user, session=session, now=clock.now())
     db.session.commit()
-    flash(f"{session.title} is cancelled.", "success")
+    flash(f"{session.title} is cancelled. Participants have been emailed.", "success")
     return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
 
 
@@ -175,7 +179,64 @@ def cancel_session(session_id: int):
 @team_required
 def reinstate_session(session_id: int):
     session = db.get_or_404(ProgrammeSession, session_id)
-    services.reinstate_session(actor=current_user, session=session)
+    services.reinstate_session(actor=current_user, session=session, now=clock.now())
     db.session.commit()
     flash(f"{session.title} is back on the schedule.", "success")
     return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
+
+
+@bp.route("/cohorts/<int:cohort_id>/modules/<int:number>/reschedule", methods=["GET", "POST"])
+@team_required
+def reschedule_module(cohort_id: int, number: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    module = next((m for m in cohort.modules if m.number == number), None)
+    if module is None:
+        abort(404)
+    form = RescheduleModuleForm()
+    if form.validate_on_submit():
+        try:
+            moved = services.reschedule_module(actor=current_user, module=module, first_day=form.first_day.data,
+                                               now=clock.now(),
+                                               bank_holiday_region=current_app.config["BANK_HOLIDAY_REGION"])
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Module {number} moved: {len(moved)} day{'s' if len(moved) != 1 else ''} changed and participants "
+                  "emailed." if moved else "Those are the module's dates already: nothing changed.", "success")
+            return redirect(url_for("programme.schedule", cohort_id=cohort.id))
+    elif not form.is_submitted() and module.sessions:
+        form.first_day.data = clock.to_local(module.sessions[0].starts_at, cohort.timezone).date()
+    return render_template("programme/reschedule_module.html", form=form, cohort=cohort, module=module,
+                           title=_content().module(number).title, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.get("/sessions/<int:session_id>.ics")
+@signed_in
+def session_ics(session_id: int):
+    session = db.get_or_404(ProgrammeSession, session_id)
+    if not can_view_session(current_user, session):
+        abort(404)
+    body = build_calendar([session], name=session.cohort.name, domain=_domain(), base_url=current_app.config["BASE_URL"],
+                          now=clock.now())
+    filename = session_ics_filename(session, session.cohort.timezone)
+    return Response(body, mimetype="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/calendar/<token>.ics")
+@public
+def calendar_feed(token: str):
+    """The private feed: a calendar app polls it, so the token in the address is the permission."""
+    user = user_for_calendar_token(token)
+    if user is None:
+        abort(404)
+    sessions = services.calendar_sessions(user)
+    body = build_calendar(sessions, name=current_app.config["PROGRAMME_NAME"], domain=_domain(),
+                          base_url=current_app.config["BASE_URL"], now=clock.now())
+    return Response(body, mimetype="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"})
+
+
+def _domain() -> str:
+    return current_app.config["BASE_URL"].split("://", 1)[-1].split("/")[0].split(":")[0] or "convene.local"
