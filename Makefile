@@ -40,6 +40,9 @@ test: setup
 test-sqlite: setup
 	$(VENV)/bin/pytest -q
 
+bench: setup
+	$(VENV)/bin/python bench/attendance_matrix.py
+
 lint: setup
 	$(VENV)/bin/ruff check .
 

@@ -15,11 +15,13 @@ from sqlalchemy import func, select, update
 from app import clock
 from app.applications import services as applications
 from app.applications.models import Decision
+from app.attendance.models import AttendanceStatus
+from app.attendance.services import save_attendance, send_apologies
 from app.auth.models import Organisation, OrganisationKind, StaffRole, User
 from app.db import db
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.programme import services as programme
-from app.programme.models import CohortStatus
+from app.programme.models import CohortStatus, Enrolment
 
 DEMO_PASSWORD = "demo-password"
 DEMO_LOGINS = {
@@ -177,6 +179,7 @@ def seed(*, now: datetime) -> None:
         applications.respond_to_offer(actor=application.applicant, application=application, accept=True,
                                       now=decided_at + timedelta(days=5))
     db.session.flush()
+    _seed_attendance(cohort, team=team, now=now, rng=rng)
 
     _seed_next_cohort(now=now, team=team, programme_row=programme_row, start=start, organisations=organisations,
                       rng=rng)
@@ -184,6 +187,35 @@ def seed(*, now: datetime) -> None:
     db.session.execute(update(OutboxMessage).where(OutboxMessage.due_at <= now)
                        .values(status=OutboxStatus.SENT.value, sent_at=OutboxMessage.due_at, attempts=1))
     db.session.flush()
+
+
+def _seed_attendance(cohort, *, team: User, now: datetime, rng: random.Random) -> None:
+    """Registers for the sessions that have happened, two people drifting away, some apologies ahead."""
+    enrolments = db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id)
+                                    .order_by(Enrolment.id)).all()
+    drifting = {enrolments[-1].id, enrolments[-2].id}
+    past = [s for s in cohort.sessions if s.ends_at <= now and s.kind != "co_consulting"]
+    for index, session in enumerate(past):
+        for enrolment in enrolments:
+            roll = rng.random()
+            if enrolment.id in drifting and index >= len(past) - 3:
+                status = AttendanceStatus.ABSENT if roll < 0.7 else AttendanceStatus.APOLOGIES
+            elif session.kind == "drop_in":
+                status = AttendanceStatus.PRESENT if roll < 0.55 else AttendanceStatus.ABSENT
+            elif roll < 0.86:
+                status = AttendanceStatus.PRESENT
+            elif roll < 0.91:
+                status = AttendanceStatus.LATE
+            elif roll < 0.94:
+                status = AttendanceStatus.LEFT_EARLY
+            else:
+                status = AttendanceStatus.APOLOGIES
+            save_attendance(session.id, enrolment.id, status, "", team, session.ends_at)
+    upcoming = next((s for s in cohort.sessions if s.starts_at > now and s.kind == "module"), None)
+    if upcoming is not None:
+        for enrolment in enrolments[3:6]:
+            send_apologies(actor=enrolment.user, session=upcoming, now=now - timedelta(days=1),
+                           reason=rng.choice(["On leave that week", "Covering a clinic", "Training course"]))
 
 
 def _sponsor_token(application) -> str:

@@ -140,3 +140,13 @@ def test_team_dashboard_lists_cohorts_with_participant_counts(client, login_as):
     page = client.get("/team/").get_data(as_text=True)
     assert "2026 to 2027" in page
     assert '<td class="nhsuk-table__cell nhsuk-table__cell--numeric">2</td>' in page
+
+
+def test_demo_has_attendance_with_people_falling_behind(app, runner, frozen_now):
+    runner.invoke(args=["seed-demo"])
+    from app.attendance.services import cohort_matrix
+
+    running = db.session.scalars(select(Cohort).order_by(Cohort.starts_on)).first()
+    matrix = cohort_matrix(running, clock.now())
+    assert 1 <= len(matrix.at_risk) <= 6
+    assert sum(p.counted for p in matrix.people) > 0
