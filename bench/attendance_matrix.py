@@ -74,9 +74,13 @@ def main() -> int:
         path = f"/cohorts/{cohort_id}/attendance"
         for _ in range(5):
             assert client.get(path).status_code == 200
-        queries = []
+        queries: list[str] = []
+
+        def listener(_conn, _cursor, statement, *_args, sink=queries):
+            if not statement.startswith("BEGIN"):
+                sink.append(statement)
+
         with app.app_context():
-            listener = lambda *a, **k: queries.append(a[2]) if not a[2].startswith("BEGIN") else None  # noqa: E731
             event.listen(db.engine, "before_cursor_execute", listener)
             client.get(path)
             event.remove(db.engine, "before_cursor_execute", listener)

@@ -91,7 +91,9 @@ def matrix(cohort_id: int):
     now = clock.now()
     kinds = _kinds_filter()
     result = services.cohort_matrix(cohort, now, kinds)
-    happened = [s for s in result.sessions if s.ends_at <= now and s.status != "cancelled"]
+    # Sessions that have happened and have a register (co-consulting groups keep their own).
+    happened = [s for s in result.sessions if s.ends_at <= now and s.status != "cancelled"
+                and any(result.counts[s.id].values())]
     attended = [sum(result.counts[s.id][st] for st in ("present", "late", "left_early")) for s in happened]
     chart = bar_chart(title=f"People who attended each session of {cohort.name} so far",
                       labels=[s.title for s in happened], values=attended, maximum=len(result.people),
@@ -111,7 +113,7 @@ def export(cohort_id: int, fmt: str):
     db.session.commit()
     filename = f"attendance-{cohort.name.replace(' ', '-').lower()}.{fmt}"
     if fmt == "csv":
-        body, mimetype = to_csv(exchange.EXPORT_HEADERS, rows), "text/csv; charset=utf-8"
+        body, mimetype = to_csv(exchange.EXPORT_HEADERS, rows), "text/csv"
     else:
         body = to_xlsx(exchange.EXPORT_HEADERS, rows, title="Attendance")
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

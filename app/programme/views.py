@@ -220,7 +220,7 @@ def session_ics(session_id: int):
     body = build_calendar([session], name=session.cohort.name, domain=_domain(), base_url=current_app.config["BASE_URL"],
                           now=clock.now())
     filename = session_ics_filename(session, session.cohort.timezone)
-    return Response(body, mimetype="text/calendar; charset=utf-8",
+    return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -234,7 +234,7 @@ def calendar_feed(token: str):
     sessions = services.calendar_sessions(user)
     body = build_calendar(sessions, name=current_app.config["PROGRAMME_NAME"], domain=_domain(),
                           base_url=current_app.config["BASE_URL"], now=clock.now())
-    return Response(body, mimetype="text/calendar; charset=utf-8",
+    return Response(body, mimetype="text/calendar",
                     headers={"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"})
 
 

@@ -85,7 +85,7 @@ def export(cohort_id: int, fmt: str):
     db.session.commit()
     filename = f"applications-{cohort.name.replace(' ', '-').lower()}.{fmt}"
     if fmt == "csv":
-        body, mimetype = to_csv(EXPORT_HEADERS, rows), "text/csv; charset=utf-8"
+        body, mimetype = to_csv(EXPORT_HEADERS, rows), "text/csv"
     else:
         body = to_xlsx(EXPORT_HEADERS, rows, title="Applications")
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
