@@ -10,6 +10,8 @@ ratio (target: the 40-person page within 2x the 10-person page) and the queries 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import statistics
 import sys
@@ -38,7 +40,7 @@ def main() -> int:
     folder = tempfile.mkdtemp(prefix="convene-bench-")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.sqlite3"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "MAIL_FILE_DIR": Path(folder)})
-    with app.app_context():
+    with app.app_context(), contextlib.redirect_stderr(io.StringIO()):
         flask_migrate.upgrade()
         team = User(email="bench-team@example.org", name="Bench Team", staff_role=StaffRole.TEAM.value,
                     password_hash="x")

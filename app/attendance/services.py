@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from app.attendance.models import ATTENDED, Attendance, AttendanceStatus
+from app.attendance.models import ATTENDED, STATUS_LABELS, Attendance, AttendanceStatus
 from app.auth.models import Organisation, User
 from app.db import db
 from app.errors import Conflict, DomainError, PermissionDenied
@@ -149,6 +149,7 @@ class PersonRecord:
     attended: int = 0
     counted: int = 0
     at_risk_reasons: list[str] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)  # the shown sessions' statuses, in words
 
     @property
     def rate(self) -> float | None:
@@ -213,6 +214,10 @@ def cohort_matrix(cohort: Cohort, now: datetime, kinds: set[str] | None = None) 
             person.at_risk_reasons.append(
                 f"Attendance {round(person.rate * 100)}% is below {round(threshold * 100)}%")
     shown = [s for s in sessions if not kinds or s.kind in kinds]
+    # Cell text is worked out here, once, so the page's template does no per-cell logic.
+    for person in people:
+        person.cells = [STATUS_LABELS[person.statuses[s.id]] if s.id in person.statuses
+                        else ("Cancelled" if s.status == SessionStatus.CANCELLED else "") for s in shown]
     return Matrix(cohort=cohort, sessions=shown, people=people, counts=counts)
 
 
