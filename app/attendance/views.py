@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from app import audit, clock
 from app.attendance import exchange, services
@@ -98,7 +99,11 @@ def matrix(cohort_id: int):
     chart = bar_chart(title=f"People who attended each session of {cohort.name} so far",
                       labels=[s.title for s in happened], values=attended, maximum=len(result.people),
                       chart_id="attendance-chart", value_label=f" of {len(result.people)}") if happened else None
-    return render_template("attendance/matrix.html", cohort=cohort, matrix=result, now=now, kinds=kinds,
+    # The grid's cells, escaped and joined once per row: a template loop per cell cost more than
+    # everything else on the page for a big cohort.
+    cells = {p.enrolment_id: Markup("".join(f'<td class="nhsuk-table__cell">{escape(c)}</td>' for c in p.cells))
+             for p in result.people}
+    return render_template("attendance/matrix.html", cohort=cohort, matrix=result, now=now, kinds=kinds, cells=cells,
                            kind_labels=SESSION_KIND_LABELS, labels=STATUS_LABELS, chart=chart,
                            happened=list(zip(happened, attended, strict=True)))
 
