@@ -249,3 +249,17 @@ def test_team_takes_the_register_through_the_page(client, login_as, frozen_now):
     client.post(f"/sessions/{session.id}/register", data={"csrf_token": token, "action": "all_present"})
     assert (status_of(session, a), status_of(session, b)) == ("present", "present")
     assert db.session.scalar(select(func.count()).select_from(Attendance)) == 2
+
+
+def test_excel_export_matches_the_csv(client, login_as, frozen_now):
+    import openpyxl
+
+    cohort = make_cohort()
+    person = make_participant(cohort, name="=cmd|' /C calc'!A0")
+    _record(make_team(), cohort.sessions[0], person, "present")
+    login_as(make_team())
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/cohorts/{cohort.id}/attendance.xlsx").data))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0] == tuple(exchange.EXPORT_HEADERS)
+    assert len(rows) == 1 + 21
+    assert rows[1][0] == "'=cmd|' /C calc'!A0" and rows[1][6] == "Present"

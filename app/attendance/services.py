@@ -61,19 +61,25 @@ def register_rows(session: ProgrammeSession) -> list[RegisterRow]:
 
 
 def save_attendance(session_id: int, enrolment_id: int, status: AttendanceStatus, note: str, actor: User,
-            now: datetime) -> None:
+                    now: datetime) -> bool:
+    """Record one person's status for one session. Returns True when something changed."""
     row = db.session.scalar(select(Attendance).where(Attendance.session_id == session_id,
                                                      Attendance.enrolment_id == enrolment_id))
     if row is None:
         db.session.add(Attendance(session_id=session_id, enrolment_id=enrolment_id, status=status.value,
                                   note=note, recorded_by_id=actor.id, recorded_at=now))
-    else:
-        row.status, row.note, row.recorded_by_id, row.recorded_at = status.value, note, actor.id, now
+        return True
+    if (row.status, row.note) == (status.value, note):
+        return False
+    row.status, row.note, row.recorded_by_id, row.recorded_at = status.value, note, actor.id, now
+    return True
 
 
 def record_register(*, actor: User, session: ProgrammeSession, entries: dict[int, tuple[str, str]],
                     now: datetime) -> int:
-    """Save the statuses given (enrolment id -> (status, note)); rows not given are left as they are."""
+    """Save the statuses given (enrolment id -> (status, note)); rows not given are left as they are.
+
+    Returns how many people's records changed."""
     if not actor.is_staff:
         raise PermissionDenied("Only the programme team and facilitators take registers.")
     if session.is_cancelled:
@@ -91,8 +97,7 @@ def record_register(*, actor: User, session: ProgrammeSession, entries: dict[int
             value = AttendanceStatus(status)
         except ValueError:
             raise DomainError(f"{status!r} is not an attendance status.") from None
-        save_attendance(session.id, enrolment_id, value, note.strip()[:500], actor, now)
-        saved += 1
+        saved += save_attendance(session.id, enrolment_id, value, note.strip()[:500], actor, now)
     db.session.flush()
     return saved
 
