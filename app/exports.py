@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
+from flask import Response
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
@@ -55,3 +56,14 @@ def to_xlsx(headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "E
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def spreadsheet_response(fmt: str, headers: Sequence[str], rows: list, *, title: str, filename_stem: str) -> Response:
+    """A CSV or XLSX download of the rows."""
+    stem = "".join(c if c.isalnum() else "-" for c in filename_stem.lower()).strip("-")
+    if fmt == "csv":
+        body, mimetype = to_csv(headers, rows), "text/csv"
+    else:
+        body = to_xlsx(headers, rows, title=title)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -13,7 +13,7 @@ from app.attendance.models import STATUS_LABELS, AttendanceStatus
 from app.charts import bar_chart
 from app.db import db
 from app.errors import DomainError
-from app.exports import to_csv, to_xlsx
+from app.exports import spreadsheet_response
 from app.form_errors import attach_domain_error
 from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
 from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession
@@ -116,13 +116,7 @@ def export(cohort_id: int, fmt: str):
     audit.record(actor=current_user, action="attendance_exported", target_type="cohort", target_id=cohort.id,
                  detail={"format": fmt, "rows": len(rows)})
     db.session.commit()
-    filename = f"attendance-{cohort.name.replace(' ', '-').lower()}.{fmt}"
-    if fmt == "csv":
-        body, mimetype = to_csv(exchange.EXPORT_HEADERS, rows), "text/csv"
-    else:
-        body = to_xlsx(exchange.EXPORT_HEADERS, rows, title="Attendance")
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return spreadsheet_response(fmt, exchange.EXPORT_HEADERS, rows, title="Attendance", filename_stem=f"attendance-{cohort.name}")
 
 
 @bp.route("/cohorts/<int:cohort_id>/attendance/import", methods=["GET", "POST"])

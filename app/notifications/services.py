@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app import clock
 from app.db import db
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.urls import site_domain
 
 # A row left in "sending" this long (its worker died) is claimed again.
 CLAIM_LEASE = timedelta(minutes=10)
@@ -148,7 +149,7 @@ def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
     transport = transport or current_app.extensions["convene_mail"]
     limit = limit or config["OUTBOX_BATCH_SIZE"]
     max_attempts = config["OUTBOX_MAX_ATTEMPTS"]
-    domain = config["BASE_URL"].split("://", 1)[-1].split("/")[0].split(":")[0] or "convene.local"
+    domain = site_domain()
     sent_total = 0
     while True:
         token, ids = _claim(now, limit)

@@ -29,7 +29,7 @@ from app.programme.models import (
     SessionStatus,
 )
 from app.programme.template import WorkingDays, plan_year
-from app.urls import absolute_url
+from app.urls import absolute_url, site_domain
 
 
 def _require_team(actor: User) -> None:
@@ -226,8 +226,7 @@ def notify_session_change(session: ProgrammeSession, *, now: datetime, was_start
     if session.ends_at <= now:
         return 0
     config = current_app.config
-    domain = config["BASE_URL"].split("://", 1)[-1].split("/")[0].split(":")[0] or "convene.local"
-    ics = build_calendar([session], name=session.cohort.name, domain=domain, base_url=config["BASE_URL"], now=now)
+    ics = build_calendar([session], name=session.cohort.name, domain=site_domain(), base_url=config["BASE_URL"], now=now)
     attachment = Attachment(session_ics_filename(session, session.cohort.timezone), "text/calendar", ics.decode())
     recipients = db.session.execute(
         select(User.id, User.name, User.email).join(Enrolment, Enrolment.user_id == User.id)

@@ -17,6 +17,7 @@ from app.programme import services
 from app.programme.calendar import build_calendar, session_ics_filename
 from app.programme.forms import CohortForm, RescheduleModuleForm, SessionForm
 from app.programme.models import Cohort, ProgrammeSession, SessionKind
+from app.urls import site_domain
 
 bp = Blueprint("programme", __name__, template_folder="templates")
 
@@ -217,7 +218,7 @@ def session_ics(session_id: int):
     session = db.get_or_404(ProgrammeSession, session_id)
     if not can_view_session(current_user, session):
         abort(404)
-    body = build_calendar([session], name=session.cohort.name, domain=_domain(), base_url=current_app.config["BASE_URL"],
+    body = build_calendar([session], name=session.cohort.name, domain=site_domain(), base_url=current_app.config["BASE_URL"],
                           now=clock.now())
     filename = session_ics_filename(session, session.cohort.timezone)
     return Response(body, mimetype="text/calendar",
@@ -232,11 +233,7 @@ def calendar_feed(token: str):
     if user is None:
         abort(404)
     sessions = services.calendar_sessions(user)
-    body = build_calendar(sessions, name=current_app.config["PROGRAMME_NAME"], domain=_domain(),
+    body = build_calendar(sessions, name=current_app.config["PROGRAMME_NAME"], domain=site_domain(),
                           base_url=current_app.config["BASE_URL"], now=clock.now())
     return Response(body, mimetype="text/calendar",
                     headers={"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"})
-
-
-def _domain() -> str:
-    return current_app.config["BASE_URL"].split("://", 1)[-1].split("/")[0].split(":")[0] or "convene.local"

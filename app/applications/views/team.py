@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import audit, clock
@@ -19,7 +19,7 @@ from app.applications.views import bp
 from app.auth.models import ORGANISATION_KIND_LABELS
 from app.db import db
 from app.errors import DomainError
-from app.exports import to_csv, to_xlsx
+from app.exports import spreadsheet_response
 from app.form_errors import attach_domain_error
 from app.permissions import team_required
 from app.programme.models import Cohort
@@ -83,13 +83,7 @@ def export(cohort_id: int, fmt: str):
     audit.record(actor=current_user, action="applications_exported", target_type="cohort", target_id=cohort.id,
                  detail={"format": fmt, "rows": len(rows)})
     db.session.commit()
-    filename = f"applications-{cohort.name.replace(' ', '-').lower()}.{fmt}"
-    if fmt == "csv":
-        body, mimetype = to_csv(EXPORT_HEADERS, rows), "text/csv"
-    else:
-        body = to_xlsx(EXPORT_HEADERS, rows, title="Applications")
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return spreadsheet_response(fmt, EXPORT_HEADERS, rows, title="Applications", filename_stem=f"applications-{cohort.name}")
 
 
 def _team_detail(application: Application, **forms):
