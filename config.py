@@ -69,7 +69,10 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
-    MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 20) * 1024 * 1024 + 64 * 1024
+    MAX_UPLOAD_BYTES = _int("MAX_UPLOAD_MB", 20) * 1024 * 1024
+    # Requests up to twice the file limit reach the form, which then says the file is too big
+    # and keeps everything else typed; anything larger gets the 413 page.
+    MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES * 2
     # Attendance: which session kinds count towards a participant's rate, and the at-risk line.
     ATTENDANCE_CORE_KINDS = tuple(
         k.strip() for k in os.environ.get("ATTENDANCE_CORE_KINDS", "welcome,module,celebration").split(",") if k.strip()

@@ -16,6 +16,7 @@ from app import clock
 from app.applications.services import start_application
 from app.db import db
 from app.notifications.services import queue_email
+from app.portal.services import ResourceDetails, share_resource, start_thread
 from app.programme import services
 from tests.factories import make_cohort, make_facilitator, make_participant, make_team, make_user
 
@@ -26,6 +27,9 @@ LOGIN = "login"  # a redirect to the sign-in page
 # (the team works on applications from its own pages).
 OWNER_ONLY = {"anonymous": LOGIN, "applicant": 200, "participant": 404, "other_cohort": 404, "facilitator": 404,
               "team": 404}
+# The cohort's participants and staff; everyone else meets another cohort's things as missing.
+COHORT_MEMBERS = {"anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404, "facilitator": 200,
+                  "team": 200}
 STAFF_ONLY = {"anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403, "facilitator": 200,
               "team": 200}
 TEAM_ONLY = {"anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403, "facilitator": 403,
@@ -109,6 +113,24 @@ EXPECTED = {
     "attendance.mine": ("GET", "/my-attendance", {
         "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 200, "facilitator": 404,
         "team": 404}),
+    "portal.module": ("GET", "/cohorts/{cohort}/modules/1", COHORT_MEMBERS),
+    "portal.library": ("GET", "/cohorts/{cohort}/library", COHORT_MEMBERS),
+    "portal.share": ("GET", "/cohorts/{cohort}/library/new", COHORT_MEMBERS),
+    "portal.resource": ("GET", "/resources/{resource}", COHORT_MEMBERS),
+    "portal.download": ("GET", "/resources/{resource}/download", {**COHORT_MEMBERS, "participant": 302,
+                                                                   "facilitator": 302, "team": 302}),
+    "portal.edit_resource": ("GET", "/resources/{resource}/edit", {**COHORT_MEMBERS, "facilitator": 403}),
+    "portal.delete_resource": ("POST", "/resources/{resource}/delete", {**COHORT_MEMBERS, "participant": 302,
+                                                                         "facilitator": 403, "team": 302}),
+    "portal.discussion": ("GET", "/cohorts/{cohort}/discussion", COHORT_MEMBERS),
+    "portal.new_thread": ("GET", "/cohorts/{cohort}/discussion/new", COHORT_MEMBERS),
+    "portal.thread": ("GET", "/threads/{thread}", COHORT_MEMBERS),
+    "portal.edit_post": ("GET", "/posts/{post}/edit", {**COHORT_MEMBERS, "facilitator": 403, "team": 403}),
+    "portal.hide_post": ("GET", "/posts/{post}/hide", {**COHORT_MEMBERS, "participant": 403, "facilitator": 403}),
+    "portal.people": ("GET", "/cohorts/{cohort}/people", COHORT_MEMBERS),
+    "portal.directory_settings": ("GET", "/settings/directory", {
+        "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 200, "facilitator": 404,
+        "team": 404}),
     "admin.dashboard": ("GET", "/team/", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 200, "team": 200}),
@@ -151,6 +173,10 @@ def world(app):
         "team": make_team(),
     }
     application = start_application(applicant=people["applicant"], cohort=cohort, now=now)
+    resource = share_resource(actor=people["participant"], cohort=cohort, upload=None, now=now,
+                              details=ResourceDetails(title="Private resource title", url="https://example.org/r"))
+    thread = start_thread(actor=people["participant"], cohort=cohort, title="Private thread title",
+                          body="Private post body", module_number=None, now=now)
     application.cop_title = "Private community title"
     session = cohort.sessions[-1]
     cancelled = cohort.sessions[-2]
@@ -162,9 +188,11 @@ def world(app):
     message = db.session.query(OutboxMessage).filter_by(key="access-test").one()
     db.session.commit()
     ids = {"cohort": cohort.id, "session": session.id, "cancelled_session": cancelled.id, "message": message.id,
-           "application": application.id}
+           "application": application.id, "resource": resource.id, "thread": thread.id,
+           "post": thread.posts[0].id}
     return people, ids, {"session": session.title, "message": "Private subject",
-                         "application": "Private community title"}
+                         "application": "Private community title", "resource": "Private resource title",
+                         "thread": "Private thread title", "post": "Private post body"}
 
 
 def _token(client) -> str:

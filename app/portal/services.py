@@ -1,0 +1,287 @@
+"""Portal rules: who sees which resource and when, sharing and editing, discussion, the directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import current_app, render_template
+from sqlalchemy import false, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app import audit
+from app.applications.models import Application
+from app.auth.models import Organisation, User
+from app.db import db
+from app.errors import DomainError, PermissionDenied
+from app.notifications.services import queue_email
+from app.permissions import is_participant_of
+from app.portal.models import DirectoryEntry, Post, Resource, ResourceKind, Thread
+from app.portal.uploads import CheckedUpload, store
+from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession
+from app.urls import absolute_url
+
+PAGE_SIZE = 20
+POST_EDIT_WINDOW = timedelta(minutes=30)
+
+
+# -- visibility ------------------------------------------------------------------------------
+
+def visible_resources(user: User, cohort: Cohort, now: datetime):
+    """The query for every resource this person may see in this cohort's library."""
+    query = select(Resource).where(or_(Resource.cohort_id == cohort.id, Resource.cohort_id.is_(None)))
+    if not user.is_staff:
+        if not is_participant_of(user, cohort.id):
+            return query.where(false())
+        query = query.where(or_(Resource.release_at.is_(None), Resource.release_at <= now))
+    return query
+
+
+def can_see_resource(user: User, resource: Resource, now: datetime) -> bool:
+    if user.is_staff:
+        return True
+    if resource.cohort_id is not None and not is_participant_of(user, resource.cohort_id):
+        return False
+    if resource.cohort_id is None and not db.session.scalar(
+            select(Enrolment.id).where(Enrolment.user_id == user.id, Enrolment.status == EnrolmentStatus.ACTIVE.value)):
+        return False
+    return resource.is_released(now)
+
+
+def can_change_resource(user: User, resource: Resource) -> bool:
+    return user.is_team or (resource.uploaded_by_id == user.id)
+
+
+@dataclass
+class LibraryFilters:
+    q: str = ""
+    module: int | None = None
+    kind: str | None = None
+
+
+def library_page(user: User, cohort: Cohort, filters: LibraryFilters, page: int, now: datetime):
+    """One page of the library, newest first, and the total (two queries plus the uploader names)."""
+    query = visible_resources(user, cohort, now)
+    if filters.q:
+        like = f"%{filters.q.lower().replace('%', '').replace('_', '')}%"
+        query = query.where(or_(func.lower(Resource.title).like(like), func.lower(Resource.description).like(like),
+                                func.lower(Resource.tags).like(like)))
+    if filters.module:
+        query = query.where(Resource.module_number == filters.module)
+    if filters.kind:
+        query = query.where(Resource.kind == filters.kind)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.options(selectinload(Resource.uploaded_by))
+                              .order_by(Resource.created_at.desc(), Resource.id.desc())
+                              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return list(rows), total
+
+
+def module_resources(user: User, cohort: Cohort, number: int, now: datetime) -> list[Resource]:
+    return list(db.session.scalars(visible_resources(user, cohort, now).where(Resource.module_number == number)
+                                   .order_by(Resource.is_material.desc(), Resource.created_at)))
+
+
+# -- sharing ---------------------------------------------------------------------------------
+
+@dataclass
+class ResourceDetails:
+    title: str
+    description: str = ""
+    tags: str = ""
+    kind: str = ResourceKind.OTHER.value
+    url: str = ""
+    module_number: int | None = None
+    session_id: int | None = None
+    release_at: datetime | None = None
+    all_cohorts: bool = False
+
+
+def _apply(resource: Resource, cohort: Cohort, details: ResourceDetails, actor: User) -> None:
+    title = details.title.strip()
+    if not title:
+        raise DomainError("Give the resource a title.", field="title")
+    try:
+        ResourceKind(details.kind)
+    except ValueError:
+        raise DomainError("Choose what kind of resource this is.", field="kind") from None
+    if details.module_number is not None and details.module_number not in range(1, 6):
+        raise DomainError("Choose a module from 1 to 5.", field="module_number")
+    if details.session_id is not None:
+        session = db.session.get(ProgrammeSession, details.session_id)
+        if session is None or session.cohort_id != cohort.id:
+            raise DomainError("Choose a session of this cohort.", field="session_id")
+    resource.title = title[:200]
+    resource.description = details.description.strip()
+    resource.tags = ", ".join(t.strip() for t in details.tags.split(",") if t.strip())[:300]
+    resource.kind = details.kind
+    resource.module_number = details.module_number
+    resource.session_id = details.session_id
+    if actor.is_staff:
+        resource.release_at = details.release_at
+        resource.cohort_id = None if details.all_cohorts and actor.is_team else cohort.id
+    else:
+        resource.cohort_id = cohort.id
+
+
+def share_resource(*, actor: User, cohort: Cohort, details: ResourceDetails, upload: CheckedUpload | None,
+                   now: datetime) -> Resource:
+    """A participant shares, or the team or a facilitator adds material: a file or a link."""
+    if not (actor.is_staff or is_participant_of(actor, cohort.id)):
+        raise PermissionDenied("Only this cohort's participants and the programme team can add resources here.")
+    url = details.url.strip()
+    if bool(url) == bool(upload):
+        raise DomainError("Upload a file or give a link (one or the other).", field="file")
+    if url and not url.startswith(("https://", "http://")):
+        raise DomainError("A link must start with https:// or http://", field="url")
+    resource = Resource(uploaded_by_id=actor.id, is_material=actor.is_staff, url=url[:500])
+    _apply(resource, cohort, details, actor)
+    if upload is not None:
+        resource.stored_name = store(upload, Path(current_app.config["UPLOAD_DIR"]))
+        resource.original_name, resource.mimetype = upload.original_name, upload.mimetype
+        resource.size, resource.sha256 = upload.size, upload.sha256
+    db.session.add(resource)
+    db.session.flush()
+    return resource
+
+
+def update_resource(*, actor: User, resource: Resource, cohort: Cohort, details: ResourceDetails) -> None:
+    if not can_change_resource(actor, resource):
+        raise PermissionDenied("You can only change resources you shared.")
+    if resource.url:
+        url = details.url.strip()
+        if not url.startswith(("https://", "http://")):
+            raise DomainError("A link must start with https:// or http://", field="url")
+        resource.url = url[:500]
+    _apply(resource, cohort, details, actor)
+    db.session.flush()
+
+
+def delete_resource(*, actor: User, resource: Resource) -> None:
+    if not can_change_resource(actor, resource):
+        raise PermissionDenied("You can only delete resources you shared.")
+    if resource.stored_name:
+        (Path(current_app.config["UPLOAD_DIR"]) / resource.stored_name).unlink(missing_ok=True)
+    audit.record(actor=actor, action="resource_deleted", target_type="resource", target_id=resource.id,
+                 detail={"title": resource.title})
+    db.session.delete(resource)
+    db.session.flush()
+
+
+# -- discussion ------------------------------------------------------------------------------
+
+def _require_member(actor: User, cohort_id: int) -> None:
+    if not (actor.is_staff or is_participant_of(actor, cohort_id)):
+        raise PermissionDenied("Only this cohort's participants and the programme team take part here.")
+
+
+def start_thread(*, actor: User, cohort: Cohort, title: str, body: str, module_number: int | None,
+                 now: datetime) -> Thread:
+    _require_member(actor, cohort.id)
+    if not title.strip():
+        raise DomainError("Give the discussion a title.", field="title")
+    if not body.strip():
+        raise DomainError("Write the first post.", field="body")
+    thread = Thread(cohort_id=cohort.id, title=title.strip()[:200], author_id=actor.id, last_post_at=now,
+                    module_number=module_number)
+    db.session.add(thread)
+    db.session.flush()
+    add_post(actor=actor, thread=thread, body=body, now=now)
+    return thread
+
+
+def add_post(*, actor: User, thread: Thread, body: str, now: datetime) -> Post:
+    _require_member(actor, thread.cohort_id)
+    if not body.strip():
+        raise DomainError("Write something before posting.", field="body")
+    post = Post(thread=thread, author_id=actor.id, body=body.strip()[:10000], created_at=now, updated_at=now)
+    db.session.add(post)
+    thread.last_post_at = now
+    db.session.flush()
+    _notify_thread(thread, poster=actor, now=now)
+    return post
+
+
+def _notify_thread(thread: Thread, *, poster: User, now: datetime) -> None:
+    """Everyone else in the thread hears about new posts, at most one email per thread per hour."""
+    window = now.replace(minute=0, second=0, microsecond=0)
+    people = db.session.execute(
+        select(User.id, User.name, User.email).join(Post, Post.author_id == User.id)
+        .where(Post.thread_id == thread.id, User.id != poster.id, User.is_disabled.is_(False)).distinct()).all()
+    link = absolute_url("portal.thread", thread_id=thread.id)
+    for user_id, name, email in people:
+        context = dict(name=name, thread=thread, link=link, programme_name=current_app.config["PROGRAMME_NAME"])
+        queue_email(key=f"thread-digest:{thread.id}:{user_id}:{window:%Y%m%d%H}", recipient=email,
+                    subject=f"New posts in \u201c{thread.title}\u201d", category="discussion",
+                    body_text=render_template("portal/email/thread.txt", **context),
+                    body_html=render_template("portal/email/thread.html", **context),
+                    due_at=window + timedelta(hours=1))
+
+
+def edit_post(*, actor: User, post: Post, body: str, now: datetime) -> None:
+    if post.author_id != actor.id:
+        raise PermissionDenied("You can only edit your own posts.")
+    if now - post.created_at > POST_EDIT_WINDOW:
+        raise DomainError("Posts can be edited for 30 minutes after posting.", field="body")
+    if not body.strip():
+        raise DomainError("A post cannot be empty.", field="body")
+    post.body, post.edited_at = body.strip()[:10000], now
+    db.session.flush()
+
+
+def hide_post(*, actor: User, post: Post, reason: str, now: datetime) -> None:
+    if not actor.is_team:
+        raise PermissionDenied("Only the programme team can hide posts.")
+    post.is_hidden, post.hidden_reason = True, reason.strip()[:500]
+    audit.record(actor=actor, action="post_hidden", target_type="post", target_id=post.id,
+                 detail={"reason": post.hidden_reason}, now=now)
+    db.session.flush()
+
+
+def threads_of(cohort: Cohort) -> list[tuple[Thread, int]]:
+    counts = dict(db.session.execute(select(Post.thread_id, func.count()).join(Thread)
+                                     .where(Thread.cohort_id == cohort.id).group_by(Post.thread_id)).all())
+    threads = db.session.scalars(select(Thread).where(Thread.cohort_id == cohort.id)
+                                 .order_by(Thread.last_post_at.desc())).all()
+    return [(t, counts.get(t.id, 0)) for t in threads]
+
+
+# -- people ----------------------------------------------------------------------------------
+
+@dataclass
+class Person:
+    name: str
+    role: str
+    organisation: str
+    cop: str
+    email: str
+
+
+def directory(cohort: Cohort) -> list[Person]:
+    rows = db.session.execute(
+        select(User.name, User.job_title, Organisation.name, User.email, Application.cop_title, DirectoryEntry)
+        .select_from(Enrolment).join(User, User.id == Enrolment.user_id)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .outerjoin(Application, (Application.applicant_id == User.id) & (Application.cohort_id == cohort.id))
+        .outerjoin(DirectoryEntry, DirectoryEntry.enrolment_id == Enrolment.id)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value)
+        .order_by(User.name)).all()
+    people = []
+    for name, role, organisation, email, cop, entry in rows:
+        entry = entry or DirectoryEntry(is_listed=True, show_role=True, show_organisation=True, show_cop=True,
+                                        show_email=False)
+        if not entry.is_listed:
+            continue
+        people.append(Person(name, role if entry.show_role else "", (organisation or "") if entry.show_organisation
+                             else "", (cop or "") if entry.show_cop else "", email if entry.show_email else ""))
+    return people
+
+
+def directory_entry(enrolment: Enrolment) -> DirectoryEntry:
+    entry = db.session.get(DirectoryEntry, enrolment.id)
+    if entry is None:
+        entry = DirectoryEntry(enrolment_id=enrolment.id, is_listed=True, show_role=True, show_organisation=True,
+                               show_cop=True, show_email=False)
+        db.session.add(entry)
+    return entry

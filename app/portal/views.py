@@ -1,0 +1,315 @@
+"""Module pages, the library, resources and downloads, discussion, the people directory."""
+
+from __future__ import annotations
+
+import math
+from datetime import time
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from app import clock
+from app.content import render_markdown
+from app.db import db
+from app.errors import DomainError
+from app.form_errors import attach_domain_error
+from app.permissions import active_enrolment, can_view_cohort, signed_in
+from app.portal import services
+from app.portal.forms import DirectoryForm, HideForm, PostForm, ResourceForm, ThreadForm
+from app.portal.models import KIND_LABELS, Post, Resource, ResourceKind, Thread
+from app.portal.uploads import UploadRejected, check_upload, path_for
+from app.programme.models import Cohort
+from app.programme.services import cohort_sessions
+
+bp = Blueprint("portal", __name__, template_folder="templates")
+
+
+def _cohort(cohort_id: int) -> Cohort:
+    cohort = db.get_or_404(Cohort, cohort_id)
+    if not can_view_cohort(current_user, cohort):
+        abort(404)
+    return cohort
+
+
+@bp.app_template_filter("markdown")
+def _markdown(text: str):
+    return render_markdown(text)
+
+
+@bp.get("/cohorts/<int:cohort_id>/modules/<int:number>")
+@signed_in
+def module(cohort_id: int, number: int):
+    cohort = _cohort(cohort_id)
+    content = current_app.extensions["convene_content"]
+    if number not in content.modules:
+        abort(404)
+    now = clock.now()
+    sessions = [s for s in cohort_sessions(cohort.id) if s.module and s.module.number == number]
+    return render_template("portal/module.html", cohort=cohort, page=content.module(number), sessions=sessions,
+                           resources=services.module_resources(current_user, cohort, number, now), now=now)
+
+
+@bp.get("/cohorts/<int:cohort_id>/library")
+@signed_in
+def library(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    now = clock.now()
+    module = request.args.get("module", type=int)
+    kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in ResourceKind} else None
+    filters = services.LibraryFilters(q=(request.args.get("q") or "").strip()[:100],
+                                      module=module if module in range(1, 6) else None, kind=kind)
+    page = request.args.get("page", 1, type=int)
+    rows, total = services.library_page(current_user, cohort, filters, max(page, 1), now)
+    pages = max(1, math.ceil(total / services.PAGE_SIZE))
+    if page < 1 or page > pages:
+        abort(404)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("portal/library.html", cohort=cohort, rows=rows, total=total, page=page, pages=pages,
+                           filters=filters, kinds=KIND_LABELS, args=args, now=now)
+
+
+def _resource(resource_id: int) -> Resource:
+    resource = db.get_or_404(Resource, resource_id)
+    if not services.can_see_resource(current_user, resource, clock.now()):
+        abort(404)
+    return resource
+
+
+def _resource_form(cohort: Cohort, resource: Resource | None = None) -> ResourceForm:
+    if request.method == "POST" or resource is None:
+        form = ResourceForm()
+    else:
+        form = ResourceForm(data={
+            "title": resource.title, "description": resource.description, "kind": resource.kind,
+            "module_number": str(resource.module_number or ""), "tags": resource.tags, "url": resource.url,
+            "session_id": str(resource.session_id or ""), "all_cohorts": resource.cohort_id is None,
+            "release_on": clock.to_local(resource.release_at, cohort.timezone).date() if resource.release_at else None})
+    form.session_id.choices = [SelectChoice("", "Not about one session")] + [
+        SelectChoice(str(s.id), s.title) for s in cohort_sessions(cohort.id)]
+    return form
+
+
+def _details(form: ResourceForm, cohort: Cohort) -> services.ResourceDetails:
+    release = (clock.local_instant(form.release_on.data, time(0, 0), cohort.timezone)
+               if form.release_on.data else None)
+    return services.ResourceDetails(
+        title=form.title.data or "", description=form.description.data or "", tags=form.tags.data or "",
+        kind=form.kind.data, url=form.url.data or "",
+        module_number=int(form.module_number.data) if form.module_number.data else None,
+        session_id=int(form.session_id.data) if form.session_id.data else None, release_at=release,
+        all_cohorts=bool(form.all_cohorts.data))
+
+
+@bp.route("/cohorts/<int:cohort_id>/library/new", methods=["GET", "POST"])
+@signed_in
+def share(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    form = _resource_form(cohort)
+    if not form.is_submitted() and request.args.get("module", type=int) in range(1, 6):
+        form.module_number.data = str(request.args.get("module", type=int))
+    if form.validate_on_submit():
+        upload = None
+        try:
+            file = form.file.data
+            if file and file.filename:
+                data = file.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
+                upload = check_upload(file.filename, data, current_app.config["MAX_UPLOAD_BYTES"])
+            resource = services.share_resource(actor=current_user, cohort=cohort, details=_details(form, cohort),
+                                               upload=upload, now=clock.now())
+        except (UploadRejected, DomainError) as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{resource.title} is in the library.", "success")
+            return redirect(url_for("portal.resource", resource_id=resource.id))
+    return render_template("portal/resource_form.html", form=form, cohort=cohort, resource=None,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.get("/resources/<int:resource_id>")
+@signed_in
+def resource(resource_id: int):
+    item = _resource(resource_id)
+    cohort = db.session.get(Cohort, item.cohort_id) if item.cohort_id else None
+    return render_template("portal/resource.html", resource=item, cohort=cohort or _home_cohort(), now=clock.now(),
+                           can_change=services.can_change_resource(current_user, item))
+
+
+def _home_cohort() -> Cohort | None:
+    enrolment = active_enrolment(current_user)
+    return enrolment.cohort if enrolment else None
+
+
+@bp.get("/resources/<int:resource_id>/download")
+@signed_in
+def download(resource_id: int):
+    item = _resource(resource_id)
+    if not item.is_file:
+        return redirect(item.url)
+    try:
+        path = path_for(Path(current_app.config["UPLOAD_DIR"]), item.stored_name)
+    except ValueError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=item.mimetype or "application/octet-stream", as_attachment=True,
+                         download_name=item.original_name or "download", max_age=0)
+    # Never rendered by the browser: a download, no scripts, no sniffing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/resources/<int:resource_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_resource(resource_id: int):
+    item = _resource(resource_id)
+    if not services.can_change_resource(current_user, item):
+        abort(403)
+    cohort = db.session.get(Cohort, item.cohort_id) if item.cohort_id else _home_cohort()
+    if cohort is None:
+        abort(404)
+    form = _resource_form(cohort, item)
+    if form.validate_on_submit():
+        try:
+            services.update_resource(actor=current_user, resource=item, cohort=cohort, details=_details(form, cohort))
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Changes saved.", "success")
+            return redirect(url_for("portal.resource", resource_id=item.id))
+    return render_template("portal/resource_form.html", form=form, cohort=cohort, resource=item,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.post("/resources/<int:resource_id>/delete")
+@signed_in
+def delete_resource(resource_id: int):
+    item = _resource(resource_id)
+    if not services.can_change_resource(current_user, item):
+        abort(403)
+    cohort_id = item.cohort_id or (_home_cohort().id if _home_cohort() else None)
+    services.delete_resource(actor=current_user, resource=item)
+    db.session.commit()
+    flash("The resource has been deleted.", "success")
+    return redirect(url_for("portal.library", cohort_id=cohort_id) if cohort_id else url_for("programme.home"))
+
+
+# -- discussion ------------------------------------------------------------------------------
+
+@bp.get("/cohorts/<int:cohort_id>/discussion")
+@signed_in
+def discussion(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    return render_template("portal/discussion.html", cohort=cohort, threads=services.threads_of(cohort))
+
+
+@bp.route("/cohorts/<int:cohort_id>/discussion/new", methods=["GET", "POST"])
+@signed_in
+def new_thread(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    form = ThreadForm()
+    if form.validate_on_submit():
+        try:
+            thread = services.start_thread(
+                actor=current_user, cohort=cohort, title=form.title.data, body=form.body.data, now=clock.now(),
+                module_number=int(form.module_number.data) if form.module_number.data else None)
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("portal.thread", thread_id=thread.id))
+    return render_template("portal/thread_form.html", form=form, cohort=cohort,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+def _thread(thread_id: int) -> Thread:
+    thread = db.get_or_404(Thread, thread_id)
+    _cohort(thread.cohort_id)
+    return thread
+
+
+@bp.route("/threads/<int:thread_id>", methods=["GET", "POST"])
+@signed_in
+def thread(thread_id: int):
+    item = _thread(thread_id)
+    form = PostForm()
+    if form.validate_on_submit():
+        try:
+            post = services.add_post(actor=current_user, thread=item, body=form.body.data, now=clock.now())
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("portal.thread", thread_id=item.id, _anchor=f"post-{post.id}"))
+    return render_template("portal/thread.html", thread=item, cohort=db.session.get(Cohort, item.cohort_id),
+                           form=form, now=clock.now(), edit_window=services.POST_EDIT_WINDOW,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_post(post_id: int):
+    post = db.get_or_404(Post, post_id)
+    _thread(post.thread_id)
+    if post.author_id != current_user.id:
+        abort(403)
+    form = PostForm()
+    if not form.is_submitted():
+        form.body.data = post.body
+    elif form.validate():
+        try:
+            services.edit_post(actor=current_user, post=post, body=form.body.data, now=clock.now())
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("portal.thread", thread_id=post.thread_id, _anchor=f"post-{post.id}"))
+    return render_template("portal/post_form.html", form=form, post=post,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.route("/posts/<int:post_id>/hide", methods=["GET", "POST"])
+@signed_in
+def hide_post(post_id: int):
+    post = db.get_or_404(Post, post_id)
+    _thread(post.thread_id)
+    if not current_user.is_team:
+        abort(403)
+    form = HideForm()
+    if form.validate_on_submit():
+        services.hide_post(actor=current_user, post=post, reason=form.reason.data, now=clock.now())
+        db.session.commit()
+        flash("The post is hidden. The audit log records who hid it and why.", "success")
+        return redirect(url_for("portal.thread", thread_id=post.thread_id))
+    return render_template("portal/hide_form.html", form=form, post=post,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+# -- people ----------------------------------------------------------------------------------
+
+@bp.get("/cohorts/<int:cohort_id>/people")
+@signed_in
+def people(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    return render_template("portal/people.html", cohort=cohort, people=services.directory(cohort))
+
+
+@bp.route("/settings/directory", methods=["GET", "POST"])
+@signed_in
+def directory_settings():
+    enrolment = active_enrolment(current_user)
+    if enrolment is None:
+        abort(404)
+    entry = services.directory_entry(enrolment)
+    form = DirectoryForm(obj=entry) if request.method == "GET" else DirectoryForm()
+    if form.validate_on_submit():
+        form.populate_obj(entry)
+        db.session.commit()
+        flash("Your directory choices are saved.", "success")
+        return redirect(url_for("portal.people", cohort_id=enrolment.cohort_id))
+    db.session.rollback()
+    return render_template("portal/directory_form.html", form=form, cohort=enrolment.cohort)
