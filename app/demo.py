@@ -20,6 +20,8 @@ from app.attendance.services import save_attendance, send_apologies
 from app.auth.models import Organisation, OrganisationKind, StaffRole, User
 from app.db import db
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.portal import services as portal
+from app.portal.uploads import check_upload
 from app.programme import services as programme
 from app.programme.models import CohortStatus, Enrolment
 
@@ -180,6 +182,7 @@ def seed(*, now: datetime) -> None:
                                       now=decided_at + timedelta(days=5))
     db.session.flush()
     _seed_attendance(cohort, team=team, now=now, rng=rng)
+    _seed_portal(cohort, team=team, now=now)
 
     _seed_next_cohort(now=now, team=team, programme_row=programme_row, start=start, organisations=organisations,
                       rng=rng)
@@ -216,6 +219,66 @@ def _seed_attendance(cohort, *, team: User, now: datetime, rng: random.Random) -
         for enrolment in enrolments[3:6]:
             send_apologies(actor=enrolment.user, session=upcoming, now=now - timedelta(days=1),
                            reason=rng.choice(["On leave that week", "Covering a clinic", "Training course"]))
+
+
+MATERIALS = {
+    1: [("Slides: why communities of practice", "slides"), ("Reading: domain, practice and community", "reading"),
+        ("Template: community charter", "template")],
+    2: [("Slides: compassionate leadership", "slides"), ("Reading: keeping conversations vibrant", "reading")],
+    3: [("Slides: experience-based co-design", "slides"), ("Recording: a co-design story", "recording")],
+    4: [("Value creation framework: worksheet", "tool"), ("Value stories: a template", "template")],
+    5: [("Slides: rhythm and renewal", "slides"), ("Reading: sustaining a community", "reading")],
+}
+
+
+def _demo_pdf(title: str) -> bytes:
+    text = title.replace("(", "").replace(")", "")
+    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
+            b"endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1"
+            b" 5 0 R>>>>>>endobj\n4 0 obj<</Length 60>>stream\nBT /F1 18 Tf 50 780 Td (" + text.encode("latin-1",
+            "replace") + b") Tj ET\nendstream endobj\n5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _seed_portal(cohort, *, team: User, now: datetime) -> None:
+    """Materials for every module (module 4's value tools released with the module), shared
+    resources and a few discussions."""
+    module_start = {s.module.number: s.starts_at for s in cohort.sessions if s.module and s.part == 1}
+    for number, items in MATERIALS.items():
+        for title, kind in items:
+            release = module_start[number] - timedelta(days=7) if module_start[number] > now else None
+            if kind in ("slides", "tool", "template"):
+                upload = check_upload(f"{title.split(':')[-1].strip().lower().replace(' ', '-')}.pdf",
+                                      _demo_pdf(title), 10 * 1024 * 1024)
+                portal.share_resource(actor=team, cohort=cohort, upload=upload, now=now, details=portal.ResourceDetails(
+                    title=title, kind=kind, module_number=number, release_at=release,
+                    description=f"For module {number}.", tags="module " + str(number)))
+            else:
+                portal.share_resource(actor=team, cohort=cohort, upload=None, now=now, details=portal.ResourceDetails(
+                    title=title, kind=kind, module_number=number, release_at=release, url="https://example.org/reading",
+                    description=f"For module {number}."))
+    portal.share_resource(actor=team, cohort=cohort, upload=None, now=now, details=portal.ResourceDetails(
+        title="Liberating Structures: a quick guide", kind="tool", url="https://example.org/liberating-structures",
+        all_cohorts=True, tags="methods, facilitation", description="Short descriptions of the structures we use."))
+    people = db.session.scalars(select(User).join(Enrolment, Enrolment.user_id == User.id)
+                                .where(Enrolment.cohort_id == cohort.id).order_by(User.id)).all()
+    portal.share_resource(actor=people[1], cohort=cohort, upload=None, now=now, details=portal.ResourceDetails(
+        title="Our falls network's terms of reference", kind="template", module_number=1,
+        url="https://example.org/falls-network", tags="charter, terms of reference",
+        description="How we agreed purpose and ways of working in our first meeting."))
+    portal.share_resource(actor=people[2], cohort=cohort, upload=None, now=now, details=portal.ResourceDetails(
+        title="Invitation letter that worked", kind="template", module_number=2, url="https://example.org/invitation",
+        tags="invitation, membership"))
+    first = portal.start_thread(actor=people[3], cohort=cohort, module_number=1, now=now - timedelta(days=40),
+                                title="How did your first meeting go?",
+                                body="Ours had **twelve** people from four organisations. What worked for you?")
+    portal.add_post(actor=people[4], thread=first, now=now - timedelta(days=39),
+                    body="We used 1-2-4-All to agree our purpose. Quiet people spoke up far more than usual.")
+    portal.add_post(actor=people[0], thread=first, now=now - timedelta(days=38),
+                    body="We struggled with timing. Next time:\n\n- a shorter agenda\n- an invitation, not a summons")
+    portal.start_thread(actor=people[5], cohort=cohort, module_number=None, now=now - timedelta(days=10),
+                        title="Anyone measuring value already?",
+                        body="Module 4 is a while away, but our sponsor wants evidence now. Any tips?")
 
 
 def _sponsor_token(application) -> str:
