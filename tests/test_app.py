@@ -158,6 +158,6 @@ def test_demo_has_a_populated_portal(app, runner, frozen_now):
 
     assert db.session.scalar(select(func.count()).select_from(Resource)) >= 13
     assert db.session.scalar(select(func.count()).select_from(Thread)) >= 2
-    assert {r.module_number for r in db.session.scalars(select(Resource).where(Resource.is_material))} == {1, 2, 3, 4, 5}
+    assert {r.module_number for r in db.session.scalars(select(Resource).where(Resource.is_material))} >= {1, 2, 3, 4, 5}
     files = db.session.scalars(select(Resource).where(Resource.stored_name.is_not(None))).all()
     assert files and all((app.config["UPLOAD_DIR"] / r.stored_name).exists() for r in files)
