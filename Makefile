@@ -42,6 +42,7 @@ test-sqlite: setup
 
 bench: setup
 	$(VENV)/bin/python bench/attendance_matrix.py
+	$(VENV)/bin/python bench/library.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -10,16 +10,8 @@ ratio (target: the 40-person page within 2x the 10-person page) and the queries 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import os
-import statistics
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import make_app, measure, signed_in_client
 
 
 def main() -> int:
@@ -27,29 +19,24 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
 
-    import flask_migrate
-    from sqlalchemy import event
+    app = make_app()
 
-    from app import clock, create_app
+    from datetime import date, timedelta
+
+    from app import clock
     from app.attendance.models import AttendanceStatus
     from app.attendance.services import save_attendance
     from app.auth.models import StaffRole, User
     from app.db import db
     from app.programme import services as programme
 
-    folder = tempfile.mkdtemp(prefix="convene-bench-")
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "MAIL_FILE_DIR": Path(folder)})
-    with app.app_context(), contextlib.redirect_stderr(io.StringIO()):
-        flask_migrate.upgrade()
+    with app.app_context():
         team = User(email="bench-team@example.org", name="Bench Team", staff_role=StaffRole.TEAM.value,
                     password_hash="x")
         db.session.add(team)
         db.session.flush()
         content = app.extensions["convene_content"]
         row = programme.get_or_create_programme("Bench")
-        from datetime import date, timedelta
-
         cohort_ids = {}
         for size in (10, 40):
             cohort = programme.create_cohort(actor=team, programme=row, name=f"Bench {size}",
@@ -65,34 +52,10 @@ def main() -> int:
             cohort_ids[size] = cohort.id
         db.session.commit()
         team_id = team.get_id()
+    client = signed_in_client(app, team_id)
 
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = team_id
-        session["_fresh"] = True
-
-    results = {}
-    for size, cohort_id in cohort_ids.items():
-        path = f"/cohorts/{cohort_id}/attendance"
-        for _ in range(5):
-            assert client.get(path).status_code == 200
-        queries: list[str] = []
-
-        def listener(_conn, _cursor, statement, *_args, sink=queries):
-            if not statement.startswith("BEGIN"):
-                sink.append(statement)
-
-        with app.app_context():
-            event.listen(db.engine, "before_cursor_execute", listener)
-            client.get(path)
-            event.remove(db.engine, "before_cursor_execute", listener)
-        timings = []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            client.get(path)
-            timings.append(time.perf_counter() - start)
-        results[size] = (statistics.median(timings), len(queries))
-
+    results = {size: measure(app, client, f"/cohorts/{cohort_id}/attendance", args.repeat)
+               for size, cohort_id in cohort_ids.items()}
     small, big = results[10], results[40]
     ratio = big[0] / small[0]
     print(f"{'cohort':<22}{'median ms':>10}{'queries':>9}")
