@@ -19,6 +19,7 @@ from app.attendance.models import AttendanceStatus
 from app.attendance.services import save_attendance, send_apologies
 from app.auth.models import Organisation, OrganisationKind, StaffRole, User
 from app.db import db
+from app.groups.services import allocate_groups
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.portal import services as portal
 from app.portal.uploads import check_upload
@@ -183,6 +184,7 @@ def seed(*, now: datetime) -> None:
     db.session.flush()
     _seed_attendance(cohort, team=team, now=now, rng=rng)
     _seed_portal(cohort, team=team, now=now)
+    allocate_groups(actor=team, cohort=cohort, size=5, seed=1, now=cohort.sessions[0].starts_at)
 
     _seed_next_cohort(now=now, team=team, programme_row=programme_row, start=start, organisations=organisations,
                       rng=rng)

@@ -15,6 +15,7 @@ import pytest
 from app import clock
 from app.applications.services import start_application
 from app.db import db
+from app.groups.services import allocate_groups
 from app.notifications.services import queue_email
 from app.portal.services import ResourceDetails, share_resource, start_thread
 from app.programme import services
@@ -131,6 +132,14 @@ EXPECTED = {
     "portal.directory_settings": ("GET", "/settings/directory", {
         "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 200, "facilitator": 404,
         "team": 404}),
+    "groups.overview": ("GET", "/cohorts/{cohort}/groups", {**COHORT_MEMBERS, "participant": 302}),
+    "groups.allocate": ("POST", "/cohorts/{cohort}/groups/allocate", {**TEAM_ONLY, "team": 302}),
+    "groups.move": ("POST", "/cohorts/{cohort}/groups/move", {**TEAM_ONLY, "team": 302}),
+    "groups.group": ("GET", "/groups/{group}", COHORT_MEMBERS),
+    "groups.swap": ("POST", "/groups/{group}/rota/{rota}/swap", {**COHORT_MEMBERS, "participant": 302,
+                                                                 "facilitator": 302, "team": 302}),
+    "groups.runner": ("GET", "/groups/{group}/sessions/{group_session}", COHORT_MEMBERS),
+    "groups.withdraw": ("GET", "/cohorts/{cohort}/participants/{enrolment}/withdraw", TEAM_ONLY),
     "admin.dashboard": ("GET", "/team/", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 200, "team": 200}),
@@ -177,6 +186,9 @@ def world(app):
                               details=ResourceDetails(title="Private resource title", url="https://example.org/r"))
     thread = start_thread(actor=people["participant"], cohort=cohort, title="Private thread title",
                           body="Private post body", module_number=None, now=now)
+    make_participant(cohort, name="Group partner")
+    [group] = allocate_groups(actor=people["team"], cohort=cohort, size=5, seed=1, now=now)
+    rota = group.rota[0]
     application.cop_title = "Private community title"
     session = cohort.sessions[-1]
     cancelled = cohort.sessions[-2]
@@ -189,7 +201,8 @@ def world(app):
     db.session.commit()
     ids = {"cohort": cohort.id, "session": session.id, "cancelled_session": cancelled.id, "message": message.id,
            "application": application.id, "resource": resource.id, "thread": thread.id,
-           "post": thread.posts[0].id}
+           "post": thread.posts[0].id, "group": group.id, "rota": rota.id, "group_session": rota.session_id,
+           "enrolment": group.memberships[0].enrolment_id}
     return people, ids, {"session": session.title, "message": "Private subject",
                          "application": "Private community title", "resource": "Private resource title",
                          "thread": "Private thread title", "post": "Private post body"}

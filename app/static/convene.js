@@ -1,3 +1,32 @@
 // Convene's own scripts, on top of nhsuk-frontend: start the NHS.UK components.
 import { initAll } from "./nhsuk/nhsuk-frontend.min.js";
 initAll();
+
+// The co-consulting session runner: a countdown that steps through the process. Without
+// JavaScript the steps are a plain list.
+const timer = document.getElementById("timer");
+if (timer) {
+  const minutes = timer.dataset.steps.split(",").map(Number);
+  const items = minutes.map((_, i) => document.getElementById(`step-${i}`));
+  const stepLabel = document.getElementById("timer-step");
+  const clockLabel = document.getElementById("timer-clock");
+  let index = -1, remaining = 0, ticking = null;
+  const show = () => {
+    const m = Math.floor(remaining / 60), s = remaining % 60;
+    clockLabel.textContent = `${m}:${String(s).padStart(2, "0")}`;
+    items.forEach((item, i) => item.classList.toggle("convene-steps__current", i === index));
+  };
+  const go = (next) => {
+    index = next;
+    if (index >= minutes.length) { clearInterval(ticking); ticking = null; stepLabel.textContent = "Finished"; remaining = 0; index = -1; show(); return; }
+    remaining = minutes[index] * 60;
+    stepLabel.textContent = items[index].dataset.title;
+    show();
+  };
+  document.getElementById("timer-start").addEventListener("click", () => {
+    if (index < 0) go(0);
+    if (!ticking) ticking = setInterval(() => { remaining -= 1; if (remaining <= 0) go(index + 1); else show(); }, 1000);
+  });
+  document.getElementById("timer-next").addEventListener("click", () => go(index + 1));
+  timer.hidden = false;
+}

@@ -1,0 +1,146 @@
+"""Groups pages: the team's allocation, a group's page and rota, the session runner."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app import clock
+from app.db import db
+from app.errors import DomainError
+from app.groups import services
+from app.groups.models import CaseRota, CoConsultingGroup
+from app.permissions import can_view_cohort, signed_in, team_required
+from app.programme.models import Cohort, Enrolment
+
+bp = Blueprint("groups", __name__, template_folder="templates")
+
+
+@bp.get("/cohorts/<int:cohort_id>/groups")
+@signed_in
+def overview(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    if not can_view_cohort(current_user, cohort):
+        abort(404)
+    if not current_user.is_staff:
+        group = services.group_of(current_user, cohort.id)
+        if group is None:
+            flash("Co-consulting groups have not been made yet.", "info")
+            return redirect(url_for("programme.home"))
+        return redirect(url_for("groups.group", group_id=group.id))
+    return render_template("groups/overview.html", cohort=cohort, groups=services.groups_of(cohort),
+                           mix=services.current_mix(cohort), sessions=services.co_consulting_sessions(cohort.id),
+                           last_move=request.args.get("moved"))
+
+
+@bp.post("/cohorts/<int:cohort_id>/groups/allocate")
+@team_required
+def allocate(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    size = request.form.get("size", type=int) or 5
+    seed = request.form.get("seed", type=int) or 1
+    try:
+        groups = services.allocate_groups(actor=current_user, cohort=cohort, size=size, seed=seed, now=clock.now())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{len(groups)} groups made. Mix score {services.current_mix(cohort)}.", "success")
+    return redirect(url_for("groups.overview", cohort_id=cohort.id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/groups/move")
+@team_required
+def move(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    try:
+        before, after = services.move_member(actor=current_user, cohort=cohort, now=clock.now(),
+                                             enrolment_id=request.form.get("enrolment_id", type=int) or 0,
+                                             to_number=request.form.get("to", type=int) or 0)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("groups.overview", cohort_id=cohort.id))
+    db.session.commit()
+    flash(f"Moved. Mix score {before} before, {after} after.", "success")
+    return redirect(url_for("groups.overview", cohort_id=cohort.id))
+
+
+def _group(group_id: int) -> CoConsultingGroup:
+    group = db.get_or_404(CoConsultingGroup, group_id)
+    if not (current_user.is_staff or services.is_member(current_user, group)):
+        abort(404)
+    return group
+
+
+@bp.get("/groups/<int:group_id>")
+@signed_in
+def group(group_id: int):
+    item = _group(group_id)
+    now = clock.now()
+    upcoming = next((r for r in item.rota if r.session.ends_at > now and not r.session.is_cancelled), None)
+    return render_template("groups/group.html", group=item, cohort=db.session.get(Cohort, item.cohort_id), now=now,
+                           upcoming=upcoming, names={m.enrolment_id: m.enrolment.user.name for m in item.memberships},
+                           is_member=services.is_member(current_user, item))
+
+
+@bp.post("/groups/<int:group_id>/rota/<int:rota_id>/swap")
+@signed_in
+def swap(group_id: int, rota_id: int):
+    item = _group(group_id)
+    rota = db.get_or_404(CaseRota, rota_id)
+    try:
+        services.swap_presenter(actor=current_user, group=item, rota=rota, now=clock.now(),
+                                new_presenter_id=request.form.get("presenter", type=int) or 0)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("The swap is recorded in the rota.", "success")
+    return redirect(url_for("groups.group", group_id=item.id))
+
+
+@bp.route("/groups/<int:group_id>/sessions/<int:session_id>", methods=["GET", "POST"])
+@signed_in
+def runner(group_id: int, session_id: int):
+    item = _group(group_id)
+    rota = next((r for r in item.rota if r.session_id == session_id), None)
+    if rota is None:
+        abort(404)
+    member = services.is_member(current_user, item)
+    if request.method == "POST":
+        if not member:
+            abort(403)
+        attended = [int(v) for v in request.form.getlist("attended") if v.isdigit()]
+        services.record_meeting(actor=current_user, group=item, rota=rota, attended=attended,
+                                note=request.form.get("note", ""), now=clock.now())
+        db.session.commit()
+        flash("Saved for your group.", "success")
+        return redirect(url_for("groups.runner", group_id=item.id, session_id=session_id))
+    steps = current_app.extensions["convene_content"].co_consulting_steps
+    names = {m.enrolment_id: m.enrolment.user.name for m in item.memberships}
+    return render_template("groups/runner.html", group=item, rota=rota, session=rota.session, steps=steps,
+                           names=names, is_member=member, cohort=db.session.get(Cohort, item.cohort_id),
+                           total=sum(s.minutes for s in steps))
+
+
+@bp.route("/cohorts/<int:cohort_id>/participants/<int:enrolment_id>/withdraw", methods=["GET", "POST"])
+@team_required
+def withdraw(cohort_id: int, enrolment_id: int):
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    if enrolment.cohort_id != cohort_id:
+        abort(404)
+    if request.method == "POST":
+        try:
+            services.withdraw_participant(actor=current_user, enrolment=enrolment, now=clock.now(),
+                                          reason=request.form.get("reason", ""))
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{enrolment.user.name} has left the programme. Their group's rota is rebalanced.", "success")
+        return redirect(url_for("groups.overview", cohort_id=cohort_id))
+    return render_template("groups/withdraw.html", enrolment=enrolment, cohort=enrolment.cohort)
