@@ -14,6 +14,7 @@ import pytest
 
 from app import clock
 from app.applications.services import start_application
+from app.celebration.services import invite_guest
 from app.db import db
 from app.groups.services import allocate_groups
 from app.notifications.services import queue_email
@@ -140,6 +141,18 @@ EXPECTED = {
                                                                  "facilitator": 302, "team": 302}),
     "groups.runner": ("GET", "/groups/{group}/sessions/{group_session}", COHORT_MEMBERS),
     "groups.withdraw": ("GET", "/cohorts/{cohort}/participants/{enrolment}/withdraw", TEAM_ONLY),
+    "celebration.overview": ("GET", "/cohorts/{cohort}/celebration", COHORT_MEMBERS),
+    "celebration.invite": ("POST", "/cohorts/{cohort}/celebration/guests", {
+        **COHORT_MEMBERS, "participant": 302, "facilitator": 302, "team": 302}),
+    "celebration.stop": ("POST", "/guests/{guest}/stop", {**COHORT_MEMBERS, "participant": 302,
+                                                          "facilitator": 302, "team": 302}),
+    "celebration.propose_sponsors": ("POST", "/cohorts/{cohort}/celebration/sponsors", {**TEAM_ONLY, "team": 302}),
+    "celebration.propose": ("POST", "/cohorts/{cohort}/celebration/showcases", {
+        **COHORT_MEMBERS, "participant": 302, "facilitator": 302, "team": 302}),
+    "celebration.running_order": ("POST", "/cohorts/{cohort}/celebration/running-order", {**TEAM_ONLY, "team": 302}),
+    "celebration.export": ("GET", "/cohorts/{cohort}/celebration/guests.csv", TEAM_ONLY),
+    "celebration.rsvp": ("GET", "/rsvp/not-a-token", dict.fromkeys(ROLES, 404)),
+    "celebration.clinic": ("GET", "/sessions/{clinic}/clinic", COHORT_MEMBERS),
     "admin.dashboard": ("GET", "/team/", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 200, "team": 200}),
@@ -189,6 +202,9 @@ def world(app):
     make_participant(cohort, name="Group partner")
     [group] = allocate_groups(actor=people["team"], cohort=cohort, size=5, seed=1, now=now)
     rota = group.rota[0]
+    guest = invite_guest(actor=people["participant"], cohort=cohort, name="Private Guest",
+                         email="private.guest@example.org", relationship="colleague", now=now)
+    clinic = next(s for s in cohort.sessions if s.kind == "drop_in")
     application.cop_title = "Private community title"
     session = cohort.sessions[-1]
     cancelled = cohort.sessions[-2]
@@ -202,10 +218,10 @@ def world(app):
     ids = {"cohort": cohort.id, "session": session.id, "cancelled_session": cancelled.id, "message": message.id,
            "application": application.id, "resource": resource.id, "thread": thread.id,
            "post": thread.posts[0].id, "group": group.id, "rota": rota.id, "group_session": rota.session_id,
-           "enrolment": group.memberships[0].enrolment_id}
+           "enrolment": group.memberships[0].enrolment_id, "guest": guest.id, "clinic": clinic.id}
     return people, ids, {"session": session.title, "message": "Private subject",
                          "application": "Private community title", "resource": "Private resource title",
-                         "thread": "Private thread title", "post": "Private post body"}
+                         "thread": "Private thread title", "post": "Private post body", "guest": "Private Guest"}
 
 
 def _token(client) -> str:

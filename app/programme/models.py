@@ -82,6 +82,8 @@ class Cohort(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default=CohortStatus.DRAFT.value)
     # How long an offered applicant has to accept their place.
     offer_response_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    # How many guests the celebration event can take.
+    guest_capacity: Mapped[int] = mapped_column(default=60, server_default="60")
 
     programme: Mapped[Programme] = relationship(back_populates="cohorts")
     modules: Mapped[list[ProgrammeModule]] = relationship(

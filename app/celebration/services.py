@@ -1,0 +1,236 @@
+"""Guests and RSVPs, showcases and the running order, drop-in clinic sign-ups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, render_template
+from sqlalchemy import func, select, update
+
+from app.applications.models import Application, ApplicationStatus
+from app.auth.services import normalise_email
+from app.celebration.models import ClinicSignup, Guest, GuestStatus, Relationship, Rsvp, Showcase
+from app.db import db
+from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
+from app.notifications.services import cancel_pending, queue_email
+from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
+from app.tokens import hash_token, new_token
+from app.urls import absolute_url
+
+GUEST_REMINDER_DAYS = (7, 1)
+
+
+def celebration_session(cohort_id: int) -> ProgrammeSession | None:
+    return db.session.scalar(select(ProgrammeSession).where(
+        ProgrammeSession.cohort_id == cohort_id, ProgrammeSession.kind == SessionKind.CELEBRATION.value,
+        ProgrammeSession.status == "scheduled").order_by(ProgrammeSession.starts_at).limit(1))
+
+
+def _enrolment(user, cohort_id: int) -> Enrolment:
+    enrolment = db.session.scalar(select(Enrolment).where(
+        Enrolment.user_id == user.id, Enrolment.cohort_id == cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE.value))
+    if enrolment is None:
+        raise PermissionDenied("Only participants of this cohort can do that.")
+    return enrolment
+
+
+def _send_invitation(guest: Guest, *, inviter_name: str, now: datetime) -> None:
+    event = celebration_session(guest.cohort_id)
+    if event is None:
+        raise Conflict("The celebration event is not on the schedule yet.")
+    token, guest.token_hash = new_token()
+    guest.status, guest.invited_at = GuestStatus.INVITED.value, now
+    db.session.flush()
+    link = absolute_url("celebration.rsvp", token=token)
+    context = dict(guest=guest, event=event, inviter=inviter_name, link=link,
+                   programme_name=current_app.config["PROGRAMME_NAME"])
+    render = {kind: render_template(f"celebration/email/invitation.{kind}", **context) for kind in ("txt", "html")}
+    queue_email(key=f"guest-invitation:{guest.id}:{guest.token_hash[:12]}", recipient=guest.email,
+                subject=f"You are invited: {event.title}", body_text=render["txt"], body_html=render["html"],
+                due_at=now, category="celebration")
+    for days in GUEST_REMINDER_DAYS:
+        due = event.starts_at - timedelta(days=days)
+        if due > now:
+            context["days"] = days
+            queue_email(key=f"guest-reminder:{guest.id}:{days}", recipient=guest.email,
+                        subject=f"Reminder: {event.title} in {days} day{'s' if days != 1 else ''}", due_at=due,
+                        body_text=render_template("celebration/email/reminder.txt", **context),
+                        body_html=render_template("celebration/email/reminder.html", **context), category="celebration")
+
+
+def invite_guest(*, actor, cohort: Cohort, name: str, email: str, relationship: str, now: datetime) -> Guest:
+    enrolment = _enrolment(actor, cohort.id)
+    name, email = name.strip(), normalise_email(email)
+    if not name:
+        raise DomainError("Enter your guest's name.", field="name")
+    if "@" not in email or " " in email:
+        raise DomainError("Enter your guest's email address.", field="email")
+    try:
+        Relationship(relationship)
+    except ValueError:
+        raise DomainError("Choose how you know your guest.", field="relationship") from None
+    if db.session.scalar(select(Guest.id).where(Guest.cohort_id == cohort.id, Guest.email == email)):
+        raise Conflict("That person has already been invited.", field="email")
+    guest = Guest(cohort_id=cohort.id, invited_by_id=enrolment.id, name=name[:120], email=email,
+                  relationship_kind=relationship, rsvp=Rsvp.PENDING.value)
+    db.session.add(guest)
+    db.session.flush()
+    _send_invitation(guest, inviter_name=actor.name, now=now)
+    return guest
+
+
+def propose_sponsor_invitations(*, cohort: Cohort, now: datetime) -> int:
+    """Every participant's line manager gets a proposed invitation the participant can stop."""
+    rows = db.session.execute(
+        select(Enrolment.id, Application.id)
+        .join(Application, (Application.applicant_id == Enrolment.user_id) & (Application.cohort_id == cohort.id))
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value,
+               Application.status == ApplicationStatus.ACCEPTED.value)).all()
+    made = 0
+    for enrolment_id, application_id in rows:
+        application = db.session.get(Application, application_id)
+        approval = application.current_approval
+        if approval is None or approval.decision != "approved":
+            continue
+        email = normalise_email(approval.sponsor_email)
+        if db.session.scalar(select(Guest.id).where(Guest.cohort_id == cohort.id, Guest.email == email)):
+            continue
+        db.session.add(Guest(cohort_id=cohort.id, invited_by_id=enrolment_id, name=approval.sponsor_name,
+                             email=email, relationship_kind=Relationship.SPONSOR.value, status=GuestStatus.PROPOSED.value,
+                             rsvp=Rsvp.PENDING.value))
+        made += 1
+    db.session.flush()
+    return made
+
+
+def stop_proposed_invitation(*, actor, guest: Guest) -> None:
+    enrolment = _enrolment(actor, guest.cohort_id)
+    if guest.invited_by_id != enrolment.id or guest.status != GuestStatus.PROPOSED:
+        raise Conflict("Only an invitation that has not been sent can be stopped.")
+    guest.status = GuestStatus.NOT_SENT.value
+    db.session.flush()
+
+
+def send_proposed_invitations(*, actor, cohort: Cohort, now: datetime) -> int:
+    if not actor.is_team:
+        raise PermissionDenied("Only the programme team sends these invitations.")
+    proposed = db.session.scalars(select(Guest).where(Guest.cohort_id == cohort.id,
+                                                      Guest.status == GuestStatus.PROPOSED.value)).all()
+    for guest in proposed:
+        inviter = guest.invited_by.user.name if guest.invited_by else "the programme team"
+        _send_invitation(guest, inviter_name=inviter, now=now)
+    return len(proposed)
+
+
+@dataclass(frozen=True)
+class RsvpLink:
+    guest: Guest
+    event: ProgrammeSession | None
+    is_past: bool
+
+
+def open_rsvp(*, token: str, now: datetime) -> RsvpLink:
+    guest = db.session.scalar(select(Guest).where(Guest.token_hash == hash_token(token)))
+    if guest is None or guest.status != GuestStatus.INVITED:
+        raise InvalidToken("This invitation link is not valid. Check you used the whole link from the email.")
+    event = celebration_session(guest.cohort_id)
+    return RsvpLink(guest, event, event is None or event.starts_at <= now)
+
+
+def answer_rsvp(*, token: str, coming: bool, access_needs: str, dietary_needs: str, now: datetime) -> Guest:
+    """A guest answers (and may change their answer until the day). Capacity is checked atomically."""
+    link = open_rsvp(token=token, now=now)
+    guest = link.guest
+    if link.is_past:
+        raise Conflict("The event has started, so answers can no longer be changed.")
+    cohort = db.session.get(Cohort, guest.cohort_id)
+    if coming and guest.rsvp != Rsvp.YES:
+        # Lock the cohort row so two last-place answers cannot both get in.
+        db.session.execute(update(Cohort).where(Cohort.id == cohort.id).values(guest_capacity=Cohort.guest_capacity)
+                           .execution_options(synchronize_session=False))
+        taken = db.session.scalar(select(func.count()).select_from(Guest).where(
+            Guest.cohort_id == cohort.id, Guest.rsvp == Rsvp.YES.value))
+        if taken >= cohort.guest_capacity:
+            raise Conflict("Sorry, the event is full: all guest places have been taken. The organisers have a "
+                           "note of your interest.")
+    guest.rsvp = Rsvp.YES.value if coming else Rsvp.NO.value
+    guest.access_needs = access_needs.strip()[:1000] if coming else ""
+    guest.dietary_needs = dietary_needs.strip()[:1000] if coming else ""
+    guest.responded_at = now
+    if not coming:
+        cancel_pending(f"guest-reminder:{guest.id}:")
+    db.session.flush()
+    return guest
+
+
+def guests_of(cohort: Cohort) -> list[Guest]:
+    return list(db.session.scalars(select(Guest).where(Guest.cohort_id == cohort.id).order_by(Guest.name)))
+
+
+def my_guests(actor, cohort: Cohort) -> list[Guest]:
+    enrolment = _enrolment(actor, cohort.id)
+    return list(db.session.scalars(select(Guest).where(Guest.invited_by_id == enrolment.id).order_by(Guest.id)))
+
+
+# -- showcases -------------------------------------------------------------------------------
+
+def propose_showcase(*, actor, cohort: Cohort, title: str, description: str, format: str) -> Showcase:
+    enrolment = _enrolment(actor, cohort.id)
+    if not title.strip():
+        raise DomainError("Give your showcase a title.", field="title")
+    showcase = Showcase(cohort_id=cohort.id, enrolment_id=enrolment.id, title=title.strip()[:200],
+                        description=description.strip()[:2000], format=format.strip()[:60])
+    db.session.add(showcase)
+    db.session.flush()
+    return showcase
+
+
+def set_running_order(*, actor, cohort: Cohort, positions: dict[int, int | None]) -> None:
+    if not actor.is_team:
+        raise PermissionDenied("Only the programme team sets the running order.")
+    showcases = {s.id: s for s in showcases_of(cohort)}
+    used = [p for p in positions.values() if p is not None]
+    if len(used) != len(set(used)):
+        raise DomainError("Two showcases have the same place in the running order.", field="positions")
+    for showcase_id, position in positions.items():
+        if showcase_id in showcases:
+            showcases[showcase_id].position = position
+    db.session.flush()
+
+
+def showcases_of(cohort: Cohort) -> list[Showcase]:
+    return sorted(db.session.scalars(select(Showcase).where(Showcase.cohort_id == cohort.id)),
+                  key=lambda s: (s.position is None, s.position or 0, s.id))
+
+
+# -- drop-in clinics -------------------------------------------------------------------------
+
+def sign_up_for_clinic(*, actor, session: ProgrammeSession, topic: str, now: datetime) -> ClinicSignup:
+    if session.kind != SessionKind.DROP_IN:
+        raise Conflict("Only drop-in clinics take sign-ups.")
+    if session.starts_at <= now or session.is_cancelled:
+        raise Conflict("This clinic has started or was cancelled.")
+    enrolment = _enrolment(actor, session.cohort_id)
+    signup = db.session.scalar(select(ClinicSignup).where(ClinicSignup.session_id == session.id,
+                                                          ClinicSignup.enrolment_id == enrolment.id))
+    if signup is None:
+        signup = ClinicSignup(session_id=session.id, enrolment_id=enrolment.id, created_at=now)
+        db.session.add(signup)
+    signup.topic = topic.strip()[:1000]
+    db.session.flush()
+    return signup
+
+
+def cancel_clinic_signup(*, actor, session: ProgrammeSession) -> None:
+    enrolment = _enrolment(actor, session.cohort_id)
+    signup = db.session.scalar(select(ClinicSignup).where(ClinicSignup.session_id == session.id,
+                                                          ClinicSignup.enrolment_id == enrolment.id))
+    if signup is not None:
+        db.session.delete(signup)
+        db.session.flush()
+
+
+def clinic_signups(session: ProgrammeSession) -> list[ClinicSignup]:
+    return list(db.session.scalars(select(ClinicSignup).where(ClinicSignup.session_id == session.id)
+                                   .order_by(ClinicSignup.created_at)))

@@ -1,0 +1,192 @@
+"""Celebration guests and RSVPs, showcases and running order, drop-in clinic sign-ups."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import clock
+from app.celebration import services
+from app.celebration.models import Guest
+from app.db import db
+from app.errors import Conflict, DomainError, InvalidToken
+from app.notifications.models import OutboxMessage
+from tests.conftest import csrf_token
+from tests.factories import make_application, make_cohort, make_facilitator, make_participant, make_team, open_cohort
+
+
+def token_for(guest: Guest) -> str:
+    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith(f"guest-invitation:{guest.id}:"))
+                                 .order_by(OutboxMessage.id.desc())).first()
+    return re.search(r"/rsvp/([A-Za-z0-9_\-]+)", message.body_text).group(1)
+
+
+def invite(cohort, person=None, name="Guest One", email="guest.one@example.org"):
+    person = person or make_participant(cohort)
+    return services.invite_guest(actor=person, cohort=cohort, name=name, email=email, relationship="cop_member",
+                                 now=clock.now())
+
+
+def test_an_invitation_emails_a_link_and_plans_reminders(frozen_now):
+    cohort = make_cohort()
+    guest = invite(cohort)
+    keys = sorted(m.key.split(":")[0] for m in db.session.scalars(select(OutboxMessage)))
+    assert keys == ["guest-invitation", "guest-reminder", "guest-reminder"]
+    event = services.celebration_session(cohort.id)
+    reminders = db.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith("guest-reminder"))).all()
+    assert sorted(event.starts_at - m.due_at for m in reminders) == [timedelta(days=1), timedelta(days=7)]
+    assert guest.token_hash and token_for(guest) not in guest.token_hash
+
+
+def test_rsvp_page_changes_nothing_on_open_and_answers_can_change_until_the_day(client, frozen_now):
+    cohort = make_cohort()
+    guest = invite(cohort)
+    token = token_for(guest)
+    page = client.get(f"/rsvp/{token}")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert guest.rsvp == "pending"
+    form = csrf_token(client, f"/rsvp/{token}")
+    bad = client.post(f"/rsvp/{token}", data={"csrf_token": form, "access_needs": "Step-free access"})
+    assert "Choose whether you will come" in bad.get_data(as_text=True)
+    assert "Step-free access" in bad.get_data(as_text=True)
+    client.post(f"/rsvp/{token}", data={"csrf_token": form, "coming": "yes", "dietary_needs": "Vegetarian"})
+    assert (guest.rsvp, guest.dietary_needs) == ("yes", "Vegetarian")
+    client.post(f"/rsvp/{token}", data={"csrf_token": form, "coming": "no"})
+    assert guest.rsvp == "no" and guest.dietary_needs == ""
+    reminders = db.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith("guest-reminder"))).all()
+    assert {m.status for m in reminders} == {"cancelled"}
+    event = services.celebration_session(cohort.id)
+    frozen_now.move_to(event.starts_at + timedelta(minutes=1))
+    with pytest.raises(Conflict, match="started"):
+        services.answer_rsvp(token=token, coming=True, access_needs="", dietary_needs="", now=clock.now())
+
+
+def test_unknown_tokens_show_nothing(client):
+    response = client.get("/rsvp/made-up-token")
+    assert response.status_code == 404 and "not valid" in response.get_data(as_text=True)
+    with pytest.raises(InvalidToken):
+        services.open_rsvp(token="made-up-token", now=clock.now())
+
+
+def test_the_last_place_goes_to_one_guest_and_the_next_is_told_it_is_full(frozen_now):
+    cohort = make_cohort()
+    cohort.guest_capacity = 1
+    person = make_participant(cohort)
+    first = invite(cohort, person, "First", "first@example.org")
+    second = invite(cohort, person, "Second", "second@example.org")
+    services.answer_rsvp(token=token_for(first), coming=True, access_needs="", dietary_needs="", now=clock.now())
+    with pytest.raises(Conflict, match="the event is full"):
+        services.answer_rsvp(token=token_for(second), coming=True, access_needs="", dietary_needs="", now=clock.now())
+    services.answer_rsvp(token=token_for(second), coming=False, access_needs="", dietary_needs="", now=clock.now())
+    assert (first.rsvp, second.rsvp) == ("yes", "no")
+
+
+def test_two_guests_racing_for_the_last_place_get_one_place(app, frozen_now):
+    cohort = make_cohort()
+    cohort.guest_capacity = 1
+    person = make_participant(cohort)
+    tokens = [token_for(invite(cohort, person, f"G{i}", f"g{i}@example.org")) for i in range(2)]
+    db.session.commit()
+    barrier, outcomes = threading.Barrier(2), []
+
+    def answer(token):
+        with app.app_context():
+            barrier.wait()
+            try:
+                services.answer_rsvp(token=token, coming=True, access_needs="", dietary_needs="", now=clock.now())
+                db.session.commit()
+                outcomes.append("in")
+            except Conflict:
+                db.session.rollback()
+                outcomes.append("full")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=answer, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["full", "in"]
+
+
+def test_line_managers_are_proposed_and_participants_can_stop_theirs(frozen_now):
+    from app.applications import services as applications
+    from app.applications.models import Decision
+
+    cohort = open_cohort()
+    team = make_team()
+    people = []
+    for i in range(2):
+        application = make_application(cohort, submit=True, sponsor_email=f"boss{i}@example.org")
+        approval = application.current_approval
+        message = db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.key.startswith(f"sponsor-request:{approval.id}:"))).one()
+        token = re.search(r"/sponsor/([A-Za-z0-9_\-]+)", message.body_text).group(1)
+        applications.record_sponsor_decision(token=token, approve=True, confirms_release=True, comment="",
+                                             now=clock.now())
+        applications.set_decision(actor=team, application=application, decision=Decision.OFFER, now=clock.now())
+        people.append(application)
+    applications.release_outcomes(actor=team, cohort=cohort, now=clock.now())
+    for application in people:
+        applications.respond_to_offer(actor=application.applicant, application=application, accept=True,
+                                      now=clock.now())
+    assert services.propose_sponsor_invitations(cohort=cohort, now=clock.now()) == 2
+    assert services.propose_sponsor_invitations(cohort=cohort, now=clock.now()) == 0  # once only
+    stopped = db.session.scalars(select(Guest).where(Guest.email == "boss0@example.org")).one()
+    services.stop_proposed_invitation(actor=people[0].applicant, guest=stopped)
+    assert services.send_proposed_invitations(actor=team, cohort=cohort, now=clock.now()) == 1
+    sent = db.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith("guest-invitation"))).all()
+    assert [m.recipient for m in sent] == ["boss1@example.org"]
+
+
+def test_showcases_and_the_running_order(frozen_now):
+    cohort = make_cohort()
+    a, b = make_participant(cohort), make_participant(cohort)
+    first = services.propose_showcase(actor=a, cohort=cohort, title="Our story", description="", format="Talk")
+    second = services.propose_showcase(actor=b, cohort=cohort, title="Poster", description="", format="Poster")
+    team = make_team()
+    with pytest.raises(DomainError, match="same place"):
+        services.set_running_order(actor=team, cohort=cohort, positions={first.id: 1, second.id: 1})
+    services.set_running_order(actor=team, cohort=cohort, positions={first.id: 2, second.id: 1})
+    assert [s.title for s in services.showcases_of(cohort)] == ["Poster", "Our story"]
+
+
+def test_guest_list_export_for_the_team(client, login_as, frozen_now):
+    cohort = make_cohort()
+    guest = invite(cohort, name="=Formula Guest")
+    services.answer_rsvp(token=token_for(guest), coming=True, access_needs="Wheelchair user", dietary_needs="",
+                         now=clock.now())
+    login_as(make_team())
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/cohorts/{cohort.id}/celebration/guests.csv")
+                                           .get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0]["Name"] == "'=Formula Guest" and rows[0]["RSVP"] == "yes"
+    assert rows[0]["Access needs"] == "Wheelchair user"
+
+
+def test_participants_see_only_their_own_guests(client, login_as, frozen_now):
+    cohort = make_cohort()
+    invite(cohort, name="Someone Else's Guest")
+    login_as(make_participant(cohort))
+    assert "Someone Else's Guest" not in client.get(f"/cohorts/{cohort.id}/celebration").get_data(as_text=True)
+
+
+def test_clinic_sign_up_with_a_topic_the_facilitator_sees(client, login_as, frozen_now):
+    cohort = make_cohort()
+    person = make_participant(cohort, name="Topic Bringer")
+    clinic = next(s for s in cohort.sessions if s.kind == "drop_in" and s.starts_at > clock.now())
+    login_as(person)
+    token = csrf_token(client, f"/sessions/{clinic.id}/clinic")
+    client.post(f"/sessions/{clinic.id}/clinic", data={"csrf_token": token, "action": "signup",
+                                                       "topic": "Keeping members engaged"})
+    login_as(make_facilitator())
+    page = client.get(f"/sessions/{clinic.id}/clinic").get_data(as_text=True)
+    assert "Topic Bringer" in page and "Keeping members engaged" in page
+    with pytest.raises(Conflict):
+        services.sign_up_for_clinic(actor=person, session=cohort.sessions[0], topic="", now=clock.now())
