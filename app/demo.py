@@ -18,6 +18,7 @@ from app.applications.models import Decision
 from app.attendance.models import AttendanceStatus
 from app.attendance.services import save_attendance, send_apologies
 from app.auth.models import Organisation, OrganisationKind, StaffRole, User
+from app.celebration import services as celebration
 from app.db import db
 from app.groups.services import allocate_groups
 from app.notifications.models import OutboxMessage, OutboxStatus
@@ -185,6 +186,7 @@ def seed(*, now: datetime) -> None:
     _seed_attendance(cohort, team=team, now=now, rng=rng)
     _seed_portal(cohort, team=team, now=now)
     allocate_groups(actor=team, cohort=cohort, size=5, seed=1, now=cohort.sessions[0].starts_at)
+    _seed_celebration_and_clinics(cohort, now=now)
 
     _seed_next_cohort(now=now, team=team, programme_row=programme_row, start=start, organisations=organisations,
                       rng=rng)
@@ -281,6 +283,24 @@ def _seed_portal(cohort, *, team: User, now: datetime) -> None:
     portal.start_thread(actor=people[5], cohort=cohort, module_number=None, now=now - timedelta(days=10),
                         title="Anyone measuring value already?",
                         body="Module 4 is a while away, but our sponsor wants evidence now. Any tips?")
+
+
+def _seed_celebration_and_clinics(cohort, *, now: datetime) -> None:
+    people = db.session.scalars(select(User).join(Enrolment, Enrolment.user_id == User.id)
+                                .where(Enrolment.cohort_id == cohort.id).order_by(User.id)).all()
+    guests = [("Pat Reid", "pat.reid@example.org", "colleague"), ("Sol Amari", "sol.amari@example.org", "cop_member"),
+              ("Dee Lowther", "dee.lowther@example.org", "sponsor")]
+    for person, (name, email, relation) in zip(people[:3], guests, strict=False):
+        celebration.invite_guest(actor=person, cohort=cohort, name=name, email=email, relationship=relation, now=now)
+    celebration.propose_showcase(actor=people[1], cohort=cohort, title="From idea to twelve members",
+                                 description="How our falls network started and what changed.", format="5-minute talk")
+    celebration.propose_showcase(actor=people[2], cohort=cohort, title="Value stories wall",
+                                 description="Posters of the value our members saw.", format="Poster")
+    clinic = next((s for s in cohort.sessions if s.kind == "drop_in" and s.starts_at > now), None)
+    if clinic is not None:
+        for person, topic in zip(people[4:7], ["Keeping members coming back", "Finding a co-convener",
+                                               "Measuring value early"], strict=False):
+            celebration.sign_up_for_clinic(actor=person, session=clinic, topic=topic, now=now)
 
 
 def _sponsor_token(application) -> str:
