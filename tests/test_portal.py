@@ -239,7 +239,11 @@ def test_the_library_page_makes_the_same_number_of_queries_for_3_or_60_resources
         assert page.status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1] and counts[0] <= 10, counts
-    assert "60 resources, page 1 of 3" in client.get(f"/cohorts/{ids[1]}/library?q=value").get_data(as_text=True)
+    first = client.get(f"/cohorts/{ids[1]}/library?q=value").get_data(as_text=True)
+    assert "60 resources, page 1 of 3" in first
+    assert f"/cohorts/{ids[1]}/library?page=2&amp;q=value" in first and "Previous" not in first
+    second = client.get(f"/cohorts/{ids[1]}/library?q=value&page=2").get_data(as_text=True)
+    assert "Page 1" in second and "Page 3" in second
 
 
 def test_the_module_page_shows_content_sessions_and_materials(client, login_as, frozen_now):
