@@ -71,7 +71,17 @@ def register(app: Flask) -> None:
         from app.notifications.services import send_due
 
         sent = send_due(clock.now())
+        db.session.commit()
         click.echo(f"Sent {sent} message(s).")
+
+    @reminders.command("plan")
+    def plan_command() -> None:
+        """Write the reminders that fall due in the next days to the outbox (idempotent)."""
+        from app.programme.jobs import plan_session_reminders
+
+        planned = plan_session_reminders(clock.now())
+        db.session.commit()
+        click.echo(f"Planned {planned} reminder(s).")
 
     app.cli.add_command(reminders)
 

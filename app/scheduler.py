@@ -39,8 +39,25 @@ def _send_due_job(app: Flask) -> None:
             db.session.remove()
 
 
+def _plan_reminders_job(app: Flask) -> None:
+    from app.programme.jobs import plan_session_reminders
+
+    with app.app_context():
+        try:
+            planned = plan_session_reminders(clock.now())
+            db.session.commit()
+            if planned:
+                log.info("planned %s reminder(s)", planned)
+        except Exception:
+            db.session.rollback()
+            log.exception("plan_reminders failed")
+        finally:
+            db.session.remove()
+
+
 JOBS = [
     # (id, function, trigger kwargs)
+    ("plan_reminders", _plan_reminders_job, {"trigger": "interval", "minutes": 15}),
     ("send_due", _send_due_job, {"trigger": "interval", "seconds": None}),
 ]
 

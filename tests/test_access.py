@@ -99,6 +99,7 @@ EXPECTED = {
     "applications.offer_next": ("POST", "/team/cohorts/{cohort}/selection/offer-next",
                                 {**TEAM_ONLY, "team": 302}),
     "auth.settings": ("GET", "/settings", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 200)}),
+    "auth.reminder_settings": ("POST", "/settings/reminders", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 302)}),
     "auth.calendar_link": ("POST", "/settings/calendar", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 400)}),
     "programme.reschedule_module": ("GET", "/cohorts/{cohort}/modules/1/reschedule", TEAM_ONLY),
     "programme.session_ics": ("GET", "/sessions/{session}.ics", {

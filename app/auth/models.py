@@ -89,6 +89,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     last_login_at: Mapped[datetime | None]
     # The private calendar feed's token (its SHA-256; the token itself is shown once).
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Optional reminders (not sign-off requests or schedule changes) can be turned off.
+    wants_reminders: Mapped[bool] = mapped_column(default=True, server_default="1")
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
 

@@ -121,6 +121,16 @@ def settings():
     return render_template("auth/settings.html", has_calendar=bool(current_user.calendar_token_hash), feed_url=None)
 
 
+@bp.post("/settings/reminders")
+@signed_in
+def reminder_settings():
+    current_user.wants_reminders = request.form.get("wants_reminders") == "y"
+    db.session.commit()
+    flash("Reminders are on." if current_user.wants_reminders else
+          "Reminders are off. You will still get schedule changes and anything that needs your answer.", "success")
+    return redirect(url_for("auth.settings"))
+
+
 @bp.post("/settings/calendar")
 @signed_in
 def calendar_link():

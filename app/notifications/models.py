@@ -40,6 +40,8 @@ class OutboxMessage(TimestampMixin, db.Model):
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     category: Mapped[str] = mapped_column(String(50), default="general")
     due_at: Mapped[datetime]
+    # A reminder that is no use after this instant (its session has started) is skipped, not sent late.
+    expires_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -39,7 +39,7 @@ def _clean_header(value: str) -> str:
 
 def queue_email(*, key: str, recipient: str, subject: str, body_text: str, body_html: str = "",
                 due_at: datetime, category: str = "general",
-                attachments: list[Attachment] | None = None) -> bool:
+                attachments: list[Attachment] | None = None, expires_at: datetime | None = None) -> bool:
     """Write an email to the outbox in the caller's transaction.
 
     The key makes this idempotent: a second call with the same key changes nothing and
@@ -57,6 +57,7 @@ def queue_email(*, key: str, recipient: str, subject: str, body_text: str, body_
         attachments=[a.as_dict() for a in (attachments or [])],
         category=category,
         due_at=due_at,
+        expires_at=expires_at,
         status=OutboxStatus.PENDING.value,
         attempts=0,
         last_error="",
@@ -113,6 +114,13 @@ def _claim(now: datetime, limit: int) -> tuple[str, list[int]]:
     """
     token = secrets.token_hex(16)
     stale = now - CLAIM_LEASE
+    # Reminders that became irrelevant while waiting (their session started) are skipped.
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.expires_at <= now)
+        .values(status=OutboxStatus.CANCELLED.value, last_error="Skipped: no longer relevant when it was due")
+        .execution_options(synchronize_session=False)
+    )
     due = select(OutboxMessage.id).where(
         or_(
             (OutboxMessage.status == OutboxStatus.PENDING.value) & (OutboxMessage.due_at <= now),

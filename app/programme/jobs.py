@@ -1,0 +1,82 @@
+"""Session reminders: planned from the schedule, so a change re-plans them.
+
+`plan_session_reminders(now)` writes outbox rows for reminders falling due within the planning
+horizon: 7 days and 1 day before every session, and at 08:30 on the day for module days (UK
+time, so the clock change is handled by the timezone). Keys hold the session's `sequence`, so a
+rescheduled session gets fresh reminders while notify_session_change cancels the old ones; a
+cancelled session, a withdrawn participant or someone who turned reminders off gets none. Each
+row expires when its session starts, so a reminder delayed past the start is skipped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from app import clock
+from app.auth.models import User
+from app.db import db
+from app.notifications.services import Attachment, queue_email
+from app.programme.calendar import build_calendar, session_ics_filename
+from app.programme.models import (
+    Cohort,
+    CohortStatus,
+    Enrolment,
+    EnrolmentStatus,
+    ProgrammeSession,
+    SessionKind,
+    SessionStatus,
+)
+from app.urls import absolute_url, site_domain
+
+HORIZON = timedelta(days=8)
+MORNING_OF = time(8, 30)
+
+
+def reminder_times(session: ProgrammeSession, tz: str) -> dict[str, datetime]:
+    times = {"7d": session.starts_at - timedelta(days=7), "1d": session.starts_at - timedelta(days=1)}
+    if session.kind == SessionKind.MODULE:
+        times["morning"] = clock.local_instant(clock.to_local(session.starts_at, tz).date(), MORNING_OF, tz)
+    return times
+
+
+def plan_session_reminders(now: datetime) -> int:
+    """Write the session reminders due from now to the horizon. Idempotent. Returns rows written."""
+    sessions = db.session.scalars(
+        select(ProgrammeSession).join(Cohort)
+        .where(ProgrammeSession.status == SessionStatus.SCHEDULED.value, ProgrammeSession.starts_at > now,
+               ProgrammeSession.starts_at <= now + HORIZON + timedelta(days=7),
+               Cohort.status != CohortStatus.COMPLETED.value)
+        .order_by(ProgrammeSession.starts_at)).all()
+    written = 0
+    for session in sessions:
+        cohort = session.cohort
+        due = {kind: at for kind, at in reminder_times(session, cohort.timezone).items()
+               if now - timedelta(hours=1) <= at <= now + HORIZON and at < session.starts_at}
+        if not due:
+            continue
+        people = db.session.execute(
+            select(User.id, User.name, User.email).join(Enrolment, Enrolment.user_id == User.id)
+            .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value,
+                   User.is_disabled.is_(False), User.wants_reminders.is_(True))).all()
+        if not people:
+            continue
+        ics = build_calendar([session], name=cohort.name, domain=site_domain(),
+                             base_url=current_app.config["BASE_URL"], now=now).decode()
+        attachment = Attachment(session_ics_filename(session, cohort.timezone), "text/calendar", ics)
+        for kind, at in due.items():
+            when = {"7d": "next week", "1d": "tomorrow", "morning": "today"}[kind]
+            for user_id, name, email in people:
+                context = dict(name=name, session=session, cohort=cohort, when=when,
+                               link=absolute_url("programme.session_detail", session_id=session.id),
+                               settings=absolute_url("auth.settings"),
+                               programme_name=current_app.config["PROGRAMME_NAME"])
+                written += queue_email(
+                    key=f"session-reminder:{session.id}:{session.sequence}:{kind}:{user_id}", recipient=email,
+                    subject=f"{when.capitalize()}: {session.title}", category="reminder",
+                    body_text=render_template("programme/email/session_reminder.txt", **context),
+                    body_html=render_template("programme/email/session_reminder.html", **context),
+                    due_at=max(at, now), expires_at=session.starts_at, attachments=[attachment])
+    return written
