@@ -77,9 +77,9 @@ def register(app: Flask) -> None:
     @reminders.command("plan")
     def plan_command() -> None:
         """Write the reminders that fall due in the next days to the outbox (idempotent)."""
-        from app.programme.jobs import plan_session_reminders
+        from app.scheduler import plan_reminders
 
-        planned = plan_session_reminders(clock.now())
+        planned = plan_reminders(clock.now())
         db.session.commit()
         click.echo(f"Planned {planned} reminder(s).")
 

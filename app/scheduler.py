@@ -39,12 +39,21 @@ def _send_due_job(app: Flask) -> None:
             db.session.remove()
 
 
-def _plan_reminders_job(app: Flask) -> None:
-    from app.programme.jobs import plan_session_reminders
+def plan_reminders(now) -> int:
+    """Every domain's reminder rules, in one pass. Each is idempotent."""
+    from app.applications.jobs import plan_application_reminders
+    from app.groups.jobs import plan_group_reminders
+    from app.programme.jobs import plan_preparation_reminders, plan_session_reminders
 
+    planners = (plan_session_reminders, plan_preparation_reminders, plan_group_reminders,
+                plan_application_reminders)
+    return sum(planner(now) for planner in planners)
+
+
+def _plan_reminders_job(app: Flask) -> None:
     with app.app_context():
         try:
-            planned = plan_session_reminders(clock.now())
+            planned = plan_reminders(clock.now())
             db.session.commit()
             if planned:
                 log.info("planned %s reminder(s)", planned)

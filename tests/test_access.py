@@ -154,6 +154,8 @@ EXPECTED = {
     "celebration.export": ("GET", "/cohorts/{cohort}/celebration/guests.csv", TEAM_ONLY),
     "celebration.rsvp": ("GET", "/rsvp/not-a-token", dict.fromkeys(ROLES, 404)),
     "celebration.clinic": ("GET", "/sessions/{clinic}/clinic", COHORT_MEMBERS),
+    "admin.reminders": ("GET", "/team/reminders", TEAM_ONLY),
+    "admin.outbox_action": ("POST", "/team/outbox/{message}/cancel", {**TEAM_ONLY, "team": 302}),
     "admin.dashboard": ("GET", "/team/", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 200, "team": 200}),

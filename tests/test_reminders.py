@@ -127,3 +127,100 @@ def test_reminders_say_why_they_were_sent_and_link_to_settings(frozen_now):
     row = reminders()[0]
     assert "Why you got this email" in row.body_text and "http://convene.test/settings" in row.body_text
     assert row.attachments[0]["content_type"] == "text/calendar"
+
+
+def test_drafts_are_reminded_7_days_and_1_day_before_the_deadline(time_machine):
+    from tests.factories import make_application, open_cohort
+
+    time_machine.move_to(datetime(2026, 11, 23, 10, tzinfo=UTC), tick=False)
+    cohort = open_cohort(application_deadline_at=datetime(2026, 12, 4, 23, 59, tzinfo=UTC))
+    draft = make_application(cohort)
+    make_application(cohort, submit=True)  # submitted: no deadline reminder
+    from app.applications.jobs import plan_application_reminders
+
+    plan_application_reminders(clock.now())
+    assert [r.key for r in reminders("deadline-reminder:")] == [f"deadline-reminder:{draft.id}:7"]  # 1d is later
+    time_machine.move_to(datetime(2026, 12, 2, 10, tzinfo=UTC), tick=False)
+    plan_application_reminders(clock.now())
+    rows = reminders("deadline-reminder:")
+    assert [r.key for r in rows] == [f"deadline-reminder:{draft.id}:7", f"deadline-reminder:{draft.id}:1"]
+    assert [cohort.application_deadline_at - r.due_at for r in rows] == [timedelta(days=7), timedelta(days=1)]
+    assert rows[0].recipient == draft.applicant.email and "still a draft" in rows[0].body_text
+
+
+def test_offers_are_reminded_3_days_before_they_lapse_and_expired_sponsor_links_are_reported(frozen_now):
+    from app.applications.jobs import plan_application_reminders
+    from app.applications.models import ApplicationStatus
+    from tests.factories import make_application, open_cohort
+
+    cohort = open_cohort()
+    offered = make_application(cohort, submit=True)
+    offered.status = ApplicationStatus.OFFERED.value
+    offered.offer_expires_at = clock.now() + timedelta(days=5)
+    waiting = make_application(cohort, submit=True)
+    waiting.current_approval.expires_at = clock.now() - timedelta(hours=2)
+    plan_application_reminders(clock.now())
+    [offer] = reminders("offer-reminder:")
+    assert offer.due_at == offered.offer_expires_at - timedelta(days=3)
+    [expired] = reminders("sponsor-expired:")
+    assert expired.recipient == waiting.applicant.email and "expired" in expired.subject
+
+
+def test_groups_get_the_process_and_the_presenter_on_the_morning(frozen_now):
+    from app.groups.jobs import plan_group_reminders
+    from app.groups.services import allocate_groups
+
+    cohort = make_cohort()
+    for _ in range(4):
+        make_participant(cohort)
+    [group] = allocate_groups(actor=make_team(), cohort=cohort, size=5, seed=1, now=clock.now())
+    rota = next(r for r in group.rota if r.session.starts_at > clock.now())
+    frozen_now.move_to(rota.session.starts_at - timedelta(days=1))
+    plan_group_reminders(clock.now())
+    rows = [r for r in reminders("group-reminder:") if f":{rota.session_id}:" in r.key]
+    assert len(rows) == 4
+    assert clock.to_local(rows[0].due_at).strftime("%H:%M") == "08:00"
+    presenter = next(m.enrolment.user.name for m in group.memberships if m.enrolment_id == rota.presenter_id)
+    assert f"{presenter} presents a case" in rows[0].body_text and "Check-in and roles (5 minutes)" in rows[0].body_text
+
+
+def test_preparation_goes_two_weeks_before_a_module_with_its_list(frozen_now):
+    from app.programme.jobs import plan_preparation_reminders
+
+    cohort = make_cohort()
+    make_participant(cohort)
+    module_day = next(s for s in cohort.sessions if s.kind == "module" and s.part == 1
+                      and s.starts_at > clock.now() + timedelta(days=14))
+    frozen_now.move_to(module_day.starts_at - timedelta(days=15))
+    plan_preparation_reminders(clock.now())
+    [row] = reminders("preparation:")
+    assert row.due_at == module_day.starts_at - timedelta(days=14)
+    assert "Before it:" in row.body_text and f"module {module_day.module.number}" in row.subject.lower()
+
+
+def test_one_planning_pass_covers_every_rule_and_is_idempotent(frozen_now):
+    from app.scheduler import plan_reminders
+
+    cohort = make_cohort()
+    make_participant(cohort)
+    assert plan_reminders(clock.now()) > 0
+    assert plan_reminders(clock.now()) == 0
+
+
+def test_the_team_sees_the_queue_and_can_cancel_or_send_one_now(client, login_as, frozen_now):
+    from tests.conftest import csrf_token
+
+    cohort = make_cohort()
+    make_participant(cohort)
+    plan_session_reminders(clock.now())
+    first, second = reminders()[:2]
+    login_as(make_team())
+    page = client.get("/team/reminders").get_data(as_text=True)
+    assert "Session coming up" in page and first.subject in page
+    token = csrf_token(client, "/team/reminders")
+    client.post(f"/team/outbox/{first.id}/cancel", data={"csrf_token": token, "back": "queue"})
+    client.post(f"/team/outbox/{second.id}/send", data={"csrf_token": token, "back": "queue"})
+    db.session.expire_all()
+    assert first.status == "cancelled" and second.due_at == clock.now()
+    again = client.post(f"/team/outbox/{first.id}/send", data={"csrf_token": token}, follow_redirects=True)
+    assert "Only a message waiting to be sent" in again.get_data(as_text=True)

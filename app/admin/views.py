@@ -3,12 +3,21 @@
 import math
 
 import nh3
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from markupsafe import Markup
 
 from app import clock
-from app.admin.services import OUTBOX_PAGE_SIZE, outbox_page
+from app.admin.services import (
+    OUTBOX_PAGE_SIZE,
+    cancel_message,
+    outbox_page,
+    reminder_kind,
+    reminder_queue,
+    send_message_now,
+)
 from app.db import db
+from app.errors import DomainError
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.services import backlog
 from app.permissions import staff_required, team_required
@@ -48,3 +57,29 @@ def outbox_message(message_id: int):
     # Our own HTML, still sanitised before it is shown inside the page.
     body = Markup(nh3.clean(message.body_html, url_schemes={"http", "https", "mailto"})) if message.body_html else None
     return render_template("admin/outbox_message.html", message=message, body_html=body)
+
+
+@bp.get("/reminders")
+@team_required
+def reminders():
+    return render_template("admin/reminders.html", days=reminder_queue(clock.now()), kind=reminder_kind)
+
+
+@bp.post("/outbox/<int:message_id>/<any(cancel, send):action>")
+@team_required
+def outbox_action(message_id: int, action: str):
+    message = db.get_or_404(OutboxMessage, message_id)
+    try:
+        if action == "cancel":
+            cancel_message(actor=current_user, message=message, now=clock.now())
+        else:
+            send_message_now(actor=current_user, message=message, now=clock.now())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("Cancelled." if action == "cancel" else "It goes out with the next sending run (within a minute).",
+              "success")
+    return redirect(request.form.get("back") == "queue" and url_for("admin.reminders")
+                    or url_for("admin.outbox_message", message_id=message.id))

@@ -80,3 +80,36 @@ def plan_session_reminders(now: datetime) -> int:
                     body_html=render_template("programme/email/session_reminder.html", **context),
                     due_at=max(at, now), expires_at=session.starts_at, attachments=[attachment])
     return written
+
+
+PREPARATION_LEAD = timedelta(days=14)
+
+
+def plan_preparation_reminders(now: datetime) -> int:
+    """Two weeks before each module's first day: what to prepare, from the module's content."""
+    content = current_app.extensions["convene_content"]
+    sessions = db.session.scalars(
+        select(ProgrammeSession).where(ProgrammeSession.kind == SessionKind.MODULE.value, ProgrammeSession.part == 1,
+                                       ProgrammeSession.status == SessionStatus.SCHEDULED.value,
+                                       ProgrammeSession.starts_at > now + PREPARATION_LEAD - timedelta(hours=1),
+                                       ProgrammeSession.starts_at <= now + PREPARATION_LEAD + HORIZON)).all()
+    written = 0
+    for session in sessions:
+        due = session.starts_at - PREPARATION_LEAD
+        module = content.module(session.module.number)
+        cohort = session.cohort
+        people = db.session.execute(
+            select(User.id, User.name, User.email).join(Enrolment, Enrolment.user_id == User.id)
+            .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value,
+                   User.is_disabled.is_(False), User.wants_reminders.is_(True))).all()
+        for user_id, name, email in people:
+            context = dict(name=name, session=session, cohort=cohort, module=module,
+                           link=absolute_url("portal.module", cohort_id=cohort.id, number=module.number),
+                           settings=absolute_url("auth.settings"), programme_name=current_app.config["PROGRAMME_NAME"])
+            written += queue_email(
+                key=f"preparation:{session.id}:{session.sequence}:{user_id}", recipient=email, category="reminder",
+                subject=f"Preparing for module {module.number}: {module.title}",
+                body_text=render_template("programme/email/preparation.txt", **context),
+                body_html=render_template("programme/email/preparation.html", **context),
+                due_at=max(due, now), expires_at=session.starts_at)
+    return written
