@@ -224,3 +224,37 @@ def test_the_team_sees_the_queue_and_can_cancel_or_send_one_now(client, login_as
     assert first.status == "cancelled" and second.due_at == clock.now()
     again = client.post(f"/team/outbox/{first.id}/send", data={"csrf_token": token}, follow_redirects=True)
     assert "Only a message waiting to be sent" in again.get_data(as_text=True)
+
+
+def test_the_team_digest_comes_at_8am_on_working_days_only(time_machine):
+    from app.admin.jobs import plan_team_digest
+    from tests.factories import make_application, open_cohort
+
+    team = make_team()
+    time_machine.move_to(datetime(2026, 11, 23, 7, 59, tzinfo=UTC), tick=False)  # Monday, GMT
+    cohort = open_cohort()
+    make_application(cohort, submit=True)
+    assert plan_team_digest(clock.now()) == 0  # not yet 08:00
+    time_machine.move_to(datetime(2026, 11, 23, 8, 5, tzinfo=UTC), tick=False)
+    assert plan_team_digest(clock.now()) >= 1
+    assert plan_team_digest(clock.now()) == 0  # once a day
+    row = next(r for r in reminders("team-digest:") if r.recipient == team.email)
+    assert "Applications waiting for a line manager: 1" in row.body_text
+    time_machine.move_to(datetime(2026, 11, 28, 8, 5, tzinfo=UTC), tick=False)  # Saturday
+    assert plan_team_digest(clock.now()) == 0
+    time_machine.move_to(datetime(2026, 12, 25, 8, 5, tzinfo=UTC), tick=False)  # Christmas Day
+    assert plan_team_digest(clock.now()) == 0
+
+
+def test_leaving_the_programme_cancels_pending_reminders(frozen_now):
+    from app.groups.services import withdraw_participant as withdraw
+
+    cohort = make_cohort()
+    person = make_participant(cohort)
+    plan_session_reminders(clock.now())
+    mine = [r for r in reminders() if r.recipient == person.email]
+    assert mine
+    enrolment = next(e for e in cohort.enrolments if e.user_id == person.id)
+    withdraw(actor=make_team(), enrolment=enrolment, reason="", now=clock.now())
+    db.session.expire_all()
+    assert {r.status for r in mine} == {"cancelled"}

@@ -12,6 +12,7 @@ from app.db import db
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.groups.allocation import Member, allocate, mix_score, plan_rota
 from app.groups.models import CaseRota, CoConsultingGroup, GroupMembership
+from app.notifications.services import cancel_pending_to
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
 
 
@@ -170,6 +171,8 @@ def withdraw_participant(*, actor: User, enrolment: Enrolment, reason: str, now:
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise Conflict("They have already left the programme.")
     enrolment.status, enrolment.withdrawn_at = EnrolmentStatus.WITHDRAWN.value, now
+    # Nobody is reminded about the programme after leaving it.
+    cancel_pending_to(enrolment.user.email, ("reminder", "discussion"))
     membership = db.session.scalar(select(GroupMembership).where(GroupMembership.enrolment_id == enrolment.id))
     if membership is not None:
         group = membership.group

@@ -85,6 +85,18 @@ def cancel_pending(key_prefix: str) -> int:
     return result.rowcount
 
 
+def cancel_pending_to(recipient: str, categories: tuple[str, ...]) -> int:
+    """Cancel someone's pending emails of these categories (they left the programme, for example)."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.recipient == recipient.lower(), OutboxMessage.category.in_(categories),
+               OutboxMessage.status == OutboxStatus.PENDING.value)
+        .values(status=OutboxStatus.CANCELLED.value, last_error="Cancelled: the person left the programme")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def build_message(row: OutboxMessage, *, sender: str, domain: str, now: datetime | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
