@@ -33,12 +33,19 @@ def invite(cohort, person=None, name="Guest One", email="guest.one@example.org")
                                  now=clock.now())
 
 
-def test_an_invitation_emails_a_link_and_plans_reminders(frozen_now):
+def test_an_invitation_emails_a_link_and_reminders_are_planned_before_the_day(frozen_now):
+    from app.celebration.jobs import plan_guest_reminders
+
     cohort = make_cohort()
     guest = invite(cohort)
     keys = sorted(m.key.split(":")[0] for m in db.session.scalars(select(OutboxMessage)))
-    assert keys == ["guest-invitation", "guest-reminder", "guest-reminder"]
+    assert keys == ["guest-invitation"]
     event = services.celebration_session(cohort.id)
+    frozen_now.move_to(event.starts_at - timedelta(days=7, hours=12))
+    plan_guest_reminders(clock.now())
+    assert plan_guest_reminders(clock.now()) == 0
+    frozen_now.move_to(event.starts_at - timedelta(days=1, hours=12))
+    plan_guest_reminders(clock.now())
     reminders = db.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith("guest-reminder"))).all()
     assert sorted(event.starts_at - m.due_at for m in reminders) == [timedelta(days=1), timedelta(days=7)]
     assert guest.token_hash and token_for(guest) not in guest.token_hash
@@ -57,11 +64,19 @@ def test_rsvp_page_changes_nothing_on_open_and_answers_can_change_until_the_day(
     assert "Step-free access" in bad.get_data(as_text=True)
     client.post(f"/rsvp/{token}", data={"csrf_token": form, "coming": "yes", "dietary_needs": "Vegetarian"})
     assert (guest.rsvp, guest.dietary_needs) == ("yes", "Vegetarian")
+    event = services.celebration_session(cohort.id)
+    from app.celebration.jobs import plan_guest_reminders
+
+    frozen_now.move_to(event.starts_at - timedelta(days=7, hours=12))
+    plan_guest_reminders(clock.now())
+    form = csrf_token(client, f"/rsvp/{token}")  # a new visit, days later
     client.post(f"/rsvp/{token}", data={"csrf_token": form, "coming": "no"})
     assert guest.rsvp == "no" and guest.dietary_needs == ""
+    db.session.expire_all()
     reminders = db.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith("guest-reminder"))).all()
-    assert {m.status for m in reminders} == {"cancelled"}
-    event = services.celebration_session(cohort.id)
+    assert reminders and {m.status for m in reminders} == {"cancelled"}
+    frozen_now.move_to(event.starts_at - timedelta(days=1, hours=12))
+    assert plan_guest_reminders(clock.now()) == 0  # nobody who said no is reminded
     frozen_now.move_to(event.starts_at + timedelta(minutes=1))
     with pytest.raises(Conflict, match="started"):
         services.answer_rsvp(token=token, coming=True, access_needs="", dietary_needs="", now=clock.now())

@@ -258,3 +258,17 @@ def test_leaving_the_programme_cancels_pending_reminders(frozen_now):
     withdraw(actor=make_team(), enrolment=enrolment, reason="", now=clock.now())
     db.session.expire_all()
     assert {r.status for r in mine} == {"cancelled"}
+
+
+def test_after_downtime_planning_catches_up_what_is_still_relevant(time_machine):
+    cohort = make_cohort()
+    make_participant(cohort)
+    session = next(s for s in cohort.sessions if s.kind == "module")
+    # The scheduler was down from a day and a half before until six hours before the session.
+    time_machine.move_to(session.starts_at - timedelta(hours=6), tick=False)
+    plan_session_reminders(clock.now())
+    kinds = {r.key.split(":")[3] for r in reminders() if r.key.startswith(f"session-reminder:{session.id}:")}
+    assert "1d" in kinds  # due 18 hours ago, still before the session: sent now
+    late = next(r for r in reminders() if r.key.startswith(f"session-reminder:{session.id}:") and ":1d:" in r.key)
+    assert late.subject.startswith("Today:")
+    assert "7d" not in kinds  # due six days ago: too late to be useful

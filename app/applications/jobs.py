@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.applications.models import Application, ApplicationStatus, SponsorApproval, SponsorDecision
 from app.auth.models import User
 from app.db import db
-from app.notifications.services import queue_email
+from app.notifications.services import CATCH_UP, queue_email
 from app.programme.models import Cohort
 from app.urls import absolute_url
 
@@ -40,7 +40,7 @@ def plan_application_reminders(now: datetime) -> int:
     for application, cohort, user in drafts:
         for days in DEADLINE_DAYS:
             due = cohort.application_deadline_at - timedelta(days=days)
-            if now - timedelta(hours=1) <= due <= now + HORIZON:
+            if now - CATCH_UP <= due <= now + HORIZON:
                 written += _queue(f"deadline-reminder:{application.id}:{days}", user.email, "deadline_reminder",
                                   f"{days} day{'s' if days != 1 else ''} left to submit your application", due, now,
                                   application=application, cohort=cohort, days=days,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app, render_template
 from sqlalchemy import func, select, update
@@ -13,12 +13,10 @@ from app.auth.services import normalise_email
 from app.celebration.models import ClinicSignup, Guest, GuestStatus, Relationship, Rsvp, Showcase
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
-from app.notifications.services import cancel_pending, queue_email
+from app.notifications.services import cancel_pending_to, queue_email
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
 from app.tokens import hash_token, new_token
 from app.urls import absolute_url
-
-GUEST_REMINDER_DAYS = (7, 1)
 
 
 def celebration_session(cohort_id: int) -> ProgrammeSession | None:
@@ -49,14 +47,7 @@ def _send_invitation(guest: Guest, *, inviter_name: str, now: datetime) -> None:
     queue_email(key=f"guest-invitation:{guest.id}:{guest.token_hash[:12]}", recipient=guest.email,
                 subject=f"You are invited: {event.title}", body_text=render["txt"], body_html=render["html"],
                 due_at=now, category="celebration")
-    for days in GUEST_REMINDER_DAYS:
-        due = event.starts_at - timedelta(days=days)
-        if due > now:
-            context["days"] = days
-            queue_email(key=f"guest-reminder:{guest.id}:{days}", recipient=guest.email,
-                        subject=f"Reminder: {event.title} in {days} day{'s' if days != 1 else ''}", due_at=due,
-                        body_text=render_template("celebration/email/reminder.txt", **context),
-                        body_html=render_template("celebration/email/reminder.html", **context), category="celebration")
+
 
 
 def invite_guest(*, actor, cohort: Cohort, name: str, email: str, relationship: str, now: datetime) -> Guest:
@@ -159,7 +150,7 @@ def answer_rsvp(*, token: str, coming: bool, access_needs: str, dietary_needs: s
     guest.dietary_needs = dietary_needs.strip()[:1000] if coming else ""
     guest.responded_at = now
     if not coming:
-        cancel_pending(f"guest-reminder:{guest.id}:")
+        cancel_pending_to(guest.email, ("guest_reminder",))
     db.session.flush()
     return guest
 

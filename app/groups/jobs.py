@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app import clock
 from app.db import db
 from app.groups.models import CaseRota, CoConsultingGroup
-from app.notifications.services import queue_email
+from app.notifications.services import CATCH_UP, queue_email
 from app.programme.models import Cohort, ProgrammeSession, SessionStatus
 from app.urls import absolute_url
 
@@ -30,7 +30,7 @@ def plan_group_reminders(now: datetime) -> int:
     written = 0
     for rota, group, session, cohort in rows:
         due = clock.local_instant(clock.to_local(session.starts_at, cohort.timezone).date(), MORNING, cohort.timezone)
-        if due >= session.starts_at or not (now - timedelta(hours=1) <= due <= now + HORIZON):
+        if due >= session.starts_at or not (now - CATCH_UP <= due <= now + HORIZON):
             continue
         names = {m.enrolment_id: m.enrolment.user.name for m in group.memberships}
         for membership in group.memberships:

@@ -18,6 +18,9 @@ from app.db import db
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.urls import site_domain
 
+# Reminder planners look back this far, so after downtime they still write what is relevant
+# (each row also expires when it stops being useful, so nothing goes out late).
+CATCH_UP = timedelta(hours=24)
 # A row left in "sending" this long (its worker died) is claimed again.
 CLAIM_LEASE = timedelta(minutes=10)
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app import clock
 from app.auth.models import User
 from app.db import db
-from app.notifications.services import Attachment, queue_email
+from app.notifications.services import CATCH_UP, Attachment, queue_email
 from app.programme.calendar import build_calendar, session_ics_filename
 from app.programme.models import (
     Cohort,
@@ -42,6 +42,12 @@ def reminder_times(session: ProgrammeSession, tz: str) -> dict[str, datetime]:
     return times
 
 
+def _when(sent: datetime, starts: datetime, tz: str) -> str:
+    """How the email names the day, from when it actually goes (a caught-up reminder says "today")."""
+    days = (clock.to_local(starts, tz).date() - clock.to_local(sent, tz).date()).days
+    return {0: "today", 1: "tomorrow"}.get(days, "next week" if days >= 6 else f"in {days} days")
+
+
 def plan_session_reminders(now: datetime) -> int:
     """Write the session reminders due from now to the horizon. Idempotent. Returns rows written."""
     sessions = db.session.scalars(
@@ -54,7 +60,7 @@ def plan_session_reminders(now: datetime) -> int:
     for session in sessions:
         cohort = session.cohort
         due = {kind: at for kind, at in reminder_times(session, cohort.timezone).items()
-               if now - timedelta(hours=1) <= at <= now + HORIZON and at < session.starts_at}
+               if now - CATCH_UP <= at <= now + HORIZON and at < session.starts_at}
         if not due:
             continue
         people = db.session.execute(
@@ -67,7 +73,7 @@ def plan_session_reminders(now: datetime) -> int:
                              base_url=current_app.config["BASE_URL"], now=now).decode()
         attachment = Attachment(session_ics_filename(session, cohort.timezone), "text/calendar", ics)
         for kind, at in due.items():
-            when = {"7d": "next week", "1d": "tomorrow", "morning": "today"}[kind]
+            when = _when(max(at, now), session.starts_at, cohort.timezone)
             for user_id, name, email in people:
                 context = dict(name=name, session=session, cohort=cohort, when=when,
                                link=absolute_url("programme.session_detail", session_id=session.id),

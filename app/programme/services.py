@@ -223,6 +223,7 @@ def notify_session_change(session: ProgrammeSession, *, now: datetime, was_start
     """Email every participant the change with an updated calendar entry; re-plan its reminders."""
     # Reminders planned for the old time no longer fit; the reminder jobs plan them again.
     cancel_pending(f"session-reminder:{session.id}:")
+    cancel_pending(f"guest-reminder:{session.id}:")
     if session.ends_at <= now:
         return 0
     config = current_app.config
