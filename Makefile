@@ -43,6 +43,7 @@ test-sqlite: setup
 bench: setup
 	$(VENV)/bin/python bench/attendance_matrix.py
 	$(VENV)/bin/python bench/library.py
+	$(VENV)/bin/python bench/reminders.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -182,27 +183,32 @@ def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
             select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
         ).all()
         sent_ids: list[tuple[int, str]] = []
-        for row in rows:
-            try:
-                message = build_message(row, sender=config["MAIL_FROM"], domain=domain, now=now)
-                transport.send(message)
-            except Exception as error:  # noqa: BLE001 - any transport failure is recorded and retried
-                row.last_error = f"{type(error).__name__}: {error}"[:2000]
-                row.claim_token = None
-                if row.attempts >= max_attempts:
-                    row.status = OutboxStatus.FAILED.value
+        # Transports that can, send a batch over one connection; plain ones send one by one.
+        with (transport.batch() if hasattr(transport, "batch") else nullcontext()):
+            for row in rows:
+                try:
+                    message = build_message(row, sender=config["MAIL_FROM"], domain=domain, now=now)
+                    transport.send(message)
+                except Exception as error:  # noqa: BLE001 - any transport failure is recorded and retried
+                    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+                    row.claim_token = None
+                    if row.attempts >= max_attempts:
+                        row.status = OutboxStatus.FAILED.value
+                    else:
+                        row.status = OutboxStatus.PENDING.value
+                        row.due_at = now + retry_delay(row.attempts)
                 else:
-                    row.status = OutboxStatus.PENDING.value
-                    row.due_at = now + retry_delay(row.attempts)
-            else:
-                sent_ids.append((row.id, message["Message-ID"]))
-        for row_id, message_id in sent_ids:
-            # Only while the claim is still ours: a sender that outlived its lease marks nothing.
-            db.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token)
-                .values(status=OutboxStatus.SENT.value, sent_at=now, message_id=message_id,
-                        claim_token=None, last_error="")
-                .execution_options(synchronize_session=False)
+                    sent_ids.append((row.id, message["Message-ID"]))
+        if sent_ids:
+            # One executemany for the batch, and only while the claim is still ours: a sender that
+            # outlived its lease marks nothing.
+            db.session.connection().execute(
+                update(OutboxMessage.__table__)
+                .where(OutboxMessage.__table__.c.id == bindparam("row_id"),
+                       OutboxMessage.__table__.c.claim_token == token)
+                .values(status=OutboxStatus.SENT.value, sent_at=now, message_id=bindparam("mid"),
+                        claim_token=None, last_error=""),
+                [{"row_id": row_id, "mid": message_id} for row_id, message_id in sent_ids],
             )
         db.session.commit()
         sent_total += len(sent_ids)

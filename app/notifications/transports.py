@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import smtplib
+import threading
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -10,6 +12,11 @@ from pathlib import Path
 class Transport:
     def send(self, message: EmailMessage) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    @contextmanager
+    def batch(self):
+        """Several sends in one go (SMTP keeps one connection open for them)."""
+        yield self
 
 
 class FileTransport(Transport):
@@ -30,14 +37,53 @@ class SMTPTransport(Transport):
         self.host, self.port = host, port
         self.username, self.password = username, password
         self.starttls, self.timeout = starttls, timeout
+        # One open connection per thread: the transport is shared by every sender in the process.
+        self._local = threading.local()
+
+    @property
+    def _open(self) -> smtplib.SMTP | None:
+        return getattr(self._local, "smtp", None)
+
+    @_open.setter
+    def _open(self, smtp: smtplib.SMTP | None) -> None:
+        self._local.smtp = smtp
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.starttls:
+            smtp.starttls()
+        if self.username:
+            smtp.login(self.username, self.password)
+        return smtp
 
     def send(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls()
-            if self.username:
-                smtp.login(self.username, self.password)
-            smtp.send_message(message)
+        if self._open is None:
+            with self._connect() as smtp:
+                smtp.send_message(message)
+            return
+        try:
+            self._open.send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            # The server dropped the connection mid-batch: one fresh try on a new connection.
+            self._open.close()
+            self._open = self._connect()
+            self._open.send_message(message)
+
+    @contextmanager
+    def batch(self):
+        try:
+            self._open = self._connect()
+        except OSError:
+            self._open = None  # each send reports the failure itself
+        try:
+            yield self
+        finally:
+            if self._open is not None:
+                try:
+                    self._open.quit()
+                except (smtplib.SMTPException, OSError):
+                    self._open.close()
+            self._open = None
 
 
 class MemoryTransport(Transport):
