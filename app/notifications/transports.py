@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import email
 import smtplib
 import threading
 from contextlib import contextmanager
-from email.message import EmailMessage
+from email import policy
+from email.message import EmailMessage, Message
 from pathlib import Path
 
 
 class Transport:
-    def send(self, message: EmailMessage) -> None:  # pragma: no cover - interface
+    def send(self, message: Message) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
     @contextmanager
@@ -25,10 +27,10 @@ class FileTransport(Transport):
     def __init__(self, directory: Path):
         self.directory = Path(directory)
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = message["Message-ID"].strip("<>").split("@")[0]
-        (self.directory / f"{stem}.eml").write_bytes(bytes(message))
+        (self.directory / f"{stem}.eml").write_bytes(message.as_bytes())
 
 
 class SMTPTransport(Transport):
@@ -56,7 +58,7 @@ class SMTPTransport(Transport):
             smtp.login(self.username, self.password)
         return smtp
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         if self._open is None:
             with self._connect() as smtp:
                 smtp.send_message(message)
@@ -87,13 +89,13 @@ class SMTPTransport(Transport):
 
 
 class MemoryTransport(Transport):
-    """Keeps sent messages in a list (tests)."""
+    """Keeps sent messages in a list (tests), parsed back as a mail client would see them."""
 
     def __init__(self):
         self.sent: list[EmailMessage] = []
 
-    def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
+    def send(self, message: Message) -> None:
+        self.sent.append(email.message_from_bytes(message.as_bytes(), policy=policy.default))
 
 
 def transport_from_config(config) -> Transport:
