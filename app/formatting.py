@@ -42,18 +42,9 @@ def local_datetime(instant: datetime | None, tz=None) -> str:
     return f"{local_date(instant, tz)} at {local_time(instant, tz)}"
 
 
-def time_range(starts: datetime, ends: datetime, tz=None) -> str:
-    return f"{local_time(starts, tz)} to {local_time(ends, tz)}"
-
-
-def iso_local(instant: datetime | None, tz=None) -> str:
-    return "" if instant is None else to_local(instant, _zone(tz)).isoformat()
-
-
 FILTERS = {
     "local_date": local_date,
     "short_date": short_date,
     "local_time": local_time,
     "local_datetime": local_datetime,
-    "iso_local": iso_local,
 }

@@ -79,6 +79,14 @@ def can_view_cohort(user: User, cohort: Cohort) -> bool:
     return getattr(user, "is_staff", False) or is_participant_of(user, cohort.id)
 
 
+def viewable_cohort_or_404(cohort_id: int) -> Cohort:
+    """The cohort, if the signed-in person may see it; otherwise 404, as if it did not exist."""
+    cohort = db.get_or_404(Cohort, cohort_id)
+    if not can_view_cohort(current_user, cohort):
+        abort(404)
+    return cohort
+
+
 def can_view_session(user: User, session: ProgrammeSession) -> bool:
     return getattr(user, "is_staff", False) or is_participant_of(user, session.cohort_id)
 

@@ -11,17 +11,10 @@ from app.celebration.models import Guest, Relationship, Rsvp
 from app.db import db
 from app.errors import DomainError, InvalidToken
 from app.exports import spreadsheet_response
-from app.permissions import can_view_cohort, can_view_session, public, signed_in, team_required
+from app.permissions import can_view_session, public, signed_in, team_required, viewable_cohort_or_404
 from app.programme.models import Cohort, ProgrammeSession
 
 bp = Blueprint("celebration", __name__, template_folder="templates")
-
-
-def _cohort(cohort_id: int) -> Cohort:
-    cohort = db.get_or_404(Cohort, cohort_id)
-    if not can_view_cohort(current_user, cohort):
-        abort(404)
-    return cohort
 
 
 def _flash_result(action, success: str):
@@ -38,7 +31,7 @@ def _flash_result(action, success: str):
 @bp.get("/cohorts/<int:cohort_id>/celebration")
 @signed_in
 def overview(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = viewable_cohort_or_404(cohort_id)
     guests = services.guests_of(cohort) if current_user.is_staff else services.my_guests(current_user, cohort)
     counts = {r.value: sum(1 for g in guests if g.rsvp == r and g.status == "invited") for r in Rsvp}
     return render_template("celebration/overview.html", cohort=cohort, guests=guests, counts=counts,
@@ -49,7 +42,7 @@ def overview(cohort_id: int):
 @bp.post("/cohorts/<int:cohort_id>/celebration/guests")
 @signed_in
 def invite(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = viewable_cohort_or_404(cohort_id)
     form = request.form
     _flash_result(lambda: services.invite_guest(actor=current_user, cohort=cohort, name=form.get("name", ""),
                                                 email=form.get("email", ""), relationship=form.get("relationship", ""),
@@ -62,7 +55,7 @@ def invite(cohort_id: int):
 @signed_in
 def stop(guest_id: int):
     guest = db.get_or_404(Guest, guest_id)
-    _cohort(guest.cohort_id)
+    viewable_cohort_or_404(guest.cohort_id)
     _flash_result(lambda: services.stop_proposed_invitation(actor=current_user, guest=guest),
                   f"We will not invite {guest.name}.")
     return redirect(url_for("celebration.overview", cohort_id=guest.cohort_id))
@@ -84,7 +77,7 @@ def propose_sponsors(cohort_id: int):
 @bp.post("/cohorts/<int:cohort_id>/celebration/showcases")
 @signed_in
 def propose(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = viewable_cohort_or_404(cohort_id)
     form = request.form
     _flash_result(lambda: services.propose_showcase(actor=current_user, cohort=cohort, title=form.get("title", ""),
                                                     description=form.get("description", ""),

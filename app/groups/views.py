@@ -10,7 +10,7 @@ from app.db import db
 from app.errors import DomainError
 from app.groups import services
 from app.groups.models import CaseRota, CoConsultingGroup
-from app.permissions import can_view_cohort, signed_in, team_required
+from app.permissions import signed_in, team_required, viewable_cohort_or_404
 from app.programme.models import Cohort, Enrolment
 
 bp = Blueprint("groups", __name__, template_folder="templates")
@@ -19,9 +19,7 @@ bp = Blueprint("groups", __name__, template_folder="templates")
 @bp.get("/cohorts/<int:cohort_id>/groups")
 @signed_in
 def overview(cohort_id: int):
-    cohort = db.get_or_404(Cohort, cohort_id)
-    if not can_view_cohort(current_user, cohort):
-        abort(404)
+    cohort = viewable_cohort_or_404(cohort_id)
     if not current_user.is_staff:
         group = services.group_of(current_user, cohort.id)
         if group is None:

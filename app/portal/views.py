@@ -15,7 +15,7 @@ from app.content import render_markdown
 from app.db import db
 from app.errors import DomainError
 from app.form_errors import attach_domain_error
-from app.permissions import active_enrolment, can_view_cohort, signed_in
+from app.permissions import active_enrolment, signed_in, viewable_cohort_or_404
 from app.portal import services
 from app.portal.forms import DirectoryForm, HideForm, PostForm, ResourceForm, ThreadForm
 from app.portal.models import KIND_LABELS, Post, Resource, ResourceKind, Thread
@@ -26,13 +26,6 @@ from app.programme.services import cohort_sessions
 bp = Blueprint("portal", __name__, template_folder="templates")
 
 
-def _cohort(cohort_id: int) -> Cohort:
-    cohort = db.get_or_404(Cohort, cohort_id)
-    if not can_view_cohort(current_user, cohort):
-        abort(404)
-    return cohort
-
-
 @bp.app_template_filter("markdown")
 def _markdown(text: str):
     return render_markdown(text)
@@ -41,7 +34,7 @@ def _markdown(text: str):
 @bp.get("/cohorts/<int:cohort_id>/modules/<int:number>")
 @signed_in
 def module(cohort_id: int, number: int):
-    cohort = _cohort(cohort_id)
+    cohort = viewable_cohort_or_404(cohort_id)
     content = current_app.extensions["convene_content"]
     if number not in content.modules:
         abort(404)
@@ -54,7 +47,7 @@ def module(cohort_id: int, number: int):
 @bp.get("/cohorts/<int:cohort_id>/library")
 @signed_in
 def library(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = viewable_cohort_or_404(cohort_id)
     now = clock.now()
     module = request.args.get("module", type=int)
     kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in ResourceKind} else None
@@ -105,7 +98,7 @@ def _details(form: ResourceForm, cohort: Cohort) -> services.ResourceDetails:
 @bp.route("/cohorts/<int:cohort_id>/library/new", methods=["GET", "POST"])
 @signed_in
 def share(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = viewable_cohort_or_404(cohort_id)
     form = _resource_form(cohort)
     if not form.is_submitted() and request.args.get("module", type=int) in range(1, 6):
         form.module_number.data = str(request.args.get("module", type=int))
@@ -191,7 +184,8 @@ def delete_resource(resource_id: int):
     item = _resource(resource_id)
     if not services.can_change_resource(current_user, item):
         abort(403)
-    cohort_id = item.cohort_id or (_home_cohort().id if _home_cohort() else None)
+    home = _home_cohort()
+    cohort_id = item.cohort_id or (home.id if home else None)
     services.delete_resource(actor=current_user, resource=item)
     db.session.commit()
     flash("The resource has been deleted.", "success")
@@ -203,14 +197,14 @@ def delete_resource(resource_id: int):
 @bp.get("/cohorts/<int:cohort_id>/discussion")
 @signed_in
 def discussion(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = viewable_cohort_or_404(cohort_id)
     return render_template("portal/discussion.html", cohort=cohort, threads=services.threads_of(cohort))
 
 
 @bp.route("/cohorts/<int:cohort_id>/discussion/new", methods=["GET", "POST"])
 @signed_in
 def new_thread(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = viewable_cohort_or_404(cohort_id)
     form = ThreadForm()
     if form.validate_on_submit():
         try:
@@ -228,7 +222,7 @@ def new_thread(cohort_id: int):
 
 def _thread(thread_id: int) -> Thread:
     thread = db.get_or_404(Thread, thread_id)
-    _cohort(thread.cohort_id)
+    viewable_cohort_or_404(thread.cohort_id)
     return thread
 
 
@@ -294,7 +288,7 @@ def hide_post(post_id: int):
 @bp.get("/cohorts/<int:cohort_id>/people")
 @signed_in
 def people(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = viewable_cohort_or_404(cohort_id)
     return render_template("portal/people.html", cohort=cohort, people=services.directory(cohort))
 
 

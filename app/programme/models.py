@@ -193,10 +193,6 @@ class ProgrammeSession(TimestampMixin, db.Model):
     def is_cancelled(self) -> bool:
         return self.status == SessionStatus.CANCELLED
 
-    @property
-    def is_virtual(self) -> bool:
-        return bool(self.join_url) and not self.venue
-
     def has_ended(self, now: datetime) -> bool:
         return self.ends_at <= now
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -70,13 +70,6 @@ class Answers:
     sponsor_name: str = ""
     sponsor_email: str = ""
     sponsor_job_title: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_application(cls, application: Application) -> Answers:
-        names = {f.name for f in fields(cls)} - {"new_organisation_name", "new_organisation_kind",
-                                                  "new_organisation_region", "extra"}
-        return cls(**{name: getattr(application, name) for name in names})
 
 
 ANSWER_COLUMNS = ("job_title", "profession", "phone", "is_improvement_community_member", "leads_network_cop",
