@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import clock
 from app.celebration import services
@@ -205,3 +205,18 @@ def test_clinic_sign_up_with_a_topic_the_facilitator_sees(client, login_as, froz
     assert "Topic Bringer" in page and "Keeping members engaged" in page
     with pytest.raises(Conflict):
         services.sign_up_for_clinic(actor=person, session=cohort.sessions[0], topic="", now=clock.now())
+
+
+def test_refused_invitations_and_showcases_keep_what_was_typed(client, login_as):
+    cohort = make_cohort()
+    login_as(make_participant(cohort))
+    path = f"/cohorts/{cohort.id}/celebration"
+    token = csrf_token(client, path)
+    page = client.post(f"{path}/guests", data={"csrf_token": token, "name": "Kept Name", "email": "not an email",
+                                               "relationship": "colleague"}).get_data(as_text=True)
+    assert "<title>Error:" in page and "Enter your guest&#39;s email address." in page
+    assert 'value="Kept Name"' in page and 'href="#email"' in page
+    page = client.post(f"{path}/showcases", data={"csrf_token": token, "title": "", "description": "Kept text",
+                                                  "format": "Poster"}).get_data(as_text=True)
+    assert "Give your showcase a title." in page and "Kept text" in page and 'value="Poster"' in page
+    assert db.session.scalar(select(func.count()).select_from(Guest)) == 0

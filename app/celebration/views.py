@@ -28,15 +28,22 @@ def _flash_result(action, success: str):
         flash(success, "success")
 
 
+def _overview(cohort: Cohort, *, invite_error: DomainError | None = None, showcase_error: DomainError | None = None):
+    """The page; after a refused form it is shown again with what was typed and the message beside it."""
+    guests = services.guests_of(cohort) if current_user.is_staff else services.my_guests(current_user, cohort)
+    counts = {r.value: sum(1 for g in guests if g.rsvp == r and g.status == "invited") for r in Rsvp}
+    typed = request.form if request.method == "POST" else {}
+    return render_template("celebration/overview.html", cohort=cohort, guests=guests, counts=counts,
+                           event=services.celebration_session(cohort.id), showcases=services.showcases_of(cohort),
+                           relationships=list(Relationship), now=clock.now(), typed=typed,
+                           invite_error=invite_error, showcase_error=showcase_error,
+                           form_errors=bool(invite_error or showcase_error))
+
+
 @bp.get("/cohorts/<int:cohort_id>/celebration")
 @signed_in
 def overview(cohort_id: int):
-    cohort = viewable_cohort_or_404(cohort_id)
-    guests = services.guests_of(cohort) if current_user.is_staff else services.my_guests(current_user, cohort)
-    counts = {r.value: sum(1 for g in guests if g.rsvp == r and g.status == "invited") for r in Rsvp}
-    return render_template("celebration/overview.html", cohort=cohort, guests=guests, counts=counts,
-                           event=services.celebration_session(cohort.id), showcases=services.showcases_of(cohort),
-                           relationships=list(Relationship), now=clock.now())
+    return _overview(viewable_cohort_or_404(cohort_id))
 
 
 @bp.post("/cohorts/<int:cohort_id>/celebration/guests")
@@ -44,10 +51,15 @@ def overview(cohort_id: int):
 def invite(cohort_id: int):
     cohort = viewable_cohort_or_404(cohort_id)
     form = request.form
-    _flash_result(lambda: services.invite_guest(actor=current_user, cohort=cohort, name=form.get("name", ""),
-                                                email=form.get("email", ""), relationship=form.get("relationship", ""),
-                                                now=clock.now()),
-                  f"Invitation sent to {form.get('name', '').strip()}.")
+    try:
+        guest = services.invite_guest(actor=current_user, cohort=cohort, name=form.get("name", ""),
+                                      email=form.get("email", ""), relationship=form.get("relationship", ""),
+                                      now=clock.now())
+    except DomainError as error:
+        db.session.rollback()
+        return _overview(cohort, invite_error=error)
+    db.session.commit()
+    flash(f"Invitation sent to {guest.name}.", "success")
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
 
 
@@ -79,10 +91,14 @@ def propose_sponsors(cohort_id: int):
 def propose(cohort_id: int):
     cohort = viewable_cohort_or_404(cohort_id)
     form = request.form
-    _flash_result(lambda: services.propose_showcase(actor=current_user, cohort=cohort, title=form.get("title", ""),
-                                                    description=form.get("description", ""),
-                                                    format=form.get("format", "")),
-                  "Thank you: your showcase is proposed.")
+    try:
+        services.propose_showcase(actor=current_user, cohort=cohort, title=form.get("title", ""),
+                                  description=form.get("description", ""), format=form.get("format", ""))
+    except DomainError as error:
+        db.session.rollback()
+        return _overview(cohort, showcase_error=error)
+    db.session.commit()
+    flash("Thank you: your showcase is proposed.", "success")
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
 
 
