@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from app.attendance.views import bp as attendance_bp
     from app.auth.views import bp as auth_bp
     from app.celebration.views import bp as celebration_bp
+    from app.evaluation import models as _evaluation_models  # noqa: F401  (pages follow)
     from app.groups.views import bp as groups_bp
     from app.portal.views import bp as portal_bp
     from app.programme.views import bp as programme_bp

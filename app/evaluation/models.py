@@ -1,0 +1,276 @@
+"""Feedback after sessions, participants' own CoPs and their meetings, value evidence, impact stories.
+
+Anonymity by design: who gave feedback (`FeedbackReceipt`: session x enrolment, with a time)
+is stored apart from what was said (`FeedbackResponse`: no enrolment when anonymous, no
+timestamp, a random key rather than a counting id). Nothing in the schema joins the two; only
+counts per session put them side by side.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import _in
+from app.db import TimestampMixin, db
+from app.programme.models import Enrolment, ProgrammeSession
+
+
+class ValueCycle(StrEnum):
+    """The value-creation framework's cycles; the last three come from its longer version."""
+
+    IMMEDIATE = "immediate"
+    POTENTIAL = "potential"
+    APPLIED = "applied"
+    REALISED = "realised"
+    REFRAMING = "reframing"
+    STRATEGIC = "strategic"
+    ENABLING = "enabling"
+    TRANSFORMATIVE = "transformative"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize() + " value"
+
+    @property
+    def hint(self) -> str:
+        return VALUE_CYCLE_HINTS[self]
+
+
+VALUE_CYCLE_HINTS = {
+    ValueCycle.IMMEDIATE: "The activity itself was worthwhile: enjoyable, useful, inspiring",
+    ValueCycle.POTENTIAL: "Something gained that may be useful later: a skill, a contact, an idea",
+    ValueCycle.APPLIED: "Something was put into practice: a new way of running a meeting or a team",
+    ValueCycle.REALISED: "Practice changed what happened: better care, time saved, results",
+    ValueCycle.REFRAMING: "It changed how success is seen: new goals, new measures, new ways of thinking",
+    ValueCycle.STRATEGIC: "Conversations with stakeholders about what matters",
+    ValueCycle.ENABLING: "Getting the conditions right: support, resources, permission",
+    ValueCycle.TRANSFORMATIVE: "Lasting change in people, practice or the system",
+}
+
+
+def cycles_in(values) -> list[str]:
+    """Known cycles only, in the framework's order, each once."""
+    chosen = set(values or ())
+    return [cycle.value for cycle in ValueCycle if cycle.value in chosen]
+
+
+class RecommendScale(StrEnum):
+    YES_NO = "yes_no"
+    ZERO_TEN = "zero_ten"
+
+
+class FeedbackSetting(db.Model):
+    """How a cohort asks for feedback after one kind of session. No row: the defaults."""
+
+    __tablename__ = "feedback_settings"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "kind", name="uq_feedback_settings_cohort_id_kind"),
+        CheckConstraint(_in("recommend_scale", RecommendScale), name="recommend_scale_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    recommend_scale: Mapped[str] = mapped_column(String(10), default=RecommendScale.YES_NO.value)
+    ask_free_text: Mapped[bool] = mapped_column(Boolean, default=True)
+    ask_quote: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FeedbackReceipt(db.Model):
+    """That a participant has given feedback on a session, and when. Never what they said."""
+
+    __tablename__ = "feedback_receipts"
+    __table_args__ = (UniqueConstraint("session_id", "enrolment_id", name="uq_feedback_receipts_session_id_enrolment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("programme_sessions.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), index=True)
+    given_at: Mapped[datetime]
+
+
+def _random_key() -> str:
+    return secrets.token_hex(16)
+
+
+class FeedbackResponse(db.Model):
+    """What was said about a session. `enrolment_id` is set only when the person chose to be named."""
+
+    __tablename__ = "feedback_responses"
+    __table_args__ = (
+        CheckConstraint("worthwhile IS NULL OR worthwhile BETWEEN 1 AND 5", name="worthwhile_range"),
+        CheckConstraint("recommend_score IS NULL OR recommend_score BETWEEN 0 AND 10", name="recommend_score_range"),
+        Index("ix_feedback_responses_session_id", "session_id"),
+    )
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True, default=_random_key)
+    session_id: Mapped[int] = mapped_column(ForeignKey("programme_sessions.id", ondelete="CASCADE"))
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id", ondelete="SET NULL"))
+    worthwhile: Mapped[int | None] = mapped_column(SmallInteger)  # 1 strongly disagree .. 5 strongly agree
+    recommend_scale: Mapped[str] = mapped_column(String(10))
+    recommend_yes: Mapped[bool | None] = mapped_column(Boolean)
+    recommend_score: Mapped[int | None] = mapped_column(SmallInteger)
+    what_worked: Mapped[str] = mapped_column(Text, default="")
+    what_to_change: Mapped[str] = mapped_column(Text, default="")
+    quote: Mapped[str] = mapped_column(Text, default="")
+    quote_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    value_cycles: Mapped[list] = mapped_column(JSON, default=list)
+
+    session: Mapped[ProgrammeSession] = relationship()
+    enrolment: Mapped[Enrolment | None] = relationship()
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.enrolment_id is None
+
+
+class CommunityStatus(StrEnum):
+    PLANNING = "planning"
+    LAUNCHED = "launched"
+    MEETING_REGULARLY = "meeting_regularly"
+    PAUSED = "paused"
+
+    @property
+    def label(self) -> str:
+        return {"planning": "Planning", "launched": "Launched", "meeting_regularly": "Meeting regularly",
+                "paused": "Paused"}[self.value]
+
+
+MEETING_METHODS = (
+    "Liberating Structures",
+    "Appreciative inquiry",
+    "Co-consulting",
+    "World cafe",
+    "Open space",
+    "Storytelling",
+    "Knowledge sharing presentations",
+    "Action learning",
+)
+
+# The programme expects each participant's community to meet three or four times during the year.
+EXPECTED_MEETINGS = 3
+
+
+class ParticipantCommunity(TimestampMixin, db.Model):
+    """The Community of Practice a participant convenes."""
+
+    __tablename__ = "participant_communities"
+    __table_args__ = (CheckConstraint(_in("status", CommunityStatus), name="status_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str] = mapped_column(Text, default="")
+    member_kinds: Mapped[str] = mapped_column(Text, default="")
+    crosses_boundaries: Mapped[bool] = mapped_column(Boolean, default=False)
+    boundaries_how: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=CommunityStatus.PLANNING.value)
+
+    enrolment: Mapped[Enrolment] = relationship()
+    meetings: Mapped[list[CommunityMeeting]] = relationship(
+        back_populates="community", order_by="CommunityMeeting.held_on", cascade="all, delete-orphan")
+
+    @property
+    def status_label(self) -> str:
+        return CommunityStatus(self.status).label
+
+
+class CommunityMeeting(db.Model):
+    """One meeting of a participant's CoP: when, how many came, the methods used, a reflection."""
+
+    __tablename__ = "community_meetings"
+    __table_args__ = (CheckConstraint("attendance >= 0", name="attendance_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("participant_communities.id", ondelete="CASCADE"), index=True)
+    held_on: Mapped[date]
+    attendance: Mapped[int]
+    methods: Mapped[list] = mapped_column(JSON, default=list)
+    reflection: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+    community: Mapped[ParticipantCommunity] = relationship(back_populates="meetings")
+
+
+class EvidenceKind(StrEnum):
+    QUOTE = "quote"
+    REFLECTION = "reflection"
+    CHANGE = "change"
+
+    @property
+    def label(self) -> str:
+        return {"quote": "Quote", "reflection": "Reflection", "change": "A change"}[self.value]
+
+
+class ValueEvidence(TimestampMixin, db.Model):
+    """A quote, reflection or change tagged with the value cycles it shows."""
+
+    __tablename__ = "value_evidence"
+    __table_args__ = (CheckConstraint(_in("kind", EvidenceKind), name="kind_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    cycles: Mapped[list] = mapped_column(JSON, default=list)
+    # Whose evidence it is (a participant), or none: the team's own observation or an anonymous quote.
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    consent_to_share: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    enrolment: Mapped[Enrolment | None] = relationship()
+
+
+class StoryStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PUBLISHED = "published"
+
+    @property
+    def label(self) -> str:
+        return {"draft": "Draft", "submitted": "Waiting for review", "published": "Published"}[self.value]
+
+
+class ImpactStory(TimestampMixin, db.Model):
+    """A participant's story of change, told with the story spine."""
+
+    __tablename__ = "impact_stories"
+    __table_args__ = (CheckConstraint(_in("status", StoryStatus), name="status_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    once_upon_a_time: Mapped[str] = mapped_column(Text, default="")
+    every_day: Mapped[str] = mapped_column(Text, default="")
+    one_day: Mapped[str] = mapped_column(Text, default="")
+    because_of_that: Mapped[list] = mapped_column(JSON, default=list)
+    until_finally: Mapped[str] = mapped_column(Text, default="")
+    cycles: Mapped[list] = mapped_column(JSON, default=list)
+    consent_to_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=StoryStatus.DRAFT.value)
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None]
+
+    enrolment: Mapped[Enrolment] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return StoryStatus(self.status).label
+
+
+class ReportNarrative(TimestampMixin, db.Model):
+    """The team's own words in the cohort's evaluation report: a summary and next steps."""
+
+    __tablename__ = "report_narratives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), unique=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    next_steps: Mapped[str] = mapped_column(Text, default="")
