@@ -11,6 +11,7 @@ ASSETS    := app/static/nhsuk/nhsuk-frontend.min.css
 
 prereqs:
 	@scripts/check-prereqs.sh
+	@scripts/system-packages.sh
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt | prereqs
 	@test -d $(VENV) || python3 -m venv $(VENV)

@@ -101,13 +101,14 @@ def register_blueprints(app: Flask) -> None:
     from app.attendance.views import bp as attendance_bp
     from app.auth.views import bp as auth_bp
     from app.celebration.views import bp as celebration_bp
-    from app.evaluation import models as _evaluation_models  # noqa: F401  (pages follow)
+    from app.evaluation.views import bp as evaluation_bp
     from app.groups.views import bp as groups_bp
     from app.portal.views import bp as portal_bp
     from app.programme.views import bp as programme_bp
     from app.public.views import bp as public_bp
 
-    for blueprint in (public_bp, auth_bp, programme_bp, applications_bp, attendance_bp, portal_bp, groups_bp, celebration_bp, admin_bp):
+    for blueprint in (public_bp, auth_bp, programme_bp, applications_bp, attendance_bp, portal_bp, groups_bp, celebration_bp,
+                      evaluation_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 

@@ -22,3 +22,8 @@ def local_instant(day: date, at: time, tz: str | ZoneInfo = LONDON) -> datetime:
 def to_local(instant: datetime, tz: str | ZoneInfo = LONDON) -> datetime:
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     return instant.astimezone(zone)
+
+
+def local_today(tz: str | ZoneInfo = LONDON) -> date:
+    """Today's date where the cohort is."""
+    return to_local(now(), tz).date()

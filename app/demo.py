@@ -20,6 +20,7 @@ from app.attendance.services import save_attendance, send_apologies
 from app.auth.models import Organisation, OrganisationKind, StaffRole, User
 from app.celebration import services as celebration
 from app.db import db
+from app.evaluation.demo import seed_evaluation
 from app.groups.services import allocate_groups
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.portal import services as portal
@@ -187,6 +188,7 @@ def seed(*, now: datetime) -> None:
     _seed_portal(cohort, team=team, now=now)
     allocate_groups(actor=team, cohort=cohort, size=5, seed=1, now=cohort.sessions[0].starts_at)
     _seed_celebration_and_clinics(cohort, now=now)
+    seed_evaluation(cohort, team=team, now=now, rng=rng)
 
     _seed_next_cohort(now=now, team=team, programme_row=programme_row, start=start, organisations=organisations,
                       rng=rng)

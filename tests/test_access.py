@@ -11,11 +11,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app import clock
 from app.applications.services import start_application
 from app.celebration.services import invite_guest
 from app.db import db
+from app.evaluation import communities, feedback, impact
+from app.evaluation.models import FeedbackResponse
 from app.groups.services import allocate_groups
 from app.notifications.services import queue_email
 from app.portal.services import ResourceDetails, share_resource, start_thread
@@ -153,6 +156,38 @@ EXPECTED = {
     "celebration.export": ("GET", "/cohorts/{cohort}/celebration/guests.csv", TEAM_ONLY),
     "celebration.rsvp": ("GET", "/rsvp/not-a-token", dict.fromkeys(ROLES, 404)),
     "celebration.clinic": ("GET", "/sessions/{clinic}/clinic", COHORT_MEMBERS),
+    "evaluation.give": ("GET", "/sessions/{ended_session}/feedback", {**COHORT_MEMBERS, "facilitator": 302,
+                                                                       "team": 302}),
+    "evaluation.results": ("GET", "/cohorts/{cohort}/feedback", STAFF_ONLY),
+    "evaluation.session_results": ("GET", "/sessions/{ended_session}/feedback/results", STAFF_ONLY),
+    "evaluation.settings": ("GET", "/cohorts/{cohort}/feedback/settings", TEAM_ONLY),
+    "evaluation.export": ("GET", "/cohorts/{cohort}/feedback.csv", TEAM_ONLY),
+    "evaluation.tag": ("POST", "/feedback/{feedback}/tags", {**TEAM_ONLY, "team": 302}),
+    "evaluation.my_community": ("GET", "/cohorts/{cohort}/my-community", {**COHORT_MEMBERS, "facilitator": 302,
+                                                                          "team": 302}),
+    # An empty meeting form is refused on the page itself, with the messages.
+    "evaluation.log_meeting": ("POST", "/cohorts/{cohort}/my-community/meetings", {
+        **COHORT_MEMBERS, "participant": 400, "facilitator": 403, "team": 403}),
+    # Only the participant removes their own meetings and evidence; to anyone else they are not there.
+    "evaluation.delete_meeting": ("POST", "/meetings/{meeting}/delete", {**COHORT_MEMBERS, "participant": 302,
+                                                                         "facilitator": 404, "team": 404}),
+    "evaluation.cohort_communities": ("GET", "/cohorts/{cohort}/communities", STAFF_ONLY),
+    "evaluation.export_communities": ("GET", "/cohorts/{cohort}/communities.xlsx", TEAM_ONLY),
+    "evaluation.value_board": ("GET", "/cohorts/{cohort}/value", COHORT_MEMBERS),
+    "evaluation.delete_evidence": ("POST", "/evidence/{evidence}/delete", {**COHORT_MEMBERS, "participant": 302,
+                                                                           "facilitator": 404, "team": 302}),
+    "evaluation.stories": ("GET", "/cohorts/{cohort}/stories", COHORT_MEMBERS),
+    "evaluation.new_story": ("GET", "/cohorts/{cohort}/stories/new", {**COHORT_MEMBERS, "facilitator": 403,
+                                                                      "team": 403}),
+    # A story waiting for review: its author and the team; facilitators see only published stories.
+    "evaluation.story": ("GET", "/stories/{story}", {**COHORT_MEMBERS, "facilitator": 404}),
+    "evaluation.edit_story": ("GET", "/stories/{story}/edit", {**COHORT_MEMBERS, "facilitator": 404, "team": 403}),
+    "evaluation.review_story": ("POST", "/stories/{story}/review", {**TEAM_ONLY, "team": 302}),
+    "evaluation.withdraw_consent": ("POST", "/stories/{story}/consent", {**COHORT_MEMBERS, "participant": 302,
+                                                                         "facilitator": 404, "team": 403}),
+    "evaluation.report": ("GET", "/cohorts/{cohort}/report", TEAM_ONLY),
+    "evaluation.report_pdf": ("GET", "/cohorts/{cohort}/report.pdf", TEAM_ONLY),
+    "evaluation.narrative": ("POST", "/cohorts/{cohort}/report/narrative", {**TEAM_ONLY, "team": 302}),
     "admin.reminders": ("GET", "/team/reminders", TEAM_ONLY),
     "admin.outbox_action": ("POST", "/team/outbox/{message}/cancel", {**TEAM_ONLY, "team": 302}),
     "admin.dashboard": ("GET", "/team/", {
@@ -216,14 +251,33 @@ def world(app):
     from app.notifications.models import OutboxMessage
 
     message = db.session.query(OutboxMessage).filter_by(key="access-test").one()
+    ended = [s for s in cohort.sessions if s.ends_at < now][-1]
+    partner = next(e.user for e in cohort.enrolments if e.user.name == "Group partner")
+    feedback.give_feedback(actor=partner, session=ended, now=now, answers=feedback.Answers(
+        worthwhile=5, recommend_yes=True, what_worked="Private feedback text"))
+    feedback_key = db.session.scalar(select(FeedbackResponse.key))
+    communities.save_community(actor=people["participant"], cohort=cohort, now=now,
+                               details=communities.CommunityDetails(title="Private community name"))
+    meeting = communities.log_meeting(actor=people["participant"], cohort=cohort, today=ended.ends_at.date(), now=now,
+                                      details=communities.MeetingDetails(held_on=ended.ends_at.date(), attendance=9))
+    evidence = impact.add_evidence(actor=people["participant"], cohort=cohort, kind="reflection",
+                                   text="Private evidence text", cycles=["applied"], consent=False)
+    story = impact.save_story(actor=people["participant"], cohort=cohort, story=None, submit=True, now=now,
+                              draft=impact.StoryDraft(title="Private story title", once_upon_a_time="a",
+                                                      every_day="b", one_day="c", because_of_that=["d"],
+                                                      until_finally="e", consent_to_publish=True))
     db.session.commit()
     ids = {"cohort": cohort.id, "session": session.id, "cancelled_session": cancelled.id, "message": message.id,
            "application": application.id, "resource": resource.id, "thread": thread.id,
            "post": thread.posts[0].id, "group": group.id, "rota": rota.id, "group_session": rota.session_id,
-           "enrolment": group.memberships[0].enrolment_id, "guest": guest.id, "clinic": clinic.id}
+           "enrolment": group.memberships[0].enrolment_id, "guest": guest.id, "clinic": clinic.id,
+           "ended_session": ended.id, "feedback": feedback_key, "meeting": meeting.id, "evidence": evidence.id,
+           "story": story.id}
     return people, ids, {"session": session.title, "message": "Private subject",
                          "application": "Private community title", "resource": "Private resource title",
-                         "thread": "Private thread title", "post": "Private post body", "guest": "Private Guest"}
+                         "thread": "Private thread title", "post": "Private post body", "guest": "Private Guest",
+                         "feedback": "Private feedback text", "community": "Private community name",
+                         "evidence": "Private evidence text", "story": "Private story title"}
 
 
 def _token(client) -> str:

@@ -178,6 +178,9 @@ class ProgrammeSession(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default=SessionStatus.SCHEDULED.value)
     # Bumped on every change: the ICS SEQUENCE that tells calendars an event was updated.
     sequence: Mapped[int] = mapped_column(default=0)
+    # When it was first planned to start; kept through reschedules so the report shows postponements.
+    planned_starts_at: Mapped[datetime | None] = mapped_column(
+        default=lambda context: context.get_current_parameters()["starts_at"])
 
     cohort: Mapped[Cohort] = relationship(back_populates="sessions")
     module: Mapped[ProgrammeModule | None] = relationship(back_populates="sessions")

@@ -1,0 +1,195 @@
+"""Participants' own Communities of Practice and the meetings they convene."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app import audit
+from app.applications.models import Application
+from app.db import db
+from app.errors import DomainError, PermissionDenied
+from app.evaluation.models import (
+    EXPECTED_MEETINGS,
+    MEETING_METHODS,
+    CommunityMeeting,
+    CommunityStatus,
+    ParticipantCommunity,
+)
+from app.notifications.services import cancel_pending
+from app.programme.models import Cohort, Enrolment, EnrolmentStatus
+
+MAX_ATTENDANCE = 10_000
+
+
+@dataclass
+class CommunityDetails:
+    title: str = ""
+    domain: str = ""
+    member_kinds: str = ""
+    crosses_boundaries: bool = False
+    boundaries_how: str = ""
+    status: str = CommunityStatus.PLANNING.value
+
+
+@dataclass
+class MeetingDetails:
+    held_on: date | None = None
+    attendance: int | None = None
+    methods: list[str] = field(default_factory=list)
+    other_method: str = ""
+    reflection: str = ""
+
+
+def own_enrolment(user, cohort_id: int) -> Enrolment:
+    enrolment = db.session.scalar(select(Enrolment).where(
+        Enrolment.user_id == user.id, Enrolment.cohort_id == cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE.value))
+    if enrolment is None:
+        raise PermissionDenied("Only participants record their community of practice.")
+    return enrolment
+
+
+def community_of(enrolment: Enrolment) -> ParticipantCommunity | None:
+    return db.session.scalar(select(ParticipantCommunity).where(ParticipantCommunity.enrolment_id == enrolment.id)
+                             .options(selectinload(ParticipantCommunity.meetings)))
+
+
+def details_from_application(enrolment: Enrolment) -> CommunityDetails:
+    """What the participant told us about their CoP when they applied: the starting point."""
+    application = db.session.scalar(select(Application).where(Application.applicant_id == enrolment.user_id,
+                                                              Application.cohort_id == enrolment.cohort_id))
+    if application is None:
+        return CommunityDetails()
+    return CommunityDetails(title=application.cop_title or "", domain=application.cop_domain or "",
+                            member_kinds=application.cop_members or "",
+                            crosses_boundaries=bool(application.crosses_boundaries),
+                            boundaries_how=application.boundaries_how or "")
+
+
+def save_community(*, actor, cohort: Cohort, details: CommunityDetails, now: datetime) -> ParticipantCommunity:
+    enrolment = own_enrolment(actor, cohort.id)
+    title = details.title.strip()
+    if not title:
+        raise DomainError("Give your community of practice a name.", field="title")
+    if len(title) > 200:
+        raise DomainError("Keep the name to 200 characters.", field="title")
+    if details.status not in {s.value for s in CommunityStatus}:
+        raise DomainError("Choose where your community is now.", field="status")
+    if details.crosses_boundaries and not details.boundaries_how.strip():
+        raise DomainError("Say which boundaries your community crosses.", field="boundaries_how")
+    community = community_of(enrolment)
+    if community is None:
+        community = ParticipantCommunity(enrolment_id=enrolment.id)
+        db.session.add(community)
+    community.title, community.domain = title, details.domain.strip()[:2000]
+    community.member_kinds = details.member_kinds.strip()[:2000]
+    community.crosses_boundaries = details.crosses_boundaries
+    community.boundaries_how = details.boundaries_how.strip()[:2000] if details.crosses_boundaries else ""
+    community.status = details.status
+    db.session.flush()
+    return community
+
+
+def log_meeting(*, actor, cohort: Cohort, details: MeetingDetails, today: date, now: datetime) -> CommunityMeeting:
+    enrolment = own_enrolment(actor, cohort.id)
+    community = community_of(enrolment)
+    if community is None:
+        raise DomainError("Describe your community of practice first, then log its meetings.")
+    if details.held_on is None:
+        raise DomainError("Enter the date of the meeting, for example 14 3 2027.", field="held_on")
+    if details.held_on > today:
+        raise DomainError("The meeting date must be today or in the past.", field="held_on")
+    if details.held_on < cohort.starts_on.replace(year=cohort.starts_on.year - 1):
+        raise DomainError("That date is more than a year before the programme started.", field="held_on")
+    if details.attendance is None or details.attendance < 0:
+        raise DomainError("Enter how many people came, as a whole number.", field="attendance")
+    if details.attendance > MAX_ATTENDANCE:
+        raise DomainError(f"Enter a number up to {MAX_ATTENDANCE:,}.", field="attendance")
+    unknown = [m for m in details.methods if m not in MEETING_METHODS]
+    if unknown:
+        raise DomainError("Choose methods from the list, or write another under 'Other'.", field="methods")
+    methods = [m for m in MEETING_METHODS if m in details.methods]
+    other = details.other_method.strip()[:120]
+    if other:
+        methods.append(other)
+    meeting = CommunityMeeting(community_id=community.id, held_on=details.held_on, attendance=details.attendance,
+                               methods=methods, reflection=details.reflection.strip()[:4000], created_at=now)
+    db.session.add(meeting)
+    if community.status == CommunityStatus.PLANNING:
+        community.status = CommunityStatus.LAUNCHED.value
+    db.session.flush()
+    cancel_pending(f"cop-meetings:{actor.id}:")
+    return meeting
+
+
+def delete_meeting(*, actor, meeting: CommunityMeeting) -> None:
+    community = meeting.community
+    enrolment = own_enrolment(actor, community.enrolment.cohort_id)
+    if community.enrolment_id != enrolment.id:
+        raise PermissionDenied("You can only remove meetings of your own community.")
+    db.session.delete(meeting)
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class Progress:
+    meetings: int
+    expected: int = EXPECTED_MEETINGS
+
+    @property
+    def met_expectation(self) -> bool:
+        return self.meetings >= self.expected
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.meetings / self.expected))
+
+
+@dataclass
+class CommunityRow:
+    enrolment: Enrolment
+    community: ParticipantCommunity | None
+    meetings: int
+    total_attendance: int
+    last_met: date | None
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(self.meetings)
+
+
+def cohort_communities(cohort: Cohort) -> list[CommunityRow]:
+    """Every active participant with their CoP (if recorded) and meeting counts: four queries."""
+    enrolments = list(db.session.scalars(select(Enrolment).where(
+        Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value)
+        .options(selectinload(Enrolment.user))))
+    communities = {c.enrolment_id: c for c in db.session.scalars(select(ParticipantCommunity).where(
+        ParticipantCommunity.enrolment_id.in_([e.id for e in enrolments])))}
+    stats = {cid: (count, total or 0, last) for cid, count, total, last in db.session.execute(
+        select(CommunityMeeting.community_id, func.count(), func.sum(CommunityMeeting.attendance),
+               func.max(CommunityMeeting.held_on))
+        .where(CommunityMeeting.community_id.in_([c.id for c in communities.values()]))
+        .group_by(CommunityMeeting.community_id)).all()}
+    rows = []
+    for enrolment in sorted(enrolments, key=lambda e: e.user.name.lower()):
+        community = communities.get(enrolment.id)
+        count, total, last = stats.get(community.id, (0, 0, None)) if community else (0, 0, None)
+        rows.append(CommunityRow(enrolment, community, count, total, last))
+    return rows
+
+
+def meetings_of_cohort(cohort: Cohort) -> list[CommunityMeeting]:
+    return list(db.session.scalars(
+        select(CommunityMeeting).join(ParticipantCommunity).join(Enrolment)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value)
+        .options(selectinload(CommunityMeeting.community).selectinload(ParticipantCommunity.enrolment)
+                 .selectinload(Enrolment.user))
+        .order_by(CommunityMeeting.held_on)))
+
+
+def record_export(*, actor, cohort: Cohort, fmt: str, rows: int) -> None:
+    audit.record(actor=actor, action="communities_exported", target_type="cohort", target_id=cohort.id,
+                 detail={"format": fmt, "rows": rows})

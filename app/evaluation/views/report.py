@@ -1,0 +1,88 @@
+"""The cohort's evaluation report: the page, the PDF, and the team's own words in it."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app import audit, clock
+from app.charts import bar_chart
+from app.db import db
+from app.errors import DomainError
+from app.evaluation import report as reports
+from app.evaluation.forms import NarrativeForm
+from app.evaluation.views import bp
+from app.form_errors import attach_domain_error
+from app.permissions import team_required
+from app.programme.models import SESSION_KIND_LABELS, Cohort, SessionKind
+
+
+def _short(session) -> str:
+    if session.module is not None:
+        return f"Module {session.module.number}, day {session.part}"
+    return session.title
+
+
+def report_charts(report: reports.Report) -> dict:
+    delivered = [line for line in report.delivered if line.registered]
+    charts = {
+        "attendance": bar_chart(
+            title="People attending each session delivered (where a register was taken)",
+            chart_id="attendance-per-session",
+            labels=[_short(line.session) for line in delivered], values=[line.attended for line in delivered],
+            maximum=max([report.participants, *(line.attended for line in delivered), 1])),
+        "cycles": bar_chart(
+            title="Evidence of each kind of value", chart_id="value-cycles",
+            labels=[cycle.capitalize() for cycle in report.cycle_counts], values=list(report.cycle_counts.values()),
+            maximum=max([*report.cycle_counts.values(), 1])),
+    }
+    if report.feedback_by_kind:
+        charts["feedback"] = bar_chart(
+            title="Percentage agreeing the session was a worthwhile use of their time", chart_id="feedback-by-kind",
+            labels=[SESSION_KIND_LABELS[SessionKind(k)] for k in report.feedback_by_kind],
+            values=[t.worthwhile_percent or 0 for t in report.feedback_by_kind.values()], maximum=100, value_label="%")
+    return charts
+
+
+@bp.get("/cohorts/<int:cohort_id>/report")
+@team_required
+def report(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    built = reports.build_report(cohort, clock.now())
+    form = NarrativeForm(obj=built.narrative)
+    return render_template("evaluation/report.html", report=built, charts=report_charts(built), form=form,
+                           kind_labels=SESSION_KIND_LABELS)
+
+
+@bp.post("/cohorts/<int:cohort_id>/report/narrative")
+@team_required
+def narrative(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    form = NarrativeForm()
+    if form.validate_on_submit():
+        try:
+            reports.save_narrative(actor=current_user, cohort=cohort, summary=form.summary.data or "",
+                                   next_steps=form.next_steps.data or "")
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("The report's summary and next steps are saved.", "success")
+            return redirect(url_for("evaluation.report", cohort_id=cohort.id))
+    built = reports.build_report(cohort, clock.now())
+    return render_template("evaluation/report.html", report=built, charts=report_charts(built), form=form,
+                           kind_labels=SESSION_KIND_LABELS, form_errors=True), 400
+
+
+@bp.get("/cohorts/<int:cohort_id>/report.pdf")
+@team_required
+def report_pdf(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    built = reports.build_report(cohort, clock.now())
+    pdf = reports.render_pdf(built, charts=report_charts(built), kind_labels=SESSION_KIND_LABELS)
+    audit.record(actor=current_user, action="report_downloaded", target_type="cohort", target_id=cohort.id)
+    db.session.commit()
+    filename = f"evaluation-report-{cohort.name}".replace(" ", "-").lower()
+    filename = "".join(ch for ch in filename if ch.isalnum() or ch in "-_") + ".pdf"
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -1,0 +1,128 @@
+"""Value evidence and the value board; impact stories from draft to publication; consent throughout."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app import clock
+from app.db import db
+from app.errors import Conflict, DomainError
+from app.evaluation import feedback, impact
+from app.evaluation.models import ImpactStory
+from tests.conftest import csrf_token
+from tests.factories import make_cohort, make_facilitator, make_participant, make_team
+
+SPINE = dict(once_upon_a_time="We met rarely.", every_day="People worked alone.", one_day="We tried a new format.",
+             because_of_that=["More people came.", "They brought colleagues."], until_finally="It runs itself.")
+
+
+def story(cohort, person, *, consent=True, submit=True, **changes) -> ImpactStory:
+    draft = impact.StoryDraft(**{"title": "From alone to together", **SPINE, "cycles": ["applied"],
+                                 "consent_to_publish": consent, **changes})
+    return impact.save_story(actor=person, cohort=cohort, draft=draft, story=None, submit=submit, now=clock.now())
+
+
+def test_the_value_board_shows_shared_evidence_and_keeps_the_rest_private(frozen_now):
+    cohort = make_cohort()
+    author, peer, team = make_participant(cohort), make_participant(cohort), make_team()
+    impact.add_evidence(actor=author, cohort=cohort, kind="quote", text="Shared words", cycles=["immediate"],
+                        consent=True)
+    impact.add_evidence(actor=author, cohort=cohort, kind="reflection", text="Private words",
+                        cycles=["reframing", "applied"], consent=False)
+    session = [s for s in cohort.sessions if s.ends_at < clock.now()][-1]
+    feedback.give_feedback(actor=peer, session=session, now=session.ends_at, answers=feedback.Answers(
+        worthwhile=5, recommend_yes=True, quote="Unconsented feedback quote", value_cycles=["potential"]))
+
+    def texts(viewer, cycle):
+        return [item.text for item in impact.value_board(cohort, viewer=viewer).columns[cycle]]
+
+    assert texts(team, "reframing") == ["Private words"] and texts(team, "potential") == ["Unconsented feedback quote"]
+    assert texts(author, "reframing") == ["Private words"]          # their own
+    assert texts(peer, "reframing") == [] and texts(peer, "immediate") == ["Shared words"]
+    assert texts(peer, "potential") == []                           # no consent, so not even its author sees it here
+    assert texts(make_facilitator(), "applied") == []
+    assert impact.value_board(cohort, viewer=team).count("applied") == 1
+
+    with pytest.raises(DomainError, match="at least one kind of value"):
+        impact.add_evidence(actor=author, cohort=cohort, kind="quote", text="x", cycles=["made-up"], consent=True)
+    with pytest.raises(DomainError, match="Only participants of this cohort"):
+        impact.add_evidence(actor=make_participant(make_cohort()), cohort=cohort, kind="quote", text="x",
+                            cycles=["immediate"], consent=True)
+
+
+def test_the_board_form_keeps_what_was_typed(client, login_as, frozen_now):
+    cohort = make_cohort()
+    person = make_participant(cohort)
+    cohort_id = cohort.id
+    login_as(person)
+    token = csrf_token(client, f"/cohorts/{cohort_id}/value")
+    refused = client.post(f"/cohorts/{cohort_id}/value", data={"csrf_token": token, "kind": "change",
+                                                               "text": "We changed the rota"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Choose at least one kind of value" in body and "We changed the rota" in body
+    assert client.post(f"/cohorts/{cohort_id}/value", data={"csrf_token": token, "kind": "change",
+                                                            "text": "We changed the rota", "cycles": ["realised"],
+                                                            "consent": "y"}).status_code == 302
+    assert "We changed the rota" in client.get(f"/cohorts/{cohort_id}/value").get_data(as_text=True)
+
+
+def test_a_story_goes_from_draft_to_review_to_publication_only_with_consent(client, login_as, frozen_now):
+    cohort = make_cohort()
+    author, peer, team = make_participant(cohort, name="Story Author"), make_participant(cohort), make_team()
+    db.session.commit()
+    with pytest.raises(DomainError, match="Until finally"):
+        story(cohort, author, until_finally="")
+    db.session.rollback()
+    draft = story(cohort, author, submit=False)
+    assert draft.status == "draft"
+    assert draft not in impact.stories_of(cohort, viewer=team)      # the team sees stories once sent
+    assert draft not in impact.stories_of(cohort, viewer=peer)
+
+    unconsented = story(cohort, author, consent=False, title="Not for publishing")
+    with pytest.raises(Conflict, match="not agreed to publication"):
+        impact.review_story(actor=team, story=unconsented, decision="publish", note="", now=clock.now())
+    with pytest.raises(DomainError, match="what the author should change"):
+        impact.review_story(actor=team, story=unconsented, decision="return", note="", now=clock.now())
+
+    sent = story(cohort, author)
+    impact.review_story(actor=team, story=sent, decision="publish", note="", now=clock.now())
+    assert sent.status == "published" and impact.published_stories(cohort) == [sent]
+    assert sent in impact.stories_of(cohort, viewer=peer)
+    with pytest.raises(Conflict, match="published"):
+        impact.save_story(actor=author, cohort=cohort, story=sent, submit=False, now=clock.now(),
+                          draft=impact.StoryDraft(title="Changed"))
+
+    impact.withdraw_consent(actor=author, story=sent, now=clock.now())
+    assert sent.status == "submitted" and impact.published_stories(cohort) == []
+    assert sent not in impact.stories_of(cohort, viewer=peer)
+
+
+def test_story_pages_for_author_team_and_peers(client, login_as, frozen_now):
+    cohort = make_cohort()
+    author, peer, team = make_participant(cohort, name="Story Author"), make_participant(cohort), make_team()
+    cohort_id = cohort.id
+    login_as(author)
+    token = csrf_token(client, f"/cohorts/{cohort_id}/stories/new")
+    form = {"csrf_token": token, "title": "From alone to together", "once_upon_a_time": "We met rarely.",
+            "every_day": "People worked alone.", "one_day": "We tried a new format.",
+            "because_of_that": "More people came.\r\n\r\nThey brought colleagues.", "until_finally": "",
+            "consent_to_publish": "y", "action": "submit"}
+    refused = client.post(f"/cohorts/{cohort_id}/stories/new", data=form)
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Complete 'Until finally...' before you send" in body and "We met rarely." in body
+    saved = client.post(f"/cohorts/{cohort_id}/stories/new", data={**form, "until_finally": "It runs itself."})
+    assert saved.status_code == 302
+    made = db.session.scalar(select(ImpactStory))
+    assert made.because_of_that == ["More people came.", "They brought colleagues."]
+    story_id = made.id
+
+    login_as(peer)
+    assert client.get(f"/stories/{story_id}").status_code == 404  # not published yet
+    login_as(team)
+    page = client.get(f"/stories/{story_id}").get_data(as_text=True)
+    assert "Because of that…</strong> They brought colleagues." in page
+    token = csrf_token(client, f"/stories/{story_id}")
+    assert client.post(f"/stories/{story_id}/review", data={"csrf_token": token, "decision": "publish"}).status_code == 302
+    login_as(peer)
+    assert "From alone to together" in client.get(f"/stories/{story_id}").get_data(as_text=True)
