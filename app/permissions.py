@@ -66,13 +66,17 @@ def active_enrolment(user: User) -> Enrolment | None:
     ).first()
 
 
-def is_participant_of(user: User, cohort_id: int) -> bool:
+def enrolment_in(user: User, cohort_id: int) -> Enrolment | None:
+    """The person's active place in this cohort, if they have one."""
     if not getattr(user, "is_authenticated", False):
-        return False
+        return None
     return db.session.scalar(
-        select(Enrolment.id).where(Enrolment.user_id == user.id, Enrolment.cohort_id == cohort_id,
-                                   Enrolment.status == EnrolmentStatus.ACTIVE.value)
-    ) is not None
+        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.cohort_id == cohort_id,
+                                Enrolment.status == EnrolmentStatus.ACTIVE.value))
+
+
+def is_participant_of(user: User, cohort_id: int) -> bool:
+    return enrolment_in(user, cohort_id) is not None
 
 
 def can_view_cohort(user: User, cohort: Cohort) -> bool:

@@ -14,6 +14,7 @@ from app.celebration.models import ClinicSignup, Guest, GuestStatus, Relationshi
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
 from app.notifications.services import cancel_pending_to, queue_email
+from app.permissions import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
 from app.tokens import hash_token, new_token
 from app.urls import absolute_url
@@ -26,8 +27,7 @@ def celebration_session(cohort_id: int) -> ProgrammeSession | None:
 
 
 def _enrolment(user, cohort_id: int) -> Enrolment:
-    enrolment = db.session.scalar(select(Enrolment).where(
-        Enrolment.user_id == user.id, Enrolment.cohort_id == cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE.value))
+    enrolment = enrolment_in(user, cohort_id)
     if enrolment is None:
         raise PermissionDenied("Only participants of this cohort can do that.")
     return enrolment

@@ -20,6 +20,7 @@ from app.evaluation.models import (
     ParticipantCommunity,
 )
 from app.notifications.services import cancel_pending
+from app.permissions import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus
 
 MAX_ATTENDANCE = 10_000
@@ -45,8 +46,7 @@ class MeetingDetails:
 
 
 def own_enrolment(user, cohort_id: int) -> Enrolment:
-    enrolment = db.session.scalar(select(Enrolment).where(
-        Enrolment.user_id == user.id, Enrolment.cohort_id == cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE.value))
+    enrolment = enrolment_in(user, cohort_id)
     if enrolment is None:
         raise PermissionDenied("Only participants record their community of practice.")
     return enrolment

@@ -26,6 +26,7 @@ from app.evaluation.models import (
     cycles_in,
 )
 from app.notifications.services import cancel_pending
+from app.permissions import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind, SessionStatus
 
 # Feedback can be given from the end of a session for this long.
@@ -104,9 +105,7 @@ class Answers:
 
 
 def _enrolment(user, session: ProgrammeSession) -> Enrolment:
-    enrolment = db.session.scalar(select(Enrolment).where(
-        Enrolment.user_id == user.id, Enrolment.cohort_id == session.cohort_id,
-        Enrolment.status == EnrolmentStatus.ACTIVE.value))
+    enrolment = enrolment_in(user, session.cohort_id)
     if enrolment is None:
         raise PermissionDenied("Only participants of this cohort can give feedback on its sessions.")
     return enrolment

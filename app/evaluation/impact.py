@@ -25,21 +25,17 @@ from app.evaluation.models import (
     ValueEvidence,
     cycles_in,
 )
-from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession
+from app.permissions import enrolment_in
+from app.programme.models import Cohort, Enrolment, ProgrammeSession
 
 STORY_BEATS = 6  # "Because of that..." may repeat up to this many times
-
-
-def _active_enrolment(user, cohort_id: int) -> Enrolment | None:
-    return db.session.scalar(select(Enrolment).where(
-        Enrolment.user_id == user.id, Enrolment.cohort_id == cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE.value))
 
 
 # -- value evidence --------------------------------------------------------------------------
 
 def add_evidence(*, actor, cohort: Cohort, kind: str, text: str, cycles: list[str], consent: bool) -> ValueEvidence:
     """A participant's own evidence (theirs, shared only with consent) or the team's observation."""
-    enrolment = None if actor.is_team else _active_enrolment(actor, cohort.id)
+    enrolment = None if actor.is_team else enrolment_in(actor, cohort.id)
     if not actor.is_team and enrolment is None:
         raise PermissionDenied("Only participants of this cohort and the programme team add evidence here.")
     if kind not in {k.value for k in EvidenceKind}:
@@ -98,7 +94,7 @@ class Board:
 
 def value_board(cohort: Cohort, *, viewer, shareable_only: bool = False) -> Board:
     """Evidence by cycle. The team sees everything; others see what may be shared, and their own."""
-    enrolment = None if viewer is None or viewer.is_staff else _active_enrolment(viewer, cohort.id)
+    enrolment = None if viewer is None or viewer.is_staff else enrolment_in(viewer, cohort.id)
     everything = viewer is not None and viewer.is_team and not shareable_only
     query = select(ValueEvidence).where(ValueEvidence.cohort_id == cohort.id).options(
         selectinload(ValueEvidence.enrolment).selectinload(Enrolment.user)).order_by(ValueEvidence.id)
@@ -159,7 +155,7 @@ def _check_complete(story: ImpactStory) -> None:
 
 def save_story(*, actor, cohort: Cohort, draft: StoryDraft, story: ImpactStory | None, submit: bool,
                now: datetime) -> ImpactStory:
-    enrolment = _active_enrolment(actor, cohort.id)
+    enrolment = enrolment_in(actor, cohort.id)
     if enrolment is None:
         raise PermissionDenied("Only participants of this cohort write impact stories here.")
     if story is not None and story.enrolment_id != enrolment.id:
@@ -210,7 +206,7 @@ def review_story(*, actor, story: ImpactStory, decision: str, note: str, now: da
 
 def withdraw_consent(*, actor, story: ImpactStory, now: datetime) -> None:
     """The author withdraws consent: the story is unpublished at once."""
-    enrolment = _active_enrolment(actor, story.cohort_id)
+    enrolment = enrolment_in(actor, story.cohort_id)
     if enrolment is None or story.enrolment_id != enrolment.id:
         raise PermissionDenied("You can only change your own story.")
     story.consent_to_publish = False
@@ -228,7 +224,7 @@ def stories_of(cohort: Cohort, *, viewer) -> list[ImpactStory]:
     if viewer.is_team:
         query = query.where(ImpactStory.status != StoryStatus.DRAFT.value)
     else:
-        enrolment = _active_enrolment(viewer, cohort.id)
+        enrolment = enrolment_in(viewer, cohort.id)
         query = query.where(or_(ImpactStory.status == StoryStatus.PUBLISHED.value,
                                 ImpactStory.enrolment_id == (enrolment.id if enrolment else -1)))
     return list(db.session.scalars(query))
