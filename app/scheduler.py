@@ -1,10 +1,16 @@
 """The one list of scheduled jobs and their triggers (APScheduler 3).
 
 Jobs are plain functions of `now` elsewhere; this module only wires them to triggers and runs
-each inside an app context as one unit of work. Production runs `flask scheduler run` (a
-BlockingScheduler in its own process); the embedded default runs a BackgroundScheduler
-inside the web process. Running several schedulers at once is safe: send_due claims rows
-atomically, so each message is sent once.
+each inside an app context as one unit of work. Production runs `flask scheduler run`: a
+BlockingScheduler in its own process whose jobs live in the database (SQLAlchemyJobStore, table
+`apscheduler_jobs`, created by APScheduler rather than by our migrations) under fixed ids, so a
+restart replaces them and a missed run is caught up once (coalesce, a misfire grace time). The
+embedded default runs a BackgroundScheduler inside the web process with jobs in memory. Running
+several schedulers at once is safe: send_due claims rows atomically, so each message is sent once.
+
+A job store keeps jobs by reference ("app.scheduler:send_due_job"), so the job functions are
+module-level and take no arguments: they run in the app that started the scheduler, or create
+one when there is none.
 """
 
 from __future__ import annotations
@@ -21,12 +27,27 @@ log = logging.getLogger(__name__)
 
 _state = {"running": False, "mode": "off", "last_run": None}
 _lock = threading.Lock()
+_apps: list[Flask] = []  # the app whose scheduler runs the jobs; set on start
+JOBSTORE_TABLE = "apscheduler_jobs"
+MISFIRE_GRACE_SECONDS = 300
 
 
-def _send_due_job(app: Flask) -> None:
+def _app() -> Flask:
+    if not _apps:
+        from app import create_app
+
+        _apps.append(create_app())
+    return _apps[0]
+
+
+def _use(app: Flask) -> None:
+    _apps[:] = [app]
+
+
+def send_due_job() -> None:
     from app.notifications.services import send_due
 
-    with app.app_context():
+    with _app().app_context():
         try:
             sent = send_due(clock.now())
             _state["last_run"] = clock.now().isoformat()
@@ -54,8 +75,8 @@ def plan_reminders(now) -> int:
     return sum(planner(now) for planner in planners)
 
 
-def _plan_reminders_job(app: Flask) -> None:
-    with app.app_context():
+def plan_reminders_job() -> None:
+    with _app().app_context():
         try:
             planned = plan_reminders(clock.now())
             db.session.commit()
@@ -69,9 +90,9 @@ def _plan_reminders_job(app: Flask) -> None:
 
 
 JOBS = [
-    # (id, function, trigger kwargs)
-    ("plan_reminders", _plan_reminders_job, {"trigger": "interval", "minutes": 15}),
-    ("send_due", _send_due_job, {"trigger": "interval", "seconds": None}),
+    # (fixed id, function by reference, trigger kwargs)
+    ("plan_reminders", "app.scheduler:plan_reminders_job", {"trigger": "interval", "minutes": 15}),
+    ("send_due", "app.scheduler:send_due_job", {"trigger": "interval", "seconds": None}),
 ]
 
 
@@ -80,8 +101,32 @@ def _add_jobs(scheduler, app: Flask) -> None:
         kwargs = dict(trigger)
         if job_id == "send_due":
             kwargs["seconds"] = app.config["SCHEDULER_SEND_INTERVAL_SECONDS"]
-        scheduler.add_job(func, args=[app], id=job_id, replace_existing=True, coalesce=True,
-                          max_instances=1, misfire_grace_time=300, **kwargs)
+        scheduler.add_job(func, id=job_id, name=job_id, replace_existing=True, coalesce=True, max_instances=1,
+                          misfire_grace_time=MISFIRE_GRACE_SECONDS, **kwargs)
+
+
+def durable_job_store(app: Flask):
+    """The jobs' table in the app's database, on an engine of its own (SQLite: WAL, busy timeout)."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from sqlalchemy import create_engine
+
+    from app.db import configure_sqlite
+
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_pre_ping=True)
+    configure_sqlite(engine)
+    return SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)
+
+
+def production_scheduler(app: Flask, scheduler_class=None):
+    """The production scheduler, its jobs added to the durable store (written there on start)."""
+    if scheduler_class is None:
+        from apscheduler.schedulers.blocking import BlockingScheduler as scheduler_class
+    _use(app)
+    scheduler = scheduler_class(timezone="UTC", jobstores={"default": durable_job_store(app)},
+                                job_defaults={"coalesce": True, "max_instances": 1,
+                                              "misfire_grace_time": MISFIRE_GRACE_SECONDS})
+    _add_jobs(scheduler, app)
+    return scheduler
 
 
 def start_embedded(app: Flask):
@@ -91,6 +136,7 @@ def start_embedded(app: Flask):
     with _lock:
         if _state["running"]:
             return None
+        _use(app)
         scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
         _add_jobs(scheduler, app)
         scheduler.start()
@@ -101,12 +147,9 @@ def start_embedded(app: Flask):
 
 def run_blocking(app: Flask) -> None:
     """`flask scheduler run`: the production scheduler process."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    # The job list is rebuilt from JOBS on every start; what is due lives in the outbox table,
-    # so nothing is lost while the process is down: the next run sends the backlog.
-    scheduler = BlockingScheduler(timezone="UTC")
-    _add_jobs(scheduler, app)
+    # JOBS replace the stored jobs of the same ids on every start; what is due lives in the outbox
+    # table, so nothing is lost while the process is down: the next run sends the backlog.
+    scheduler = production_scheduler(app)
     _state.update(running=True, mode="process")
     log.info("scheduler started with jobs: %s", ", ".join(j[0] for j in JOBS))
     scheduler.start()

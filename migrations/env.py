@@ -76,6 +76,13 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(object, name, type_, reflected, compare_to):
+    """APScheduler creates and owns its job table (`flask scheduler run`): not ours to migrate."""
+    from app.scheduler import JOBSTORE_TABLE
+
+    return not (type_ == "table" and name == JOBSTORE_TABLE)
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -98,6 +105,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

@@ -105,6 +105,8 @@ EXPECTED = {
     "auth.reminder_settings": ("POST", "/settings/reminders", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 302)}),
     "auth.calendar_link": ("POST", "/settings/calendar", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 400)}),
     "programme.reschedule_module": ("GET", "/cohorts/{cohort}/modules/1/reschedule", TEAM_ONLY),
+    "programme.reminder_rules_page": ("GET", "/cohorts/{cohort}/reminder-rules", TEAM_ONLY),
+    "programme.edit_reminder_rule": ("GET", "/cohorts/{cohort}/reminder-rules/session_reminders", TEAM_ONLY),
     "programme.session_ics": ("GET", "/sessions/{session}.ics", {
         "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404, "facilitator": 200,
         "team": 200}),

@@ -220,3 +220,81 @@ def test_refused_invitations_and_showcases_keep_what_was_typed(client, login_as)
                                                   "format": "Poster"}).get_data(as_text=True)
     assert "Give your showcase a title." in page and "Kept text" in page and 'value="Poster"' in page
     assert db.session.scalar(select(func.count()).select_from(Guest)) == 0
+
+
+def _move(event, days: int):
+    from app.programme.services import SessionDetails
+
+    starts, ends = clock.to_local(event.starts_at), clock.to_local(event.ends_at)
+    return SessionDetails(title=event.title, kind=event.kind, day=starts.date() + timedelta(days=days),
+                          starts=starts.time(), ends=ends.time(), venue=event.venue, join_url=event.join_url,
+                          access_info=event.access_info, description=event.description)
+
+
+def _told(prefix="guest-event-changed:") -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith(prefix))
+                                   .order_by(OutboxMessage.id)))
+
+
+def test_guests_are_told_the_new_time_when_the_celebration_moves_and_their_reminders_follow(frozen_now):
+    from app.celebration.jobs import plan_guest_reminders
+    from app.programme.services import update_session
+
+    cohort = make_cohort()
+    coming = invite(cohort)
+    declined = invite(cohort, name="Guest Two", email="guest.two@example.org")
+    services.answer_rsvp(token=token_for(declined), coming=False, access_needs="", dietary_needs="", now=clock.now())
+    proposed = Guest(cohort_id=cohort.id, name="Not Sent", email="not.sent@example.org", relationship_kind="sponsor",
+                     status="proposed", rsvp="pending")
+    db.session.add(proposed)
+    event = services.celebration_session(cohort.id)
+    frozen_now.move_to(event.starts_at - timedelta(days=7, hours=12))
+    plan_guest_reminders(clock.now())
+    old_reminders = _told("guest-reminder:")
+    assert len(old_reminders) == 2  # 7 days and 1 day before, both within the planning horizon
+
+    update_session(actor=make_team(), session=event, details=_move(event, 2), now=clock.now())
+    [told] = _told()
+    assert told.recipient == coming.email and told.subject == f"{event.title} has been changed"
+    from app.formatting import local_date, local_time
+
+    assert f"It is now on {local_date(event.starts_at)}, {local_time(event.starts_at)} to" in told.body_text
+    assert "use the link in your invitation email" in told.body_text and "/rsvp/" not in told.body_text
+    assert "instead of" in told.body_text and "(UK time)" in told.body_html
+    assert told.category == "celebration" and told.due_at == clock.now()
+
+    for reminder in old_reminders:
+        db.session.refresh(reminder)
+        assert reminder.status == "cancelled"
+    plan_guest_reminders(clock.now())
+    fresh = [m for m in _told("guest-reminder:") if m.status == "pending"]
+    # The new 7-day reminder is within the planning horizon; the 1-day one comes in a later pass.
+    assert [event.starts_at - m.due_at for m in fresh] == [timedelta(days=7)]
+    assert all(f":{event.sequence}:" in m.key and m.recipient == coming.email for m in fresh)
+
+
+def test_guests_are_told_when_the_celebration_is_cancelled_and_get_no_more_reminders(frozen_now):
+    from app.celebration.jobs import plan_guest_reminders
+    from app.programme.services import cancel_session
+
+    cohort = make_cohort()
+    guest = invite(cohort)
+    event = services.celebration_session(cohort.id)
+    frozen_now.move_to(event.starts_at - timedelta(days=7, hours=12))
+    plan_guest_reminders(clock.now())
+    cancel_session(actor=make_team(), session=event, now=clock.now())
+    [told] = _told()
+    assert told.recipient == guest.email and told.subject == f"{event.title} has been cancelled"
+    assert "has been cancelled" in told.body_text and "has been cancelled" in told.body_html
+    assert plan_guest_reminders(clock.now()) == 0
+    assert all(m.status == "cancelled" for m in _told("guest-reminder:"))
+
+
+def test_other_sessions_changing_tell_no_guests(frozen_now):
+    from app.programme.services import cancel_session
+
+    cohort = make_cohort()
+    invite(cohort)
+    module_day = next(s for s in cohort.sessions if s.kind == "module" and s.starts_at > clock.now())
+    cancel_session(actor=make_team(), session=module_day, now=clock.now())
+    assert _told() == []

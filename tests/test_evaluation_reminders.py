@@ -11,11 +11,12 @@ from app.attendance.models import AttendanceStatus
 from app.attendance.services import save_attendance
 from app.db import db
 from app.evaluation import communities, feedback
-from app.evaluation.jobs import first_monday, plan_cop_reminders, plan_feedback_requests
+from app.evaluation.jobs import cop_due_dates, plan_cop_reminders, plan_feedback_requests
 from app.notifications.models import OutboxMessage
 from app.notifications.services import send_due
 from app.programme import services as programme
 from app.programme.models import Enrolment
+from app.programme.reminder_rules import change_reminder_rule
 from tests.factories import make_cohort, make_participant, make_team
 
 
@@ -76,7 +77,10 @@ def test_no_requests_when_the_form_is_off_or_the_session_was_cancelled(frozen_no
 
 
 def test_cop_reminders_go_monthly_to_those_quiet_for_sixty_days(frozen_now):
-    assert first_monday(2026, 12) == date(2026, 12, 7) and first_monday(2027, 2) == date(2027, 2, 1)
+    # Every 30 days from the start (Monday 14 September): 14 October, 13 November, 13 December
+    # (a Sunday, so Monday 14 December).
+    assert cop_due_dates(date(2026, 9, 14), 30, date(2026, 10, 1), date(2026, 12, 31)) == [
+        date(2026, 10, 14), date(2026, 11, 13), date(2026, 12, 14)]
     cohort = make_cohort(starts_on=date(2026, 9, 14))
     cohort.status = "running"
     active, quiet, undescribed = make_participant(cohort), make_participant(cohort), make_participant(cohort)
@@ -87,16 +91,16 @@ def test_cop_reminders_go_monthly_to_those_quiet_for_sixty_days(frozen_now):
                             details=communities.MeetingDetails(held_on=date(2026, 11, 20), attendance=10))
     communities.log_meeting(actor=quiet, cohort=cohort, today=date(2026, 11, 20), now=clock.now(),
                             details=communities.MeetingDetails(held_on=date(2026, 9, 20), attendance=10))
-    frozen_now.move_to(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    frozen_now.move_to(datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
     plan_cop_reminders(clock.now())
     reminders = pending("cop-meetings:")
     assert {m.recipient for m in reminders} == {quiet.email, undescribed.email}
-    assert all(m.due_at == datetime(2026, 12, 7, 9, 0, tzinfo=UTC) for m in reminders)  # 09:00 GMT
+    assert all(m.due_at == datetime(2026, 12, 14, 9, 0, tzinfo=UTC) for m in reminders)  # 09:00 GMT
     assert plan_cop_reminders(clock.now()) == 0
 
     # Logging a meeting cancels the pending reminder.
-    communities.log_meeting(actor=quiet, cohort=cohort, today=date(2026, 12, 2), now=clock.now(),
-                            details=communities.MeetingDetails(held_on=date(2026, 12, 1), attendance=12))
+    communities.log_meeting(actor=quiet, cohort=cohort, today=date(2026, 12, 8), now=clock.now(),
+                            details=communities.MeetingDetails(held_on=date(2026, 12, 7), attendance=12))
     assert {m.recipient for m in pending("cop-meetings:")} == {undescribed.email}
 
 
@@ -104,7 +108,36 @@ def test_cop_reminders_keep_to_nine_o_clock_uk_time_across_the_clock_change(froz
     cohort = make_cohort(starts_on=date(2026, 9, 14))
     cohort.status = "running"
     person = make_participant(cohort)
-    frozen_now.move_to(datetime(2027, 4, 1, 12, 0, tzinfo=UTC))
+    frozen_now.move_to(datetime(2027, 4, 6, 12, 0, tzinfo=UTC))
     plan_cop_reminders(clock.now())
     [reminder] = [m for m in pending("cop-meetings:") if m.recipient == person.email]
-    assert reminder.due_at == datetime(2027, 4, 5, 8, 0, tzinfo=UTC)  # 09:00 BST
+    assert reminder.due_at == datetime(2027, 4, 12, 8, 0, tzinfo=UTC)  # Monday 12 April, 09:00 BST
+
+
+def test_the_cohort_s_rules_change_the_timing_or_turn_them_off(frozen_now):
+    cohort = make_cohort(starts_on=date(2026, 11, 30))
+    team = make_team()
+    person = make_participant(cohort)
+    welcome = cohort.sessions[0]
+    frozen_now.move_to(welcome.ends_at - timedelta(minutes=5))
+    plan_feedback_requests(clock.now())
+    assert [m.due_at - welcome.ends_at for m in pending("feedback-")] == [timedelta(hours=1), timedelta(hours=1, days=3)]
+    change_reminder_rule(actor=team, cohort=cohort, key="feedback_request", enabled=True, hours="2", days="5",
+                         now=clock.now())
+    assert pending("feedback-") == []  # the old timing is cancelled ...
+    plan_feedback_requests(clock.now())  # ... and the next pass writes the new one
+    assert [m.due_at - welcome.ends_at for m in pending("feedback-")] == [timedelta(hours=2), timedelta(hours=2, days=5)]
+    change_reminder_rule(actor=team, cohort=cohort, key="feedback_request", enabled=False, hours="2", days="5",
+                         now=clock.now())
+    assert plan_feedback_requests(clock.now()) == 0 and pending("feedback-") == []
+    assert person.email  # they simply get nothing
+
+    running = make_cohort(starts_on=date(2026, 9, 14))
+    running.status = "running"
+    quiet = make_participant(running)
+    frozen_now.move_to(datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
+    plan_cop_reminders(clock.now())
+    assert [m.recipient for m in pending("cop-meetings:")] == [quiet.email]
+    change_reminder_rule(actor=team, cohort=running, key="cop_meetings", enabled=False, every_days="30", days="60",
+                         now=clock.now())
+    assert pending("cop-meetings:") == [] and plan_cop_reminders(clock.now()) == 0

@@ -4,11 +4,13 @@ import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.db import db
+from app.scheduler import JOBSTORE_TABLE, production_scheduler
 
 
 @pytest.fixture
@@ -38,8 +40,16 @@ def test_upgrade_matches_the_models_then_downgrade_and_upgrade_again(app, empty_
                 differences = compare_metadata(context, db.metadata)
             assert differences == [], f"models and migrations differ: {differences}"
 
+            # The production scheduler's job table is APScheduler's: autogenerate leaves it alone.
+            scheduler = production_scheduler(migrated, BackgroundScheduler)
+            scheduler.start(paused=True)
+            scheduler.shutdown()
+            scheduler._jobstores["default"].engine.dispose()
+            assert JOBSTORE_TABLE in inspect(db.engine).get_table_names()
+            flask_migrate.check()
+
             flask_migrate.downgrade(revision="base")
-            tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+            tables = set(inspect(db.engine).get_table_names()) - {"alembic_version", JOBSTORE_TABLE}
             assert tables == set(), f"left behind after downgrade: {tables}"
 
             flask_migrate.upgrade()

@@ -21,6 +21,7 @@ from app.errors import DomainError
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.services import backlog
 from app.permissions import staff_required, team_required
+from app.programme.models import CohortStatus
 from app.programme.services import enrolment_counts, list_cohorts
 
 bp = Blueprint("admin", __name__, url_prefix="/team", template_folder="templates")
@@ -62,7 +63,8 @@ def outbox_message(message_id: int):
 @bp.get("/reminders")
 @team_required
 def reminders():
-    return render_template("admin/reminders.html", days=reminder_queue(clock.now()), kind=reminder_kind)
+    return render_template("admin/reminders.html", days=reminder_queue(clock.now()), kind=reminder_kind,
+                           cohorts=[c for c in list_cohorts() if c.status != CohortStatus.COMPLETED])
 
 
 @bp.post("/outbox/<int:message_id>/<any(cancel, send):action>")

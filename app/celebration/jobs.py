@@ -1,5 +1,6 @@
-"""Reminders to celebration guests, 7 days and 1 day before. Planned from the schedule, so a
-reschedule (which cancels `guest-reminder:<session>:` rows) gets fresh reminders at the new time."""
+"""Reminders to celebration guests, 7 days and 1 day before unless the cohort chose otherwise.
+Planned from the schedule, so a reschedule (which cancels `guest-reminder:<session>:` rows) gets
+fresh reminders at the new time."""
 
 from __future__ import annotations
 
@@ -11,24 +12,23 @@ from sqlalchemy import select
 from app.celebration.models import Guest, GuestStatus, Rsvp
 from app.celebration.services import celebration_session
 from app.db import db
-from app.notifications.services import CATCH_UP, queue_email
-from app.programme.models import Cohort, CohortStatus
+from app.notifications.services import queue_email
+from app.programme.reminder_rules import enabled_rules
 
-GUEST_REMINDER_DAYS = (7, 1)
 HORIZON = timedelta(days=8)
 
 
 def plan_guest_reminders(now: datetime) -> int:
     written = 0
-    for cohort in db.session.scalars(select(Cohort).where(Cohort.status != CohortStatus.COMPLETED.value)):
-        event = celebration_session(cohort.id)
+    for cohort_id, setting in enabled_rules("guest_reminders").items():
+        event = celebration_session(cohort_id)
         if event is None or event.starts_at <= now:
             continue
-        due = {days: event.starts_at - timedelta(days=days) for days in GUEST_REMINDER_DAYS}
-        due = {days: at for days, at in due.items() if now - CATCH_UP <= at <= now + HORIZON}
+        due = {days: event.starts_at - timedelta(days=days) for days in setting.days}
+        due = {days: at for days, at in due.items() if setting.earliest(now) <= at <= now + HORIZON}
         if not due:
             continue
-        guests = db.session.scalars(select(Guest).where(Guest.cohort_id == cohort.id,
+        guests = db.session.scalars(select(Guest).where(Guest.cohort_id == cohort_id,
                                                         Guest.status == GuestStatus.INVITED.value,
                                                         Guest.rsvp != Rsvp.NO.value)).all()
         for guest in guests:
@@ -37,7 +37,8 @@ def plan_guest_reminders(now: datetime) -> int:
                 context = dict(guest=guest, event=event, inviter=inviter, days=days,
                                programme_name=current_app.config["PROGRAMME_NAME"])
                 written += queue_email(
-                    key=f"guest-reminder:{event.id}:{event.sequence}:{days}:{guest.id}", recipient=guest.email,
+                    key=f"guest-reminder:{event.id}:{event.sequence}:{days}:{guest.id}{setting.key_suffix}",
+                    recipient=guest.email,
                     subject=f"Reminder: {event.title} in {days} day{'s' if days != 1 else ''}", due_at=max(at, now),
                     expires_at=event.starts_at, category="guest_reminder",
                     body_text=render_template("celebration/email/reminder.txt", **context),

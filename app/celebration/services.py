@@ -155,6 +155,28 @@ def answer_rsvp(*, token: str, coming: bool, access_needs: str, dietary_needs: s
     return guest
 
 
+def notify_guests_of_change(event: ProgrammeSession, *, now: datetime, was_starting_at: datetime) -> int:
+    """Tell every invited guest who has not said no that the celebration moved or was cancelled.
+
+    Their RSVP link cannot go again (only its hash is kept), so the email points them to their
+    invitation. Pending guest reminders were cancelled with the change; the next planning pass
+    writes them for the new time (none for a cancelled event). Returns how many were told.
+    """
+    guests = db.session.scalars(select(Guest).where(Guest.cohort_id == event.cohort_id,
+                                                    Guest.status == GuestStatus.INVITED.value,
+                                                    Guest.rsvp != Rsvp.NO.value).order_by(Guest.id)).all()
+    verb = "cancelled" if event.is_cancelled else "changed"
+    for guest in guests:
+        context = dict(guest=guest, event=event, cohort=event.cohort, was_starting_at=was_starting_at,
+                       inviter=guest.invited_by.user.name if guest.invited_by else "The programme team",
+                       programme_name=current_app.config["PROGRAMME_NAME"])
+        render = {kind: render_template(f"celebration/email/changed.{kind}", **context) for kind in ("txt", "html")}
+        queue_email(key=f"guest-event-changed:{event.id}:{event.sequence}:{guest.id}", recipient=guest.email,
+                    subject=f"{event.title} has been {verb}", body_text=render["txt"], body_html=render["html"],
+                    due_at=now, category="celebration")
+    return len(guests)
+
+
 def guests_of(cohort: Cohort) -> list[Guest]:
     return list(db.session.scalars(select(Guest).where(Guest.cohort_id == cohort.id).order_by(Guest.name)))
 

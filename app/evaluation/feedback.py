@@ -196,7 +196,7 @@ def give_feedback(*, actor, session: ProgrammeSession, answers: Answers, now: da
     except IntegrityError:
         db.session.rollback()
         raise Conflict("You have already given feedback on this session. Thank you.") from None
-    cancel_pending(f"feedback-follow-up:{session.id}:{actor.id}")
+    cancel_pending(f"feedback-follow-up:{session.id}:{actor.id}:")
 
 
 # -- results ---------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Evaluation reminders: feedback after each session, and a monthly nudge to log CoP meetings.
 
+Timings are the cohort's reminder rules (`feedback_request`, `cop_meetings`; defaults below).
 Feedback: a request 1 hour after a session ends and one follow-up 3 days later, to participants
 who were there (or where no register was taken) and have not answered; giving feedback cancels
-the follow-up. Both expire when the feedback window closes. CoP meetings: on the first Monday
-of each month at 09:00 UK time, participants whose community has logged no meeting in the last
-60 days are reminded; logging one cancels a pending reminder.
+the follow-up. Both expire when the feedback window closes. CoP meetings: every 30 days from the
+cohort's start (a weekend moves to the Monday), at 09:00 UK time, participants whose community
+has logged no meeting in the last 60 days are reminded; logging one cancels a pending reminder.
+Keys end with the rule's revision, so a changed rule writes fresh rows.
 """
 
 from __future__ import annotations
@@ -20,14 +22,12 @@ from app.auth.models import User
 from app.db import db
 from app.evaluation.feedback import FEEDBACK_WINDOW, settings_for
 from app.evaluation.models import CommunityMeeting, FeedbackReceipt, ParticipantCommunity
-from app.notifications.services import CATCH_UP, queue_email
+from app.notifications.services import CATCH_UP, cancel_pending_any, queue_email
 from app.programme.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus, ProgrammeSession, SessionStatus
+from app.programme.reminder_rules import enabled_rules
 from app.urls import absolute_url
 
 HORIZON = timedelta(days=8)
-REQUEST_AFTER = timedelta(hours=1)
-FOLLOW_UP_AFTER = timedelta(days=3)
-COP_QUIET_DAYS = 60
 COP_REMINDER_AT = time(9, 0)
 
 
@@ -48,19 +48,25 @@ def _queue(key: str, email: str, subject: str, template: str, due: datetime, exp
 
 
 def plan_feedback_requests(now: datetime) -> int:
-    earliest = now - CATCH_UP - REQUEST_AFTER - FOLLOW_UP_AFTER
+    rules = enabled_rules("feedback_request")
+    if not rules:
+        return 0
+    longest = max(timedelta(hours=r.hours or 0) + r.lead for r in rules.values())
     sessions = db.session.scalars(
-        select(ProgrammeSession).join(Cohort)
-        .where(ProgrammeSession.status == SessionStatus.SCHEDULED.value, ProgrammeSession.ends_at >= earliest,
-               ProgrammeSession.ends_at <= now + HORIZON, Cohort.status != CohortStatus.COMPLETED.value)
+        select(ProgrammeSession)
+        .where(ProgrammeSession.cohort_id.in_(rules), ProgrammeSession.status == SessionStatus.SCHEDULED.value,
+               ProgrammeSession.ends_at >= now - CATCH_UP - longest, ProgrammeSession.ends_at <= now + HORIZON)
         .order_by(ProgrammeSession.ends_at)).all()
     written = 0
     for session in sessions:
+        rule = rules[session.cohort_id]
         if not settings_for(session.cohort_id)[session.kind].enabled:
             continue
-        due = {"request": session.ends_at + REQUEST_AFTER,
-               "follow-up": session.ends_at + REQUEST_AFTER + FOLLOW_UP_AFTER}
-        due = {kind: at for kind, at in due.items() if now - CATCH_UP <= at <= now + HORIZON}
+        request_at = session.ends_at + timedelta(hours=rule.hours or 0)
+        due = {"request": request_at}
+        if rule.days:
+            due["follow-up"] = request_at + timedelta(days=rule.days[0])
+        due = {kind: at for kind, at in due.items() if rule.earliest(now) <= at <= now + HORIZON}
         if not due:
             continue
         answered = set(db.session.scalars(select(FeedbackReceipt.enrolment_id).where(
@@ -76,51 +82,65 @@ def plan_feedback_requests(now: datetime) -> int:
             for kind, at in due.items():
                 subject = (f"How was {session.title}?" if kind == "request"
                            else f"A reminder: your feedback on {session.title}")
-                written += _queue(f"feedback-{kind}:{session.id}:{user_id}", email, subject, "feedback_request", at,
-                                  closes, now, name=name, session=session, cohort=session.cohort, link=link,
-                                  follow_up=kind == "follow-up", closes=closes)
+                written += _queue(f"feedback-{kind}:{session.id}:{user_id}:{rule.revision}", email, subject,
+                                  "feedback_request", at, closes, now, name=name, session=session,
+                                  cohort=session.cohort, link=link, follow_up=kind == "follow-up", closes=closes)
     return written
 
 
-def first_monday(year: int, month: int) -> date:
-    day = date(year, month, 1)
-    return day + timedelta(days=(7 - day.weekday()) % 7)
-
-
-def _cop_due_dates(now: datetime) -> list[date]:
-    today = clock.to_local(now).date()
+def cop_due_dates(starts_on: date, every_days: int, first: date, last: date) -> list[date]:
+    """Every `every_days` from the cohort's start (a weekend moves to the Monday), between two dates."""
     dates = []
-    for offset in (-1, 0, 1):
-        month_index = today.year * 12 + today.month - 1 + offset
-        dates.append(first_monday(month_index // 12, month_index % 12 + 1))
+    k = max(1, (first - starts_on).days // every_days - 1)
+    while (day := starts_on + timedelta(days=k * every_days)) <= last + timedelta(days=2):
+        day += timedelta(days=(7 - day.weekday()) % 7 if day.weekday() >= 5 else 0)
+        if first <= day <= last:
+            dates.append(day)
+        k += 1
     return dates
 
 
 def plan_cop_reminders(now: datetime) -> int:
+    rules = enabled_rules("cop_meetings")
+    if not rules:
+        return 0
     written = 0
-    for day in _cop_due_dates(now):
-        due = clock.local_instant(day, COP_REMINDER_AT)
-        if not now - CATCH_UP <= due <= now + HORIZON:
+    cohorts = db.session.scalars(select(Cohort).where(Cohort.id.in_(rules),
+                                                      Cohort.status == CohortStatus.RUNNING.value)).all()
+    for cohort in cohorts:
+        rule = rules[cohort.id]
+        tz = cohort.timezone
+        first = clock.to_local(rule.earliest(now), tz).date()
+        last = clock.to_local(now + HORIZON, tz).date()
+        days = [d for d in cop_due_dates(cohort.starts_on, rule.every_days or 30, first, last)
+                if rule.earliest(now) <= clock.local_instant(d, COP_REMINDER_AT, tz) <= now + HORIZON]
+        last_session = db.session.scalar(select(func.max(ProgrammeSession.ends_at)).where(
+            ProgrammeSession.cohort_id == cohort.id))
+        days = [d for d in days if last_session is not None and clock.local_instant(d, COP_REMINDER_AT, tz) < last_session]
+        if not days:
             continue
-        cohorts = db.session.scalars(select(Cohort).where(
-            Cohort.status == CohortStatus.RUNNING.value, Cohort.starts_on <= day - timedelta(days=30))).all()
-        for cohort in cohorts:
-            last_session = db.session.scalar(select(func.max(ProgrammeSession.ends_at)).where(
-                ProgrammeSession.cohort_id == cohort.id))
-            if last_session is None or due > last_session:
-                continue
-            last_met = dict(db.session.execute(
-                select(ParticipantCommunity.enrolment_id, func.max(CommunityMeeting.held_on))
-                .join(CommunityMeeting, CommunityMeeting.community_id == ParticipantCommunity.id, isouter=True)
-                .join(Enrolment, Enrolment.id == ParticipantCommunity.enrolment_id)
-                .where(Enrolment.cohort_id == cohort.id).group_by(ParticipantCommunity.enrolment_id)).all())
-            link = absolute_url("evaluation.my_community", cohort_id=cohort.id)
-            for enrolment_id, user_id, name, email in _people(cohort.id):
+        quiet = timedelta(days=rule.days[0] if rule.days else 60)
+        last_met = dict(db.session.execute(
+            select(ParticipantCommunity.enrolment_id, func.max(CommunityMeeting.held_on))
+            .join(CommunityMeeting, CommunityMeeting.community_id == ParticipantCommunity.id, isouter=True)
+            .join(Enrolment, Enrolment.id == ParticipantCommunity.enrolment_id)
+            .where(Enrolment.cohort_id == cohort.id).group_by(ParticipantCommunity.enrolment_id)).all())
+        link = absolute_url("evaluation.my_community", cohort_id=cohort.id)
+        people = _people(cohort.id)
+        for day in days:
+            due = clock.local_instant(day, COP_REMINDER_AT, tz)
+            for enrolment_id, user_id, name, email in people:
                 met = last_met.get(enrolment_id)
-                if met is not None and met > day - timedelta(days=COP_QUIET_DAYS):
+                if met is not None and met > day - quiet:
                     continue
-                written += _queue(f"cop-meetings:{user_id}:{cohort.id}:{day.isoformat()}", email,
+                written += _queue(f"cop-meetings:{user_id}:{cohort.id}:{day.isoformat()}:{rule.revision}", email,
                                   "Log your community of practice's meetings", "cop_reminder", due,
                                   due + timedelta(days=14), now, name=name, cohort=cohort, link=link,
-                                  described=enrolment_id in last_met, last_met=met)
+                                  described=enrolment_id in last_met, last_met=met, quiet_days=quiet.days)
     return written
+
+
+def cancel_cop_reminders(cohort_id: int, _before, _after) -> int:
+    """The cohort's CoP rule changed: cancel its pending reminders (the next pass plans them again)."""
+    users = db.session.scalars(select(Enrolment.user_id).where(Enrolment.cohort_id == cohort_id))
+    return cancel_pending_any([f"cop-meetings:{user_id}:{cohort_id}:" for user_id in users])

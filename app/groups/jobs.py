@@ -1,8 +1,8 @@
-"""Co-consulting reminders: the morning of each session, the process and who presents."""
+"""Co-consulting reminders: the morning of each session (08:00 by default, per cohort), the process and who presents."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -10,11 +10,11 @@ from sqlalchemy import select
 from app import clock
 from app.db import db
 from app.groups.models import CaseRota, CoConsultingGroup
-from app.notifications.services import CATCH_UP, queue_email
+from app.notifications.services import queue_email
 from app.programme.models import Cohort, ProgrammeSession, SessionStatus
+from app.programme.reminder_rules import rules_for
 from app.urls import absolute_url
 
-MORNING = time(8, 0)
 HORIZON = timedelta(days=8)
 
 
@@ -27,10 +27,14 @@ def plan_group_reminders(now: datetime) -> int:
         .where(ProgrammeSession.status == SessionStatus.SCHEDULED.value, ProgrammeSession.starts_at > now,
                ProgrammeSession.starts_at <= now + HORIZON + timedelta(days=1))).all()
     steps = current_app.extensions["convene_content"].co_consulting_steps
+    rules = rules_for(cohort.id for *_, cohort in rows)
     written = 0
     for rota, group, session, cohort in rows:
-        due = clock.local_instant(clock.to_local(session.starts_at, cohort.timezone).date(), MORNING, cohort.timezone)
-        if due >= session.starts_at or not (now - CATCH_UP <= due <= now + HORIZON):
+        setting = rules[cohort.id]["co_consulting_morning"]
+        if not setting.enabled:
+            continue
+        due = clock.local_instant(clock.to_local(session.starts_at, cohort.timezone).date(), setting.at, cohort.timezone)
+        if due >= session.starts_at or not (setting.earliest(now) <= due <= now + HORIZON):
             continue
         names = {m.enrolment_id: m.enrolment.user.name for m in group.memberships}
         for membership in group.memberships:
@@ -43,7 +47,8 @@ def plan_group_reminders(now: datetime) -> int:
                            link=absolute_url("groups.runner", group_id=group.id, session_id=session.id),
                            settings=absolute_url("auth.settings"), programme_name=current_app.config["PROGRAMME_NAME"])
             written += queue_email(
-                key=f"group-reminder:{session.id}:{session.sequence}:{group.id}:{membership.enrolment_id}",
+                key=f"group-reminder:{session.id}:{session.sequence}:{group.id}:{membership.enrolment_id}"
+                    f"{setting.key_suffix}",
                 recipient=user.email, subject=f"Today: {session.title} with {group.name}", category="reminder",
                 body_text=render_template("groups/email/morning.txt", **context),
                 body_html=render_template("groups/email/morning.html", **context),

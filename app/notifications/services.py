@@ -93,6 +93,36 @@ def cancel_pending(key_prefix: str) -> int:
     return result.rowcount
 
 
+def cancel_pending_any(key_prefixes: list[str]) -> int:
+    """cancel_pending for many prefixes, a few hundred to a statement. Returns how many."""
+    cancelled = 0
+    for start in range(0, len(key_prefixes), 200):
+        chunk = key_prefixes[start:start + 200]
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(or_(*(func.substr(OutboxMessage.key, 1, len(prefix)) == prefix for prefix in chunk)),
+                   OutboxMessage.status == OutboxStatus.PENDING.value)
+            .values(status=OutboxStatus.CANCELLED.value, last_error="Cancelled: its reminder rule changed")
+            .execution_options(synchronize_session=False)
+        )
+        cancelled += result.rowcount
+    return cancelled
+
+
+def cancel_pending_keys(keys: list[str]) -> int:
+    """Cancel pending messages with exactly these keys. Returns how many."""
+    cancelled = 0
+    for start in range(0, len(keys), 500):
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key.in_(keys[start:start + 500]), OutboxMessage.status == OutboxStatus.PENDING.value)
+            .values(status=OutboxStatus.CANCELLED.value, last_error="Cancelled: its reminder rule changed")
+            .execution_options(synchronize_session=False)
+        )
+        cancelled += result.rowcount
+    return cancelled
+
+
 def cancel_pending_to(recipient: str, categories: tuple[str, ...]) -> int:
     """Cancel someone's pending emails of these categories (they left the programme, for example)."""
     result = db.session.execute(

@@ -62,3 +62,14 @@ class SessionForm(FlaskForm):
 class RescheduleModuleForm(FlaskForm):
     first_day = DateField("New date of day 1", format="%Y-%m-%d",
                           validators=[InputRequired("Enter the new date of the module's first day")])
+
+
+class ReminderRuleForm(FlaskForm):
+    """One reminder rule of a cohort. The service checks the values, so what was typed comes back."""
+
+    enabled = RadioField("Send this reminder?", choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+                         validators=[InputRequired("Choose whether to send this reminder")])
+    days = StringField("Days", validators=[Length(max=60)])
+    at = StringField("Time (UK time)", validators=[Length(max=10)])
+    hours = StringField("Hours after the session ends", validators=[Length(max=10)])
+    every_days = StringField("How often, in days", validators=[Length(max=10)])

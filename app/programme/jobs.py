@@ -1,8 +1,9 @@
 """Session reminders: planned from the schedule, so a change re-plans them.
 
 `plan_session_reminders(now)` writes outbox rows for reminders falling due within the planning
-horizon: 7 days and 1 day before every session, and at 08:30 on the day for module days (UK
-time, so the clock change is handled by the timezone). Keys hold the session's `sequence`, so a
+horizon: by default 7 days and 1 day before every session, and at 08:30 on the day for module
+days (UK time, so the clock change is handled by the timezone); each cohort can change that or
+turn it off (app.programme.reminder_rules). Keys hold the session's `sequence`, so a
 rescheduled session gets fresh reminders while notify_session_change cancels the old ones; a
 cancelled session, a withdrawn participant or someone who turned reminders off gets none. Each
 row expires when its session starts, so a reminder delayed past the start is skipped.
@@ -10,7 +11,7 @@ row expires when its session starts, so a reminder delayed past the start is ski
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from app import clock
 from app.auth.models import User
 from app.db import db
-from app.notifications.services import CATCH_UP, Attachment, queue_email
+from app.notifications.services import Attachment, queue_email
 from app.programme.calendar import build_calendar, session_ics_filename
 from app.programme.models import (
     Cohort,
@@ -29,16 +30,18 @@ from app.programme.models import (
     SessionKind,
     SessionStatus,
 )
+from app.programme.reminder_rules import RULES, RuleSetting, enabled_rules
 from app.urls import absolute_url, site_domain
 
 HORIZON = timedelta(days=8)
-MORNING_OF = time(8, 30)
 
 
-def reminder_times(session: ProgrammeSession, tz: str) -> dict[str, datetime]:
-    times = {"7d": session.starts_at - timedelta(days=7), "1d": session.starts_at - timedelta(days=1)}
-    if session.kind == SessionKind.MODULE:
-        times["morning"] = clock.local_instant(clock.to_local(session.starts_at, tz).date(), MORNING_OF, tz)
+def reminder_times(session: ProgrammeSession, tz: str, setting: RuleSetting | None = None) -> dict[str, datetime]:
+    """When a session's reminders fall due under a cohort's setting (the default when none)."""
+    setting = setting or RULES["session_reminders"].default
+    times = {f"{days}d": session.starts_at - timedelta(days=days) for days in setting.days}
+    if session.kind == SessionKind.MODULE and setting.at is not None:
+        times["morning"] = clock.local_instant(clock.to_local(session.starts_at, tz).date(), setting.at, tz)
     return times
 
 
@@ -50,17 +53,21 @@ def _when(sent: datetime, starts: datetime, tz: str) -> str:
 
 def plan_session_reminders(now: datetime) -> int:
     """Write the session reminders due from now to the horizon. Idempotent. Returns rows written."""
+    rules = enabled_rules("session_reminders")
+    if not rules:
+        return 0
     sessions = db.session.scalars(
         select(ProgrammeSession).join(Cohort)
         .where(ProgrammeSession.status == SessionStatus.SCHEDULED.value, ProgrammeSession.starts_at > now,
-               ProgrammeSession.starts_at <= now + HORIZON + timedelta(days=7),
-               Cohort.status != CohortStatus.COMPLETED.value)
+               ProgrammeSession.starts_at <= now + HORIZON + max(s.lead for s in rules.values()),
+               Cohort.status != CohortStatus.COMPLETED.value, Cohort.id.in_(rules))
         .order_by(ProgrammeSession.starts_at)).all()
     written = 0
     for session in sessions:
         cohort = session.cohort
-        due = {kind: at for kind, at in reminder_times(session, cohort.timezone).items()
-               if now - CATCH_UP <= at <= now + HORIZON and at < session.starts_at}
+        setting = rules[cohort.id]
+        due = {kind: at for kind, at in reminder_times(session, cohort.timezone, setting).items()
+               if setting.earliest(now) <= at <= now + HORIZON and at < session.starts_at}
         if not due:
             continue
         people = db.session.execute(
@@ -80,7 +87,8 @@ def plan_session_reminders(now: datetime) -> int:
                                settings=absolute_url("auth.settings"),
                                programme_name=current_app.config["PROGRAMME_NAME"])
                 written += queue_email(
-                    key=f"session-reminder:{session.id}:{session.sequence}:{kind}:{user_id}", recipient=email,
+                    key=f"session-reminder:{session.id}:{session.sequence}:{kind}:{user_id}{setting.key_suffix}",
+                    recipient=email,
                     subject=f"{when.capitalize()}: {session.title}", category="reminder",
                     body_text=render_template("programme/email/session_reminder.txt", **context),
                     body_html=render_template("programme/email/session_reminder.html", **context),
@@ -88,20 +96,26 @@ def plan_session_reminders(now: datetime) -> int:
     return written
 
 
-PREPARATION_LEAD = timedelta(days=14)
-
-
 def plan_preparation_reminders(now: datetime) -> int:
-    """Two weeks before each module's first day: what to prepare, from the module's content."""
+    """Before each module's first day (two weeks by default): what to prepare, from the module's content."""
     content = current_app.extensions["convene_content"]
+    rules = enabled_rules("module_preparation")
+    if not rules:
+        return 0
+    leads = [setting.lead for setting in rules.values()]
     sessions = db.session.scalars(
         select(ProgrammeSession).where(ProgrammeSession.kind == SessionKind.MODULE.value, ProgrammeSession.part == 1,
                                        ProgrammeSession.status == SessionStatus.SCHEDULED.value,
-                                       ProgrammeSession.starts_at > now + PREPARATION_LEAD - timedelta(hours=1),
-                                       ProgrammeSession.starts_at <= now + PREPARATION_LEAD + HORIZON)).all()
+                                       ProgrammeSession.cohort_id.in_(rules),
+                                       ProgrammeSession.starts_at > now + min(leads) - timedelta(hours=1),
+                                       ProgrammeSession.starts_at <= now + max(leads) + HORIZON)).all()
     written = 0
     for session in sessions:
-        due = session.starts_at - PREPARATION_LEAD
+        setting = rules[session.cohort_id]
+        due = session.starts_at - setting.lead
+        # Only what falls due from an hour ago (and not before the rule last changed) to the horizon.
+        if not max(now - timedelta(hours=1), setting.earliest(now)) < due <= now + HORIZON:
+            continue
         module = content.module(session.module.number)
         cohort = session.cohort
         people = db.session.execute(
@@ -113,7 +127,8 @@ def plan_preparation_reminders(now: datetime) -> int:
                            link=absolute_url("portal.module", cohort_id=cohort.id, number=module.number),
                            settings=absolute_url("auth.settings"), programme_name=current_app.config["PROGRAMME_NAME"])
             written += queue_email(
-                key=f"preparation:{session.id}:{session.sequence}:{user_id}", recipient=email, category="reminder",
+                key=f"preparation:{session.id}:{session.sequence}:{user_id}{setting.key_suffix}", recipient=email,
+                category="reminder",
                 subject=f"Preparing for module {module.number}: {module.title}",
                 body_text=render_template("programme/email/preparation.txt", **context),
                 body_html=render_template("programme/email/preparation.html", **context),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
@@ -206,3 +206,33 @@ class ProgrammeSession(TimestampMixin, db.Model):
     @property
     def join_link_opens_at(self) -> datetime:
         return self.starts_at - self.JOIN_LINK_LEAD
+
+
+class CohortReminderRule(TimestampMixin, db.Model):
+    """A cohort's own setting for one reminder rule of app.programme.reminder_rules.
+
+    No row means the rule's default. A timing column left empty takes the default too. Every
+    change bumps `revision`, which goes into the reminders' keys, so a re-plan writes fresh rows.
+    """
+
+    __tablename__ = "cohort_reminder_rules"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "rule_key", name="uq_cohort_reminder_rules_cohort_id_rule_key"),
+        CheckConstraint("at_minute IS NULL OR (at_minute >= 0 AND at_minute < 1440)", name="at_minute_range"),
+        CheckConstraint("hours IS NULL OR hours > 0", name="hours_positive"),
+        CheckConstraint("every_days IS NULL OR every_days > 0", name="every_days_positive"),
+        CheckConstraint("revision > 0", name="revision_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    rule_key: Mapped[str] = mapped_column(String(40))
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    # Whole days before or after the event, largest first.
+    days: Mapped[list[int] | None] = mapped_column(JSON)
+    # A time of day in the cohort's timezone, as minutes after midnight.
+    at_minute: Mapped[int | None]
+    hours: Mapped[int | None]
+    every_days: Mapped[int | None]
+    revision: Mapped[int] = mapped_column(default=1)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

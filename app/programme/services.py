@@ -243,6 +243,11 @@ def notify_session_change(session: ProgrammeSession, *, now: datetime, was_start
                     body_text=render_template("programme/email/session_changed.txt", name=name, **context),
                     body_html=render_template("programme/email/session_changed.html", name=name, **context),
                     due_at=now, attachments=[attachment])
+    if session.kind == SessionKind.CELEBRATION:
+        # Imported here: celebration builds on programme, so programme cannot import it at load time.
+        from app.celebration.services import notify_guests_of_change
+
+        notify_guests_of_change(session, now=now, was_starting_at=was_starting_at)
     return len(recipients)
 
 

@@ -13,9 +13,9 @@ from app.db import db
 from app.errors import DomainError
 from app.form_errors import attach_domain_error
 from app.permissions import active_enrolment, can_view_session, public, signed_in, staff_required, team_required
-from app.programme import services
+from app.programme import reminder_rules, services
 from app.programme.calendar import build_calendar, session_ics_filename
-from app.programme.forms import CohortForm, RescheduleModuleForm, SessionForm
+from app.programme.forms import CohortForm, ReminderRuleForm, RescheduleModuleForm, SessionForm
 from app.programme.models import Cohort, ProgrammeSession, SessionKind
 from app.urls import site_domain
 
@@ -210,6 +210,47 @@ def reschedule_module(cohort_id: int, number: int):
         form.first_day.data = clock.to_local(module.sessions[0].starts_at, cohort.timezone).date()
     return render_template("programme/reschedule_module.html", form=form, cohort=cohort, module=module,
                            title=_content().module(number).title, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.get("/cohorts/<int:cohort_id>/reminder-rules")
+@team_required
+def reminder_rules_page(cohort_id: int):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    settings = reminder_rules.rules_for([cohort.id])[cohort.id]
+    return render_template("programme/reminder_rules.html", cohort=cohort, rules=reminder_rules.RULES,
+                           settings=settings, describe=reminder_rules.describe)
+
+
+@bp.route("/cohorts/<int:cohort_id>/reminder-rules/<key>", methods=["GET", "POST"])
+@team_required
+def edit_reminder_rule(cohort_id: int, key: str):
+    cohort = db.get_or_404(Cohort, cohort_id)
+    rule = reminder_rules.RULES.get(key) or abort(404)
+    setting = reminder_rules.rules_for([cohort.id])[cohort.id][key]
+    form = ReminderRuleForm()
+    form.days.label.text = f"Days {rule.days_text}"
+    if not form.is_submitted():
+        form = ReminderRuleForm(data={
+            "enabled": "yes" if setting.enabled else "no", "days": ", ".join(str(d) for d in setting.days),
+            "at": f"{setting.at:%H:%M}" if setting.at else "", "hours": str(setting.hours or ""),
+            "every_days": str(setting.every_days or "")})
+        form.days.label.text = f"Days {rule.days_text}"
+    elif form.validate():
+        try:
+            reminder_rules.change_reminder_rule(
+                actor=current_user, cohort=cohort, key=key, enabled=form.enabled.data == "yes",
+                days=form.days.data or "", at=form.at.data or "", hours=form.hours.data or "",
+                every_days=form.every_days.data or "", now=clock.now())
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{rule.label}: saved. Reminders waiting under the old setting were cancelled; the next "
+                  "planning pass (within 15 minutes) writes them with the new one.", "success")
+            return redirect(url_for("programme.reminder_rules_page", cohort_id=cohort.id))
+    return render_template("programme/reminder_rule_form.html", form=form, cohort=cohort, rule=rule,
+                           default=reminder_rules.describe(rule.default),
+                           form_errors=bool(form.errors or form.form_errors))
 
 
 @bp.get("/sessions/<int:session_id>.ics")

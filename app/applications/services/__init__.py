@@ -2,7 +2,6 @@
 
 from app.applications.services.applying import (  # noqa: F401
     ANSWER_COLUMNS,
-    SPONSOR_CHASER_DAYS,
     WITHDRAWABLE,
     Answers,
     IncompleteApplication,

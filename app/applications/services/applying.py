@@ -28,10 +28,10 @@ from app.db import db
 from app.errors import Conflict, DomainError
 from app.notifications.services import cancel_pending
 from app.programme.models import Cohort
+from app.programme.reminder_rules import rules_for
 from app.tokens import new_token
 from app.urls import absolute_url
 
-SPONSOR_CHASER_DAYS = (3, 7)
 # Statuses in which the applicant can still withdraw.
 WITHDRAWABLE = {ApplicationStatus.DRAFT, ApplicationStatus.AWAITING_SPONSOR, ApplicationStatus.SPONSOR_APPROVED,
                 ApplicationStatus.SPONSOR_DECLINED, ApplicationStatus.OFFERED, ApplicationStatus.WAITLISTED}
@@ -246,7 +246,9 @@ def _email_sponsor(approval: SponsorApproval, token: str, *, now: datetime) -> N
     queue_applications_email(key=f"sponsor-request:{approval.id}:{approval.token_hash[:12]}", to=approval.sponsor_email,
            template="sponsor_request", subject=f"Please confirm support for {application.applicant.name}'s application",
            now=now, **context)
-    for days in SPONSOR_CHASER_DAYS:
+    # Chasers go with the request, as they carry its link: the cohort's rule (3 and 7 days by default).
+    chasers = rules_for([application.cohort_id])[application.cohort_id]["sponsor_chaser"]
+    for days in chasers.days if chasers.enabled else ():
         due = approval.requested_at + timedelta(days=days)
         if due < approval.expires_at and due > now:
             queue_applications_email(key=f"sponsor-chaser:{approval.id}:{approval.token_hash[:12]}:{days}", to=approval.sponsor_email,
