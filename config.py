@@ -43,6 +43,9 @@ class Config:
     MAIL_TRANSPORT = os.environ.get("MAIL_TRANSPORT", "file")  # file | smtp | memory
     MAIL_FILE_DIR = Path(os.environ.get("MAIL_FILE_DIR", INSTANCE_DIR / "mail"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "Convene <no-reply@convene.example>")
+    # Who people contact about the programme and about their data (shown on the privacy notice).
+    CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "programme-team@convene.example")
+    DATA_PROTECTION_EMAIL = os.environ.get("DATA_PROTECTION_EMAIL", "data-protection@convene.example")
     SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
     SMTP_PORT = _int("SMTP_PORT", 25)
     SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
@@ -60,6 +63,15 @@ class Config:
     SPONSOR_LINK_TTL = timedelta(days=_int("SPONSOR_LINK_TTL_DAYS", 14))
     PASSWORD_RESET_TTL = timedelta(minutes=_int("PASSWORD_RESET_TTL_MINUTES", 60))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12))
+    # Data retention (README "Data protection"): applied every night by the scheduler.
+    RETENTION_APPLICATION_MONTHS = _int("RETENTION_APPLICATION_MONTHS", 12)
+    RETENTION_COHORT_YEARS = _int("RETENTION_COHORT_YEARS", 6)
+    RETENTION_EMAIL_DAYS = _int("RETENTION_EMAIL_DAYS", 90)
+    RETENTION_AUDIT_YEARS = _int("RETENTION_AUDIT_YEARS", 6)
+    # Require team members to use two-step sign-in (an authenticator app).
+    REQUIRE_TEAM_TWO_STEP = _bool("REQUIRE_TEAM_TWO_STEP", False)
+    # Staff (team and facilitators) are signed out after this long without a request.
+    STAFF_IDLE_TIMEOUT = timedelta(minutes=_int("STAFF_IDLE_MINUTES", 30))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g, redirect, request, url_for
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import audit, clock, formatting
 from app.content import load_content
@@ -77,19 +78,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from app.auth.models import User
+    from app.auth.sessions import load_user
 
-        try:
-            raw_id, version = user_id.split(":")
-            user = db.session.get(User, int(raw_id))
-        except (ValueError, TypeError):
-            return None
-        # A bumped session_version (password change, sign out everywhere) ends old sessions.
-        if user is None or str(user.session_version) != version or user.is_disabled:
-            return None
-        return user
+    login_manager.user_loader(load_user)
 
     with app.app_context():
         configure_sqlite(db.engine)
@@ -112,6 +103,10 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
+# Pages a team member can still open before turning on two-step sign-in when it is required.
+TWO_STEP_EXEMPT = {"auth.two_step_settings", "auth.logout", "static", "public.healthz", "public.privacy"}
+
+
 def register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _before():
@@ -122,6 +117,14 @@ def register_request_hooks(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         if view is not None and request.endpoint != "static" and not hasattr(view, "access_rule"):
             raise RuntimeError(f"{request.endpoint} has no access rule: add one from app.permissions")
+        if app.config["REQUIRE_TEAM_TWO_STEP"] and request.endpoint not in TWO_STEP_EXEMPT:
+            from flask_login import current_user
+
+            from app.auth.two_step import required_for
+
+            if current_user.is_authenticated and required_for(current_user, app.config):
+                return redirect(url_for("auth.two_step_settings"))
+        return None
 
     @app.teardown_request
     def _teardown(_exc):
@@ -178,8 +181,22 @@ def register_errorhandlers(app: Flask) -> None:
     def bad_request(_error):
         return _page(400, "That request could not be understood", "Go back, reload the page and try again.")
 
+    def _record_denial(kind: str) -> None:
+        """A refused request in the audit log: who, which page, from where. Never the form's contents."""
+        from flask_login import current_user
+
+        db.session.rollback()
+        try:
+            audit.record(actor=current_user if current_user.is_authenticated else None, action=kind,
+                         target_type="request", target_id=None,
+                         detail={"method": request.method, "path": request.path[:300]})
+            db.session.commit()
+        except SQLAlchemyError:  # the refusal must still be shown if the log cannot be written
+            db.session.rollback()
+
     @app.errorhandler(403)
     def forbidden(_error):
+        _record_denial("access_denied")
         return _page(403, "You do not have access to this page",
                      "Your account cannot open this page. If you think it should, contact the programme team.")
 
@@ -204,7 +221,7 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(_error):
-        db.session.rollback()
+        _record_denial("csrf_refused")
         return _page(400, "This form has expired",
                      "For your security, forms expire. Go back, reload the page and try again.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -95,3 +96,44 @@ def register(app: Flask) -> None:
         run_blocking(current_app._get_current_object())
 
     app.cli.add_command(scheduler)
+
+    @app.cli.command("backup")
+    @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(target: Path) -> None:
+        """Write the database and uploaded files to TARGET (a .tar.gz)."""
+        from app.backup import BackupError, backup
+
+        try:
+            manifest = backup(target, now=clock.now())
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Backed up the {manifest['database']} database (revision {manifest['revision']}) and "
+                   f"{manifest['files']} file(s) to {target}.")
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def restore_command(source: Path, yes: bool) -> None:
+        """Replace the database and uploaded files with those in SOURCE."""
+        from app.backup import BackupError, restore
+
+        if not yes:
+            click.confirm("This replaces the whole database and every uploaded file. Go on?", abort=True)
+        try:
+            manifest = restore(source)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Restored the backup made {manifest['created_at']} ({manifest['files']} file(s)).")
+
+    retention = AppGroup("retention", help="The data retention schedule.")
+
+    @retention.command("apply")
+    def retention_apply() -> None:
+        """Apply the retention schedule now (the scheduler does this every night)."""
+        from app.admin.retention import apply_retention
+
+        done = apply_retention(clock.now())
+        db.session.commit()
+        click.echo("Retention applied: " + ", ".join(f"{count} {what}" for what, count in done.items()) + ".")
+
+    app.cli.add_command(retention)

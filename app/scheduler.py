@@ -89,8 +89,25 @@ def plan_reminders_job() -> None:
             db.session.remove()
 
 
+def retention_job() -> None:
+    from app.admin.retention import apply_retention
+
+    with _app().app_context():
+        try:
+            done = apply_retention(clock.now())
+            db.session.commit()
+            log.info("retention applied: %s", done)
+        except Exception:
+            db.session.rollback()
+            log.exception("retention failed")
+        finally:
+            db.session.remove()
+
+
 JOBS = [
     # (fixed id, function by reference, trigger kwargs)
+    ("retention", "app.scheduler:retention_job",
+     {"trigger": "cron", "hour": 2, "minute": 30, "timezone": "Europe/London"}),
     ("plan_reminders", "app.scheduler:plan_reminders_job", {"trigger": "interval", "minutes": 15}),
     ("send_due", "app.scheduler:send_due_job", {"trigger": "interval", "seconds": None}),
 ]

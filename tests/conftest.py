@@ -94,13 +94,25 @@ def login_as(client):
     """Sign a user in on the test client without a password check (scrypt is slow)."""
 
     def _login(user):
-        _db.session.commit()
-        with client.application.app_context(), client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-        return client
+        return sign_in_client(client, user)
 
     return _login
+
+
+def sign_in_client(client, user):
+    """Give the test client a live signed-in session for this user (as the sign-in form would)."""
+    from app import clock
+    from app.auth.sessions import start_session
+
+    token = start_session(user, now=clock.now())
+    _db.session.commit()
+    with client.application.app_context(), client.session_transaction() as session:
+        session.clear()
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+        session["sid"] = token
+        session["seen"] = clock.now().timestamp()
+    return client
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app import clock
 from app.applications.services import start_application
@@ -23,6 +23,7 @@ from app.groups.services import allocate_groups
 from app.notifications.services import queue_email
 from app.portal.services import ResourceDetails, share_resource, start_thread
 from app.programme import services
+from tests.conftest import sign_in_client
 from tests.factories import make_cohort, make_facilitator, make_participant, make_team, make_user
 
 ROLES = ("anonymous", "applicant", "participant", "other_cohort", "facilitator", "team")
@@ -190,6 +191,17 @@ EXPECTED = {
     "evaluation.report": ("GET", "/cohorts/{cohort}/report", TEAM_ONLY),
     "evaluation.report_pdf": ("GET", "/cohorts/{cohort}/report.pdf", TEAM_ONLY),
     "evaluation.narrative": ("POST", "/cohorts/{cohort}/report/narrative", {**TEAM_ONLY, "team": 302}),
+    "public.privacy": ("GET", "/privacy", dict.fromkeys(ROLES, 200)),
+    # Without a password step first there is nothing to enter a code for: back to sign in.
+    "auth.two_step_code": ("GET", "/sign-in/code", dict.fromkeys(ROLES, 302)),
+    "auth.two_step_settings": ("GET", "/settings/two-step", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 200)}),
+    "auth.end_sessions": ("POST", "/settings/sessions", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 302)}),
+    "auth.delete_account": ("POST", "/settings/delete-account", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 302)}),
+    "admin.people": ("GET", "/team/people", TEAM_ONLY),
+    "admin.person": ("GET", "/team/people/{person}", TEAM_ONLY),
+    "admin.person_action": ("POST", "/team/people/{person}/sign-out", {**TEAM_ONLY, "team": 302}),
+    "admin.person_export": ("POST", "/team/people/{person}/export", TEAM_ONLY),
+    "admin.audit_log": ("GET", "/team/audit", TEAM_ONLY),
     "admin.reminders": ("GET", "/team/reminders", TEAM_ONLY),
     "admin.outbox_action": ("POST", "/team/outbox/{message}/cancel", {**TEAM_ONLY, "team": 302}),
     "admin.dashboard": ("GET", "/team/", {
@@ -274,12 +286,34 @@ def world(app):
            "post": thread.posts[0].id, "group": group.id, "rota": rota.id, "group_session": rota.session_id,
            "enrolment": group.memberships[0].enrolment_id, "guest": guest.id, "clinic": clinic.id,
            "ended_session": ended.id, "feedback": feedback_key, "meeting": meeting.id, "evidence": evidence.id,
-           "story": story.id}
+           "story": story.id, "person": people["applicant"].id}
     return people, ids, {"session": session.title, "message": "Private subject",
                          "application": "Private community title", "resource": "Private resource title",
                          "thread": "Private thread title", "post": "Private post body", "guest": "Private Guest",
                          "feedback": "Private feedback text", "community": "Private community name",
                          "evidence": "Private evidence text", "story": "Private story title"}
+
+
+# The audit log records refusals and exports, which GET requests may cause; nothing else may change.
+LOGGED = {"audit_events"}
+
+
+def row_counts() -> dict[str, int]:
+    """Every table's row count, in one query."""
+    tables = [t for t in db.metadata.sorted_tables if t.name not in LOGGED]
+    query = " UNION ALL ".join(f"SELECT '{t.name}', COUNT(*) FROM {t.name}" for t in tables)
+    counts = dict(db.session.execute(text(query)).all())
+    db.session.rollback()
+    return counts
+
+
+def check_headers(response, *, signed_in: bool, where: str) -> None:
+    csp = response.headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp and "default-src 'self'" in csp, where
+    assert response.headers.get("X-Content-Type-Options") == "nosniff", where
+    assert response.headers.get("Referrer-Policy") in ("same-origin", "no-referrer"), where
+    if signed_in and response.status_code == 200:
+        assert "no-store" in response.headers.get("Cache-Control", ""), where
 
 
 def _token(client) -> str:
@@ -293,14 +327,15 @@ def test_access_matrix(app, world, role, login_as):
     for method, path, expected_by_role in EXPECTED.values():
         client = app.test_client()
         if role != "anonymous":
-            with client.session_transaction() as session:
-                session["_user_id"] = people[role].get_id()
-                session["_fresh"] = True
+            sign_in_client(client, people[role])
         url = path.format(**ids)
         if method == "GET":
+            before = row_counts()
             response = client.get(url)
+            assert row_counts() == before, f"{role} GET {url} wrote to the database"
         else:
             response = client.post(url, data={"csrf_token": _token(client)})
+        check_headers(response, signed_in=role != "anonymous", where=f"{role} {method} {url}")
         expected = expected_by_role[role]
         if expected == LOGIN:
             assert response.status_code == 302, f"{role} {method} {url}: {response.status_code}"

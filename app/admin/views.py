@@ -85,3 +85,6 @@ def outbox_action(message_id: int, action: str):
               "success")
     return redirect(request.form.get("back") == "queue" and url_for("admin.reminders")
                     or url_for("admin.outbox_message", message_id=message.id))
+
+
+from app.admin import people  # noqa: E402, F401  (registers the people and audit pages)

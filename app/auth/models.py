@@ -91,6 +91,14 @@ class User(UserMixin, TimestampMixin, db.Model):
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Optional reminders (not sign-off requests or schedule changes) can be turned off.
     wants_reminders: Mapped[bool] = mapped_column(default=True, server_default="1")
+    # Two-step sign-in with an authenticator app (TOTP): the shared secret, when it was turned on,
+    # and the last time step used (a code is accepted once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
+    # Data protection: when the person asked for their account to be deleted, and when it was erased.
+    deletion_requested_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
 
@@ -139,3 +147,24 @@ class PasswordResetToken(db.Model):
     used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The cookie holds a random key; only its SHA-256 is stored, so a
+    session can be ended from the server (sign out, sign out everywhere, password change,
+    disabling) and a replayed cookie then fails."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    origin: Mapped[str] = mapped_column(String(100), default="")
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None
+

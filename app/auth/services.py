@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
+from app.audit import record
 from app.auth.models import PasswordResetToken, StaffRole, User
+from app.auth.sessions import end_all_sessions
 from app.db import db
-from app.errors import Conflict, DomainError, InvalidToken
+from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
 from app.notifications.services import queue_email
 from app.tokens import hash_token, new_token
 from app.urls import absolute_url
@@ -23,11 +26,23 @@ def normalise_email(email: str) -> str:
     return email.strip().casefold()
 
 
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords (from zxcvbn's lists), those long enough to be allowed otherwise."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(p for p in FREQUENCY_LISTS["passwords"] if len(p) >= MIN_PASSWORD_LENGTH)
+
+
 def check_password_rules(password: str) -> None:
+    """Length and a check against common passwords; no composition rules (NIST SP 800-63B)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise DomainError(f"Password must be {MAX_PASSWORD_LENGTH} characters or fewer.", field="password")
+    if password.lower() in _common_passwords():
+        raise DomainError("That password is one of the most common, so it is easy to guess. Choose another, "
+                          "for example three random words.", field="password")
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -58,10 +73,15 @@ def authenticate(*, email: str, password: str, now: datetime) -> User | None:
     if user is None:
         # Spend the same time as a real check so response times do not reveal who has an account.
         User(password_hash=_DUMMY_HASH).check_password(password)
+        record(actor=None, action="login_failed", target_type="user", target_id=None, now=now,
+               detail={"email": normalise_email(email)[:254], "reason": "unknown email"})
         return None
     if not user.check_password(password) or user.is_disabled:
+        record(actor=None, action="login_failed", target_type="user", target_id=user.id, now=now,
+               detail={"reason": "disabled" if user.is_disabled else "wrong password"})
         return None
     user.last_login_at = now
+    record(actor=user, action="login_succeeded", target_type="user", target_id=user.id, now=now)
     db.session.flush()
     return user
 
@@ -118,8 +138,7 @@ def reset_password(*, token: str, password: str, now: datetime) -> User:
         raise InvalidToken("This reset link has already been used. Ask for a new one if you need to.")
     user = reset.user
     user.set_password(password)
-    user.session_version += 1
-    db.session.flush()
+    end_all_sessions(user, now=now)
     return user
 
 
@@ -151,3 +170,47 @@ def revoke_calendar_token(*, user: User) -> None:
 def user_for_calendar_token(token: str) -> User | None:
     user = db.session.scalar(select(User).where(User.calendar_token_hash == hash_token(token)))
     return user if user is not None and not user.is_disabled else None
+
+
+# -- the team's account actions ---------------------------------------------------------------
+
+def _require_team(actor: User, person: User) -> None:
+    if not actor.is_team:
+        raise PermissionDenied("Only the programme team manages accounts.")
+    if person.id == actor.id:
+        raise Conflict("You cannot change your own account here: ask another member of the team.")
+
+
+def set_role(*, actor: User, person: User, role: str, now: datetime) -> None:
+    _require_team(actor, person)
+    try:
+        new = StaffRole(role)
+    except ValueError:
+        raise DomainError("Choose a role.", field="role") from None
+    if new.value == person.staff_role:
+        return
+    before = person.staff_role
+    person.staff_role = new.value
+    end_all_sessions(person, now=now)  # the new role applies from their next sign-in
+    record(actor=actor, action="role_changed", target_type="user", target_id=person.id, now=now,
+           detail={"from": before, "to": new.value})
+
+
+def set_disabled(*, actor: User, person: User, disabled: bool, now: datetime) -> None:
+    _require_team(actor, person)
+    if person.is_disabled == disabled:
+        return
+    person.is_disabled = disabled
+    if disabled:
+        end_all_sessions(person, now=now)
+    record(actor=actor, action="account_disabled" if disabled else "account_enabled", target_type="user",
+           target_id=person.id, now=now)
+
+
+def sign_out_everywhere(*, actor: User, person: User, now: datetime) -> int:
+    if not actor.is_team and actor.id != person.id:
+        raise PermissionDenied("Only the programme team can sign someone else out.")
+    ended = end_all_sessions(person, now=now)
+    record(actor=actor, action="sessions_ended", target_type="user", target_id=person.id, now=now,
+           detail={"sessions": ended})
+    return ended

@@ -2,11 +2,11 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
 
 from app import clock
-from app.auth import services
+from app.auth import services, sessions
 from app.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from app.db import db
 from app.errors import DomainError, InvalidToken
@@ -41,10 +41,17 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(email=form.email.data, password=form.password.data, now=clock.now())
-        if user is not None:
+        if user is not None and user.totp_enabled_at:
             db.session.commit()
-            login_user(user)
+            session.clear()
+            session["two_step"] = {"user": user.id, "at": clock.now().timestamp(),
+                                   "next": _safe_next(request.args.get("next"))}
+            return redirect(url_for("auth.two_step_code"))
+        if user is not None:
+            sessions.sign_in(user, now=clock.now())
+            db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or landing_for(user))
+        db.session.commit()  # the failed attempt's audit row
         form.form_errors.append("Enter a correct email address and password")
         form.email.errors = ["Enter a correct email address and password"]
     return render_template("auth/login.html", form=form, form_errors=bool(form.errors or form.form_errors))
@@ -53,7 +60,8 @@ def login():
 @bp.post("/sign-out")
 @signed_in
 def logout():
-    logout_user()
+    sessions.sign_out(now=clock.now())
+    db.session.commit()
     flash("You have signed out.", "success")
     return redirect(url_for("public.index"))
 
@@ -72,8 +80,8 @@ def register():
         except DomainError as error:
             attach_domain_error(form, error)
         else:
+            sessions.sign_in(user, now=clock.now())
             db.session.commit()
-            login_user(user)
             flash("Your account has been created.", "success")
             return redirect(landing_for(user))
     return render_template("auth/register.html", form=form, form_errors=bool(form.errors or form.form_errors))
@@ -108,17 +116,62 @@ def reset_password(token: str):
         except DomainError as error:
             attach_domain_error(form, error)
         else:
+            sessions.sign_out(now=clock.now())
             db.session.commit()
-            logout_user()
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form, form_errors=bool(form.errors or form.form_errors))
 
 
+def _settings_page(**context):
+    return render_template("auth/settings.html", has_calendar=bool(current_user.calendar_token_hash),
+                           sessions=sessions.live_sessions(current_user), current_key=sessions.current_key_hash(),
+                           **{"feed_url": None, **context})
+
+
 @bp.get("/settings")
 @signed_in
 def settings():
-    return render_template("auth/settings.html", has_calendar=bool(current_user.calendar_token_hash), feed_url=None)
+    return _settings_page()
+
+
+@bp.post("/settings/sessions")
+@signed_in
+def end_sessions():
+    """Sign out of every other browser, or of every browser including this one."""
+    now = clock.now()
+    if request.form.get("scope") == "others":
+        ended = sessions.end_all_sessions(current_user, now=now, keep_current=True)
+        db.session.commit()
+        flash(f"Signed out of {ended} other browser{'s' if ended != 1 else ''}.", "success")
+        return redirect(url_for("auth.settings"))
+    services.sign_out_everywhere(actor=current_user, person=current_user, now=now)
+    sessions.sign_out(now=now)
+    db.session.commit()
+    flash("You have signed out everywhere.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/settings/delete-account")
+@signed_in
+def delete_account():
+    from app.admin.retention import cancel_deletion_request, request_deletion
+
+    try:
+        if request.form.get("action") == "withdraw":
+            cancel_deletion_request(user=current_user, now=clock.now())
+            message = "Your request is withdrawn: your account stays."
+        else:
+            request_deletion(user=current_user, now=clock.now())
+            message = ("Your request is received. The programme team will delete your account within 30 days; "
+                       "until then you can withdraw it here.")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("auth.settings"))
 
 
 @bp.post("/settings/reminders")
@@ -146,4 +199,7 @@ def calendar_link():
     token = services.create_calendar_token(user=current_user)
     db.session.commit()
     feed_url = absolute_url("programme.calendar_feed", token=token)
-    return render_template("auth/settings.html", has_calendar=True, feed_url=feed_url, reset=action == "reset")
+    return _settings_page(feed_url=feed_url, reset=action == "reset")
+
+
+from app.auth import two_step_views  # noqa: E402, F401  (registers the two-step pages)

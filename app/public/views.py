@@ -29,6 +29,12 @@ def index():
                            applying=cohort_taking_applications(now))
 
 
+@bp.get("/privacy")
+@public
+def privacy():
+    return render_template("public/privacy.html")
+
+
 @bp.get("/healthz")
 @public
 def healthz():

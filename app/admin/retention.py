@@ -1,0 +1,132 @@
+"""Erasing a person, and the retention schedule applied every night.
+
+Erasure keeps what the programme's statistics need (places, attendance, that feedback was given)
+but nothing that identifies the person: the account is anonymised and signed out everywhere;
+what they wrote or uploaded, their applications, CoP, evidence and stories are deleted; their
+named feedback becomes anonymous; emails to them are deleted. The audit log keeps the fact.
+
+The schedule (each period configurable, see README):
+- applications that did not lead to a place: deleted 12 months after their cohort started;
+- a cohort's participants: erased 6 years after the cohort's last session (unless they are staff
+  or in a later cohort still kept);
+- a request to delete an account: carried out after 30 days if the team has not already;
+- sent, failed or cancelled emails: deleted after 90 days (they hold links);
+- ended sign-in sessions and used or expired reset links: deleted after 30 days;
+- the audit log: deleted after 6 years.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+
+from app.applications.models import Application, ApplicationStatus
+from app.audit import AuditEvent, record
+from app.auth.models import PasswordResetToken, User, UserSession
+from app.auth.sessions import end_all_sessions
+from app.db import db
+from app.errors import Conflict, PermissionDenied
+from app.evaluation.models import FeedbackResponse, ImpactStory, ParticipantCommunity, ValueEvidence
+from app.notifications.models import OutboxMessage
+from app.portal.models import DirectoryEntry, Post, Resource, Thread
+from app.programme.models import Cohort, Enrolment, ProgrammeSession
+
+NOT_A_PLACE = (ApplicationStatus.DRAFT, ApplicationStatus.SPONSOR_DECLINED, ApplicationStatus.DECLINED,
+               ApplicationStatus.UNSUCCESSFUL, ApplicationStatus.WITHDRAWN, ApplicationStatus.WAITLISTED)
+REMOVED_POST = "This post was removed when its author's account was deleted."
+
+
+def request_deletion(*, user: User, now: datetime) -> None:
+    if user.is_staff:
+        raise Conflict("Staff accounts are closed by the programme team. Ask another member of the team.")
+    user.deletion_requested_at = user.deletion_requested_at or now
+    record(actor=user, action="deletion_requested", target_type="user", target_id=user.id, now=now)
+    db.session.flush()
+
+
+def cancel_deletion_request(*, user: User, now: datetime) -> None:
+    user.deletion_requested_at = None
+    record(actor=user, action="deletion_request_withdrawn", target_type="user", target_id=user.id, now=now)
+    db.session.flush()
+
+
+def erase_person(*, actor: User | None, person: User, now: datetime, reason: str) -> None:
+    """Anonymise the account and delete what identifies the person. `actor` None: the schedule."""
+    if actor is not None and not actor.is_team:
+        raise PermissionDenied("Only the programme team erases accounts.")
+    if actor is not None and actor.id == person.id:
+        raise Conflict("You cannot erase your own account: ask another member of the team.")
+    if person.erased_at is not None:
+        raise Conflict("This account has already been erased.")
+    enrolments = list(db.session.scalars(select(Enrolment.id).where(Enrolment.user_id == person.id)))
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    for stored in db.session.scalars(select(Resource.stored_name).where(Resource.uploaded_by_id == person.id,
+                                                                       Resource.stored_name.is_not(None))):
+        (upload_dir / stored).unlink(missing_ok=True)
+    db.session.execute(delete(Resource).where(Resource.uploaded_by_id == person.id))
+    db.session.execute(update(Post).where(Post.author_id == person.id).values(body=REMOVED_POST))
+    db.session.execute(update(Thread).where(Thread.author_id == person.id).values(title="Removed thread"))
+    if enrolments:
+        for model in (DirectoryEntry, ParticipantCommunity, ImpactStory, ValueEvidence):
+            db.session.execute(delete(model).where(model.enrolment_id.in_(enrolments)))
+        db.session.execute(update(FeedbackResponse).where(FeedbackResponse.enrolment_id.in_(enrolments))
+                           .values(enrolment_id=None))
+    for application in db.session.scalars(select(Application).where(Application.applicant_id == person.id)):
+        db.session.delete(application)
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == person.email))
+    db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == person.id))
+    end_all_sessions(person, now=now)
+    person.name, person.email = "Deleted person", f"deleted-{person.id}@invalid.example"
+    person.password_hash, person.job_title, person.profession, person.organisation_id = "", "", "", None
+    person.is_disabled, person.calendar_token_hash, person.wants_reminders = True, None, False
+    person.totp_secret, person.totp_enabled_at, person.deletion_requested_at = None, None, None
+    person.erased_at = now
+    record(actor=actor, action="account_erased", target_type="user", target_id=person.id, now=now,
+           detail={"reason": reason})
+    db.session.flush()
+
+
+def apply_retention(now: datetime) -> dict[str, int]:
+    """Apply the schedule once. Idempotent; returns how many of each were removed or erased."""
+    config = current_app.config
+    done: dict[str, int] = {}
+    months = config["RETENTION_APPLICATION_MONTHS"]
+    old_cohorts = select(Cohort.id).where(Cohort.starts_on <= (now - timedelta(days=round(months * 30.44))).date())
+    stale = db.session.scalars(select(Application).where(
+        Application.cohort_id.in_(old_cohorts), Application.status.in_([s.value for s in NOT_A_PLACE]))).all()
+    for application in stale:
+        db.session.delete(application)
+    done["applications"] = len(stale)
+
+    ended_before = now - timedelta(days=round(config["RETENTION_COHORT_YEARS"] * 365.25))
+    last_session = (select(ProgrammeSession.cohort_id, func.max(ProgrammeSession.ends_at).label("ended"))
+                    .group_by(ProgrammeSession.cohort_id).subquery())
+    kept_cohorts = select(last_session.c.cohort_id).where(last_session.c.ended > ended_before)
+    expired_people = select(Enrolment.user_id).join(last_session, last_session.c.cohort_id == Enrolment.cohort_id).where(
+        last_session.c.ended <= ended_before)
+    people = db.session.scalars(select(User).where(
+        User.id.in_(expired_people), User.erased_at.is_(None), User.staff_role == "none",
+        User.id.not_in(select(Enrolment.user_id).where(Enrolment.cohort_id.in_(kept_cohorts))))).all()
+    requested = db.session.scalars(select(User).where(
+        User.erased_at.is_(None), User.deletion_requested_at <= now - timedelta(days=30))).all()
+    for person in {*people, *requested}:
+        erase_person(actor=None, person=person, now=now,
+                     reason="asked to be deleted" if person in requested else "cohort retention period ended")
+    done["people"] = len({*people, *requested})
+
+    emails_before = now - timedelta(days=config["RETENTION_EMAIL_DAYS"])
+    done["emails"] = db.session.execute(delete(OutboxMessage).where(
+        OutboxMessage.status.in_(["sent", "failed", "cancelled"]),
+        OutboxMessage.due_at <= emails_before)).rowcount
+    month_ago = now - timedelta(days=30)
+    done["sessions"] = db.session.execute(delete(UserSession).where(
+        UserSession.revoked_at.is_not(None), UserSession.revoked_at <= month_ago)).rowcount
+    done["reset_links"] = db.session.execute(delete(PasswordResetToken).where(
+        PasswordResetToken.expires_at <= month_ago)).rowcount
+    audit_before = now - timedelta(days=round(config["RETENTION_AUDIT_YEARS"] * 365.25))
+    done["audit_events"] = db.session.execute(delete(AuditEvent).where(AuditEvent.at <= audit_before)).rowcount
+    db.session.flush()
+    return done
