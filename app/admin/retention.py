@@ -2,15 +2,16 @@
 
 Erasure keeps what the programme's statistics need (places, attendance, that feedback was given)
 but nothing that identifies the person: the account is anonymised and signed out everywhere;
-what they wrote or uploaded, their applications, CoP, evidence and stories are deleted; their
-named feedback becomes anonymous; emails to them are deleted. The audit log keeps the fact.
+what they wrote or uploaded, their applications, CoP, evidence, stories, showcases and clinic
+topics are deleted; their named feedback keeps only its ratings, anonymously; emails to or about
+them are deleted. The audit log keeps the fact.
 
 The schedule (each period configurable, see README):
 - applications that did not lead to a place: deleted 12 months after their cohort started;
 - a cohort's participants: erased 6 years after the cohort's last session (unless they are staff
   or in a later cohort still kept);
 - a request to delete an account: carried out after 30 days if the team has not already;
-- sent, failed or cancelled emails: deleted after 90 days (they hold links);
+- emails (sent, failed, cancelled or never sent): deleted 90 days after they were due (they hold links);
 - ended sign-in sessions and used or expired reset links: deleted after 30 days;
 - the audit log: deleted after 6 years.
 """
@@ -21,12 +22,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from app.applications.models import Application, ApplicationStatus
 from app.audit import AuditEvent, record
 from app.auth.models import PasswordResetToken, User, UserSession
 from app.auth.sessions import end_all_sessions
+from app.celebration.models import ClinicSignup, Showcase
 from app.db import db
 from app.errors import Conflict, PermissionDenied
 from app.evaluation.models import FeedbackResponse, ImpactStory, ParticipantCommunity, ValueEvidence
@@ -70,13 +72,18 @@ def erase_person(*, actor: User | None, person: User, now: datetime, reason: str
     db.session.execute(update(Post).where(Post.author_id == person.id).values(body=REMOVED_POST))
     db.session.execute(update(Thread).where(Thread.author_id == person.id).values(title="Removed thread"))
     if enrolments:
-        for model in (DirectoryEntry, ParticipantCommunity, ImpactStory, ValueEvidence):
+        for model in (DirectoryEntry, ParticipantCommunity, ImpactStory, ValueEvidence, Showcase, ClinicSignup):
             db.session.execute(delete(model).where(model.enrolment_id.in_(enrolments)))
+        # Their named feedback keeps its ratings for the figures, without their name or their words.
         db.session.execute(update(FeedbackResponse).where(FeedbackResponse.enrolment_id.in_(enrolments))
-                           .values(enrolment_id=None))
+                           .values(enrolment_id=None, what_worked="", what_to_change="", quote="",
+                                   quote_consent=False))
     for application in db.session.scalars(select(Application).where(Application.applicant_id == person.id)):
         db.session.delete(application)
-    db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == person.email))
+    # Emails to them, and copies of emails about them (a line manager's sign-off request names them).
+    db.session.execute(delete(OutboxMessage).where(or_(
+        OutboxMessage.recipient == person.email, OutboxMessage.subject.contains(person.name),
+        OutboxMessage.body_text.contains(person.name))))
     db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == person.id))
     end_all_sessions(person, now=now)
     person.name, person.email = "Deleted person", f"deleted-{person.id}@invalid.example"
@@ -119,8 +126,7 @@ def apply_retention(now: datetime) -> dict[str, int]:
 
     emails_before = now - timedelta(days=config["RETENTION_EMAIL_DAYS"])
     done["emails"] = db.session.execute(delete(OutboxMessage).where(
-        OutboxMessage.status.in_(["sent", "failed", "cancelled"]),
-        OutboxMessage.due_at <= emails_before)).rowcount
+        OutboxMessage.status != "sending", OutboxMessage.due_at <= emails_before)).rowcount
     month_ago = now - timedelta(days=30)
     done["sessions"] = db.session.execute(delete(UserSession).where(
         UserSession.revoked_at.is_not(None), UserSession.revoked_at <= month_ago)).rowcount

@@ -1,0 +1,234 @@
+"""Data protection: the personal-data map, subject access export, erasure, retention, backup and
+restore, the audit log search and the privacy notice."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask import current_app
+from sqlalchemy import String, Text, select
+
+from app import clock
+from app.admin.personal_data import HOLDINGS, NO_PERSONAL_DATA, collect
+from app.admin.retention import apply_retention, erase_person, request_deletion
+from app.applications.services.selection import score_application
+from app.attendance.models import AttendanceStatus
+from app.attendance.services import save_attendance
+from app.auth.models import User
+from app.auth.services import authenticate, request_password_reset
+from app.auth.sessions import start_session
+from app.celebration.services import invite_guest, propose_showcase, sign_up_for_clinic
+from app.db import db
+from app.evaluation import communities, feedback, impact
+from app.groups.services import allocate_groups
+from app.notifications.models import OutboxMessage
+from app.portal.services import ResourceDetails, directory_entry, share_resource, start_thread
+from app.portal.uploads import check_upload
+from app.programme import services as programme
+from app.programme.models import Enrolment
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD, make_application, make_participant, make_team, make_user, open_cohort
+
+NAME, EMAIL = "Zebedee Quillfeather", "zebedee.quillfeather@example.org"
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+@pytest.fixture
+def everywhere(app, frozen_now, tmp_path):
+    """One participant present in every table that can hold data about a person."""
+    app.config["UPLOAD_DIR"] = tmp_path / "uploads"
+    team = make_team()
+    cohort = open_cohort(starts_on=date(2026, 10, 26))
+    person = make_user(email=EMAIL, name=NAME)
+    start_session(person, now=clock.now())
+    authenticate(email=EMAIL, password=PASSWORD, now=clock.now())
+    request_password_reset(email=EMAIL, now=clock.now())
+    application = make_application(cohort, applicant=person, submit=True)
+    score_application(actor=team, application=application, boundary=4, ambition=4, readiness=4)
+    programme.enrol(cohort=cohort, user=person, now=clock.now())
+    partner = make_participant(cohort)
+    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.user_id == person.id))
+    directory_entry(enrolment)
+    ended = [s for s in cohort.sessions if s.ends_at < clock.now()][-1]
+    save_attendance(ended.id, enrolment.id, AttendanceStatus.PRESENT, "", team, ended.ends_at)
+    start_thread(actor=person, cohort=cohort, title="My thread", body="My post", module_number=None, now=clock.now())
+    share_resource(actor=person, cohort=cohort, now=clock.now(), details=ResourceDetails(title="My slides"),
+                   upload=check_upload("my-slides.pdf", PDF, 10_000_000))
+    allocate_groups(actor=team, cohort=cohort, size=5, seed=1, now=clock.now())
+    clinic = next(s for s in cohort.sessions if s.kind == "drop_in" and s.starts_at > clock.now())
+    sign_up_for_clinic(actor=person, session=clinic, topic="My topic", now=clock.now())
+    invite_guest(actor=person, cohort=cohort, name="My Guest", email="my.guest@example.org",
+                 relationship="colleague", now=clock.now())
+    propose_showcase(actor=person, cohort=cohort, title="My showcase", description="", format="")
+    feedback.give_feedback(actor=person, session=ended, now=clock.now(), answers=feedback.Answers(
+        worthwhile=5, recommend_yes=True, what_worked="Named words"))
+    communities.save_community(actor=person, cohort=cohort, now=clock.now(),
+                               details=communities.CommunityDetails(title="My community"))
+    communities.log_meeting(actor=person, cohort=cohort, today=clock.local_today(), now=clock.now(),
+                            details=communities.MeetingDetails(held_on=clock.local_today(), attendance=5))
+    impact.add_evidence(actor=person, cohort=cohort, kind="quote", text="My evidence", cycles=["applied"], consent=True)
+    impact.save_story(actor=person, cohort=cohort, story=None, submit=False, now=clock.now(),
+                      draft=impact.StoryDraft(title="My story"))
+    db.session.commit()
+    return person, partner, team, cohort
+
+
+def test_every_table_is_mapped_once_as_holding_personal_data_or_not():
+    held = [h.table for h in HOLDINGS]
+    assert len(held) == len(set(held))
+    tables = {t.name for t in db.metadata.sorted_tables}
+    assert tables - set(held) - NO_PERSONAL_DATA == set(), "tables missing from the personal-data map"
+    assert set(held) & NO_PERSONAL_DATA == set()
+    assert set(held) <= tables
+
+
+def test_the_subject_access_export_covers_every_table_that_holds_their_data(everywhere, client, login_as):
+    person, _partner, team, cohort = everywhere
+    from app.programme.reminder_rules import change_reminder_rule
+
+    change_reminder_rule(actor=team, cohort=cohort, key="offer_lapse", enabled=True, days="4", now=clock.now())
+    found = collect(person)
+    staff_only = {"cohort_reminder_rules"}  # rows staff write: checked with the team member below
+    empty = [table for table, rows in found.items() if not rows and table not in staff_only]
+    assert empty == [], f"the export found nothing in {empty}"
+    assert collect(team)["cohort_reminder_rules"]
+    assert found["users"][0]["password_hash"] == "(withheld: a security secret)"
+    assert all(row["token_hash"] == "(withheld: a security secret)" for row in found["password_reset_tokens"])
+
+    person_id = person.id
+    login_as(team)
+    response = client.post(f"/team/people/{person_id}/export",
+                           data={"csrf_token": csrf_token(client, f"/team/people/{person_id}")})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    names = archive.namelist()
+    assert {"data.json", "README.txt"} <= set(names)
+    assert any(name.startswith("files/") and name.endswith("my-slides.pdf") for name in names)
+    data = json.loads(archive.read("data.json"))
+    assert data["person"]["email"] == EMAIL and data["tables"]["impact_stories"][0]["title"] == "My story"
+    assert "correct horse" not in archive.read("data.json").decode()
+
+
+def _text_everywhere() -> str:
+    """Every string in every table, as one text (to look for what must be gone)."""
+    parts = []
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, String | Text)]
+        if columns:
+            for row in db.session.execute(select(*columns)).all():
+                parts.extend(str(v) for v in row if v)
+    return "\n".join(parts)
+
+
+def test_erasure_leaves_nothing_that_identifies_the_person_and_keeps_the_counts(everywhere):
+    person, partner, team, cohort = everywhere
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    assert any(upload_dir.iterdir())
+    erase_person(actor=team, person=person, now=clock.now(), reason="asked")
+    db.session.commit()
+    text = _text_everywhere()
+    for identifying in (NAME, EMAIL, "My post", "My community", "My evidence", "My story", "My showcase",
+                        "My topic", "Named words"):
+        assert identifying not in text, f"{identifying!r} survived erasure"
+    assert not any(upload_dir.iterdir())
+    erased = db.session.get(User, person.id)
+    assert erased.is_disabled and erased.erased_at and erased.email.endswith("@invalid.example")
+    assert db.session.scalar(select(Enrolment.id).where(Enrolment.user_id == person.id))  # the place still counts
+    tally = feedback.tallies([s for s in cohort.sessions if s.ends_at < clock.now()][-1:])
+    assert sum(t.responses for t in tally.values()) == 1  # their feedback still counts, anonymously
+    assert db.session.get(User, partner.id).name != "Deleted person"
+
+
+def test_a_participant_asks_for_deletion_and_it_happens_within_thirty_days(client, login_as, frozen_now):
+    person = make_participant(open_cohort(), name=NAME, email=EMAIL)
+    person_id = person.id
+    login_as(person)
+    client.post("/settings/delete-account", data={"csrf_token": csrf_token(client, "/settings"),
+                                                  "action": "request"})
+    assert "You asked for your account to be deleted" in client.get("/settings").get_data(as_text=True)
+    with pytest.raises(Exception, match="Staff accounts"):
+        request_deletion(user=make_team(), now=clock.now())
+    db.session.rollback()
+    frozen_now.shift(timedelta(days=29))
+    apply_retention(clock.now())
+    assert db.session.get(User, person_id).erased_at is None
+    frozen_now.shift(timedelta(days=2))
+    assert apply_retention(clock.now())["people"] == 1
+    assert db.session.get(User, person_id).name == "Deleted person"
+
+
+def test_the_retention_schedule(frozen_now):
+    cohort = open_cohort(starts_on=date(2026, 1, 12))
+    unsuccessful = make_application(cohort, submit=True)
+    unsuccessful.status = "unsuccessful"
+    kept = make_application(cohort, submit=True)
+    kept.status = "accepted"
+    participant = make_participant(cohort, name=NAME)
+    db.session.commit()
+    frozen_now.move_to(clock.now().replace(year=2027, month=3, day=1))
+    done = apply_retention(clock.now())
+    assert done["applications"] == 1 and done["people"] == 0
+    assert done["emails"] >= 2  # the sign-off requests of 23 November 2026 are over 90 days old
+    last = max(s.ends_at for s in cohort.sessions)
+    frozen_now.move_to(last + timedelta(days=round(6 * 365.25) + 1))
+    assert apply_retention(clock.now())["people"] == 1  # the participant (staff are never erased by the schedule)
+    assert db.session.get(User, participant.id).name == "Deleted person"
+    assert db.session.scalar(select(OutboxMessage.id)) is None
+
+
+def test_backup_then_restore_brings_back_the_database_and_the_files(app, runner, tmp_path, frozen_now):
+    app.config["UPLOAD_DIR"] = tmp_path / "uploads"
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "kept.pdf").write_bytes(PDF)
+    make_user(email="before@example.org", name="Before Backup")
+    db.session.commit()
+    archive = tmp_path / "backup.tar.gz"
+    result = runner.invoke(args=["backup", str(archive)])
+    assert result.exit_code == 0, result.output
+    assert "1 file(s)" in result.output
+
+    make_user(email="after@example.org", name="After Backup")
+    db.session.commit()
+    (tmp_path / "uploads" / "kept.pdf").unlink()
+    (tmp_path / "uploads" / "new.pdf").write_bytes(PDF)
+    db.session.remove()
+    result = runner.invoke(args=["restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+    emails = set(db.session.scalars(select(User.email)))
+    assert "before@example.org" in emails and "after@example.org" not in emails
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["kept.pdf"]
+    refused = runner.invoke(args=["restore", str(tmp_path / "missing.tar.gz"), "--yes"])
+    assert refused.exit_code != 0 and "There is no backup" in refused.output
+
+
+def test_the_audit_log_records_sign_ins_and_refusals_and_the_team_can_search_it(client, login_as, frozen_now):
+    make_user(email="someone@example.org", name="Someone Audited")
+    db.session.commit()
+    token = csrf_token(client, "/sign-in")
+    client.post("/sign-in", data={"csrf_token": token, "email": "someone@example.org", "password": "wrong guess"})
+    client.post("/sign-in", data={"csrf_token": token, "email": "nobody@example.org", "password": "wrong guess"})
+    participant = make_participant(open_cohort())
+    login_as(participant)
+    assert client.get("/team/people").status_code == 403
+    login_as(make_team())
+    page = client.get("/team/audit?action=login_failed").get_data(as_text=True)
+    assert "login failed" in page and "wrong password" in page and "unknown email" in page
+    assert "2 entries" in page
+    denied = client.get("/team/audit?action=access_denied").get_data(as_text=True)
+    assert "/team/people" in denied and participant.name in denied
+    assert "wrong guess" not in client.get("/team/audit").get_data(as_text=True)  # never a password
+    bad = client.get("/team/audit?from=not-a-date").get_data(as_text=True)
+    assert "Enter the &#34;from&#34; date" in bad or 'Enter the "from" date' in bad
+
+
+def test_the_privacy_notice_says_what_is_held_and_for_how_long(client):
+    page = client.get("/privacy").get_data(as_text=True)
+    for words in ("What we hold and why", "How long", "12 months after the cohort starts",
+                  "6 years after your cohort ends", "Anonymous feedback cannot be linked to you",
+                  "Information Commissioner"):
+        assert words in page
