@@ -52,10 +52,16 @@ def create_app(config=None) -> Flask:
     return app
 
 
+def _autoescape(template_name: str | None) -> bool:
+    return template_name is None or not template_name.endswith(".txt")
+
+
 def _configure_templates(app: Flask) -> None:
     # NHS.UK component macros come from the nhsuk-frontend-jinja package; ChainableUndefined
     # is what its macros expect for optional parameters.
-    app.jinja_options = {**app.jinja_options, "undefined": ChainableUndefined}
+    # Escape everything but plain-text email templates: Flask's default escapes only .html and
+    # similar names, which would leave the .jinja component macros writing values unescaped.
+    app.jinja_options = {**app.jinja_options, "undefined": ChainableUndefined, "autoescape": _autoescape}
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(Path(app.root_path) / "templates")),
         PackageLoader("nhsuk_frontend_jinja"),

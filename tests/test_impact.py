@@ -110,7 +110,7 @@ def test_story_pages_for_author_team_and_peers(client, login_as, frozen_now):
             "consent_to_publish": "y", "action": "submit"}
     refused = client.post(f"/cohorts/{cohort_id}/stories/new", data=form)
     body = refused.get_data(as_text=True)
-    assert refused.status_code == 400 and "Complete 'Until finally...' before you send" in body and "We met rarely." in body
+    assert refused.status_code == 400 and "Complete &#39;Until finally...&#39; before you send" in body and "We met rarely." in body
     saved = client.post(f"/cohorts/{cohort_id}/stories/new", data={**form, "until_finally": "It runs itself."})
     assert saved.status_code == 302
     made = db.session.scalar(select(ImpactStory))

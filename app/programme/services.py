@@ -109,7 +109,7 @@ class SessionDetails:
 
 
 def _apply(session: ProgrammeSession, cohort: Cohort, details: SessionDetails) -> None:
-    title = details.title.strip()
+    title = " ".join(details.title.split())  # one line: titles go into email subjects and calendars
     if not title:
         raise DomainError("Give the session a title.", field="title")
     try:
