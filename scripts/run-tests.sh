@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole suite on SQLite, then on a throwaway PostgreSQL when initdb is available.
+# Run the whole suite on SQLite, then the browser journeys (tests/browser, SQLite only, in Debian's
+# Chromium), then the suite again on a throwaway PostgreSQL when initdb is available.
 # The PostgreSQL server listens on a free loopback port, runs as user postgres when we are
 # root (via runuser), and is stopped on exit even when the tests fail.
 set -uo pipefail
@@ -7,8 +8,18 @@ cd "$(dirname "$0")/.."
 PYTEST=(.venv/bin/pytest -q -p no:cacheprovider "$@")
 
 echo "== Test suite on SQLite =="
-"${PYTEST[@]}"
+"${PYTEST[@]}" --ignore=tests/browser
 sqlite_status=$?
+
+browser_status=0
+if scripts/browser-packages.sh; then
+  echo "== Browser journeys and accessibility checks (Chromium, SQLite) =="
+  "${PYTEST[@]}" tests/browser
+  browser_status=$?
+else
+  echo "!!!!! BROWSER JOURNEYS SKIPPED: chromium is not installed and could not be installed (run as root with apt, or 'apt-get install chromium') !!!!!"
+fi
+[ $browser_status -ne 0 ] && sqlite_status=1
 
 find_initdb() {
   command -v initdb 2>/dev/null && return 0
@@ -44,11 +55,11 @@ if ! "${as_pg[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data" -l "$PGDATA/server.log" -w 
 fi
 "${as_pg[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U convene convene_test || exit 1
 
-TEST_DATABASE_URL="postgresql+psycopg://convene@127.0.0.1:$PORT/convene_test" "${PYTEST[@]}"
+TEST_DATABASE_URL="postgresql+psycopg://convene@127.0.0.1:$PORT/convene_test" "${PYTEST[@]}" --ignore=tests/browser
 pg_status=$?
 
 if [ $sqlite_status -ne 0 ] || [ $pg_status -ne 0 ]; then
-  echo "Test suite failed (SQLite exit $sqlite_status, PostgreSQL exit $pg_status)."
+  echo "Test suite failed (SQLite and browser exit $sqlite_status, PostgreSQL exit $pg_status)."
   exit 1
 fi
-echo "Test suite passed on SQLite and PostgreSQL."
+echo "Test suite passed on SQLite (with the browser journeys) and PostgreSQL."

@@ -1,0 +1,128 @@
+"""Journeys 3, 4 and 6: the portal (module, material, sharing, discussion), co-consulting groups
+(allocation and the session runner), and the celebration (a guest invited and answering)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app import clock
+from app.db import db
+from app.programme.models import Cohort
+from tests import factories
+from tests.browser.pages import assert_error_summary, assert_fits, check, follow, press_with_keyboard, sign_in, sign_out
+
+
+def running_cohort_id() -> int:
+    cohort_id = db.session.scalar(select(Cohort.id).where(Cohort.status == "running").order_by(Cohort.id))
+    db.session.close()  # end the read transaction: SQLite would hold the server's writes back
+    return cohort_id
+
+
+def test_module_material_sharing_and_discussion(page, tmp_path):
+    cohort_id = running_cohort_id()
+    sign_in(page, "participant@example.org")
+    check(page, "participant-home")
+    assert_fits(page)
+    page.goto(f"/cohorts/{cohort_id}/modules/1")
+    check(page, "module")
+    assert_fits(page)
+    page.locator("main h3 a").first.click()
+    check(page, "material")
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("Download")).click()
+    assert download.value.suggested_filename
+
+    page.goto(f"/cohorts/{cohort_id}/library")
+    check(page, "library")
+    assert_fits(page)
+    follow(page, "Share a resource")
+    check(page, "share")
+    page.get_by_role("button", name=re.compile("Share")).last.click()
+    assert_error_summary(page)
+    check(page, "share-errors")
+    notes = tmp_path / "check-in-questions.txt"
+    notes.write_text("What is on your mind today?\nWhat would make this hour worth it?\n")
+    page.fill("#title", "Check-in questions that work")
+    page.fill("#description", "Openers our CoP uses at the start of every meeting.")
+    page.set_input_files("#file", str(notes))
+    page.get_by_role("button", name=re.compile("Share")).last.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check-in questions that work")
+    check(page, "shared")
+
+    page.goto(f"/cohorts/{cohort_id}/discussion")
+    check(page, "discussion")
+    page.locator("main h2 a").first.click()
+    check(page, "thread")
+    page.fill("#body", "Thanks, **this** helped me plan my next meeting.")
+    post = page.get_by_role("button", name=re.compile("Post"))
+    press_with_keyboard(page, post)
+    expect(page.locator("main strong", has_text="this")).to_be_visible()
+    check(page, "thread-after-post")
+
+
+def test_groups_allocated_and_session_runner(page, app):
+    with app.app_context():
+        team = db.session.scalar(select(factories.User).where(factories.User.email == "team@example.org"))
+        cohort = factories.make_cohort(actor=team, name="Spring pilot", starts_on=clock.local_today() + timedelta(days=30))
+        cohort.status = "running"
+        kinds = list(factories.OrganisationKind)
+        for n in range(7):
+            person = factories.make_participant(cohort, email=f"spring{n}@example.org", name=f"Spring Person {n}",
+                                                organisation=factories.make_organisation(kind=kinds[n % 3]))
+            if n == 0:
+                person.set_password("demo-password")
+        db.session.commit()
+        cohort_id = cohort.id
+        db.session.remove()
+
+    sign_in(page, "team@example.org")
+    page.goto(f"/cohorts/{cohort_id}/groups")
+    check(page, "groups-empty")
+    if not page.locator("#size").is_visible():
+        page.locator("summary").first.click()
+    page.fill("#size", "4")
+    make = page.get_by_role("button", name="Make groups")
+    press_with_keyboard(page, make)
+    expect(page.locator("main .nhsuk-card")).to_have_count(2)
+    check(page, "groups")
+    sign_out(page)
+
+    sign_in(page, "spring0@example.org")
+    page.goto(f"/cohorts/{cohort_id}/groups")
+    check(page, "my-group")
+    follow(page, "Open the session runner")
+    check(page, "runner")
+    expect(page.locator("main")).to_contain_text("minutes")
+
+
+def test_guest_invited_and_answers(page, mailbox):
+    cohort_id = running_cohort_id()
+    sign_in(page, "participant@example.org")
+    page.goto(f"/cohorts/{cohort_id}/celebration")
+    check(page, "celebration")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
+    assert_error_summary(page)
+    check(page, "invite-errors")
+    page.fill("#name", "Sam Guest")
+    page.fill("#email", "sam.guest@example.org")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.locator("main")).to_contain_text("Sam Guest")
+    check(page, "invited")
+    sign_out(page)
+
+    page.goto(mailbox.link("sam.guest@example.org", "", r"/rsvp/"))
+    check(page, "rsvp")
+    assert_fits(page)
+    page.get_by_role("button", name="Send my answer").click()
+    assert_error_summary(page)
+    check(page, "rsvp-errors")
+    page.check("#coming")
+    page.fill("#access_needs", "A seat near the front, please.")
+    answer = page.get_by_role("button", name="Send my answer")
+    press_with_keyboard(page, answer)
+    check(page, "rsvp-done")
