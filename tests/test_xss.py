@@ -18,6 +18,7 @@ from app.evaluation import communities, feedback, impact
 from app.notifications.models import OutboxMessage
 from app.notifications.services import build_message
 from app.portal.services import ResourceDetails, share_resource, start_thread
+from app.portal.uploads import check_upload
 from app.programme import services as programme
 from app.programme.models import ProgrammeSession
 from tests.factories import make_facilitator, make_participant, make_team, open_cohort
@@ -26,6 +27,7 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 HOSTILE = f"{SCRIPT}{IMG}"
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 INJECT = "Title\r\nBcc: victim@example.org\r\nX-Injected: yes"
 
 
@@ -34,7 +36,8 @@ def _assert_inert(body: str, where: str) -> None:
     assert "<img src=x" not in body, f"raw img tag in {where}"
 
 
-def test_hostile_text_everywhere_is_escaped(app, client, login_as, frozen_now):
+def test_hostile_text_everywhere_is_escaped(app, client, login_as, frozen_now, tmp_path):
+    app.config["UPLOAD_DIR"] = tmp_path
     team, facilitator = make_team(name=HOSTILE), make_facilitator()
     cohort = open_cohort(starts_on=date(2026, 10, 26))
     organisation = Organisation(name=f"Org {HOSTILE}", kind="other")
@@ -49,6 +52,8 @@ def test_hostile_text_everywhere_is_escaped(app, client, login_as, frozen_now):
                           body=f"Post {HOSTILE} [link](javascript:alert(3)) <iframe src=//evil></iframe>")
     share_resource(actor=person, cohort=cohort, upload=None, now=now, details=ResourceDetails(
         title=f"Resource {HOSTILE}", description=HOSTILE, url="https://example.org/r"))
+    share_resource(actor=person, cohort=cohort, now=now, details=ResourceDetails(title="A file"),
+                   upload=check_upload(f"{HOSTILE}.pdf", PDF, 10_000_000))
     send_apologies(actor=person, session=upcoming, reason=HOSTILE, now=now)
     sign_up_for_clinic(actor=person, session=clinic, topic=HOSTILE, now=now)
     propose_showcase(actor=person, cohort=cohort, title=HOSTILE, description=HOSTILE, format=HOSTILE)
