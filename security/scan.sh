@@ -2,6 +2,9 @@
 # Outside checks: wapiti (web vulnerabilities) and sqlmap (SQL injection) against Convene running
 # on 127.0.0.1 with a fresh demo database, signed in as a participant and as the programme team.
 # Both tools always exit 0, so this script reads their reports and prints the findings counts.
+# Wapiti 3.0.4's --exclude fails on Python 3.11 (it builds a bad pattern), so instead of excluding
+# sign-out and similar forms it skips attacking their 'scope' and 'action' choices: every other
+# attempt on them lacks a valid value or a valid CSRF token, so the session survives the scan.
 # Needs Debian's wapiti and sqlmap (installed with apt when missing and run as root).
 # Usage: security/scan.sh [seconds per wapiti scan, default 300]
 set -uo pipefail
@@ -44,9 +47,8 @@ for who in participant team; do
   [ -n "$cookie" ] || { echo "Could not sign in as $who."; exit 1; }
   report="$OUT/wapiti-$who.json"
   wapiti -u "$BASE/" --scope folder -H "Cookie: $cookie" -f json -o "$report" --flush-session \
-    --max-scan-time "$SCAN_SECONDS" --max-links-per-page 40 -d 4 \
-    -x "$BASE/sign-out" -x "$BASE/settings/sessions" -x "$BASE/settings/delete-account" \
-    -x "$BASE/settings/two-step" >"$OUT/wapiti-$who.log" 2>&1
+    --max-scan-time "$SCAN_SECONDS" --max-links-per-page 40 -d 4 --skip scope --skip action \
+    >"$OUT/wapiti-$who.log" 2>&1
   found=$(.venv/bin/python - "$report" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
