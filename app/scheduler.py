@@ -44,20 +44,26 @@ def _use(app: Flask) -> None:
     _apps[:] = [app]
 
 
+def _run(name: str, work, report: str) -> None:
+    """Run one job's work(now) as a unit of work in the scheduler's app; log, never raise."""
+    with _app().app_context():
+        try:
+            result = work(clock.now())
+            db.session.commit()
+            _state["last_run"] = clock.now().isoformat()
+            if result:
+                log.info(report, result)
+        except Exception:
+            db.session.rollback()
+            log.exception("%s failed", name)
+        finally:
+            db.session.remove()
+
+
 def send_due_job() -> None:
     from app.notifications.services import send_due
 
-    with _app().app_context():
-        try:
-            sent = send_due(clock.now())
-            _state["last_run"] = clock.now().isoformat()
-            if sent:
-                log.info("sent %s message(s)", sent)
-        except Exception:
-            db.session.rollback()
-            log.exception("send_due failed")
-        finally:
-            db.session.remove()
+    _run("send_due", send_due, "sent %s message(s)")
 
 
 def plan_reminders(now) -> int:
@@ -76,32 +82,13 @@ def plan_reminders(now) -> int:
 
 
 def plan_reminders_job() -> None:
-    with _app().app_context():
-        try:
-            planned = plan_reminders(clock.now())
-            db.session.commit()
-            if planned:
-                log.info("planned %s reminder(s)", planned)
-        except Exception:
-            db.session.rollback()
-            log.exception("plan_reminders failed")
-        finally:
-            db.session.remove()
+    _run("plan_reminders", plan_reminders, "planned %s reminder(s)")
 
 
 def retention_job() -> None:
     from app.admin.retention import apply_retention
 
-    with _app().app_context():
-        try:
-            done = apply_retention(clock.now())
-            db.session.commit()
-            log.info("retention applied: %s", done)
-        except Exception:
-            db.session.rollback()
-            log.exception("retention failed")
-        finally:
-            db.session.remove()
+    _run("retention", apply_retention, "retention applied: %s")
 
 
 JOBS = [
