@@ -6,10 +6,11 @@
 # sign-out and similar forms it skips attacking their 'scope' and 'action' choices: every other
 # attempt on them lacks a valid value or a valid CSRF token, so the session survives the scan.
 # Needs Debian's wapiti and sqlmap (installed with apt when missing and run as root).
-# Usage: security/scan.sh [seconds per wapiti scan, default 300]
+# Usage: security/scan.sh [seconds of crawling, default 300] [seconds per attack module, default 60]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SCAN_SECONDS=${1:-300}
+ATTACK_SECONDS=${2:-60}  # per attack module
 for tool in wapiti sqlmap; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -47,7 +48,8 @@ for who in participant team; do
   [ -n "$cookie" ] || { echo "Could not sign in as $who."; exit 1; }
   report="$OUT/wapiti-$who.json"
   wapiti -u "$BASE/" --scope folder -H "Cookie: $cookie" -f json -o "$report" --flush-session \
-    --max-scan-time "$SCAN_SECONDS" --max-links-per-page 40 -d 4 --skip scope --skip action \
+    --max-scan-time "$SCAN_SECONDS" --max-attack-time "$ATTACK_SECONDS" --max-links-per-page 40 -d 4 \
+    --skip scope --skip action \
     >"$OUT/wapiti-$who.log" 2>&1
   found=$(.venv/bin/python - "$report" <<'PY'
 import json, sys
