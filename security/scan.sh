@@ -61,7 +61,8 @@ print(sum(len(items) for items in data.get("vulnerabilities", {}).values()))
 PY
 )
   anomalies=$(.venv/bin/python -c "import json,sys; d=json.load(open(sys.argv[1])); print(sum(len(v) for v in d.get('anomalies', {}).values()))" "$report")
-  echo "wapiti as $who: $found vulnerabilities, $anomalies anomalies (report: $report)"
+  crawled=$(grep -o "found [0-9]* URLs and forms" "$OUT/wapiti-$who.log" | grep -o "[0-9]*" | head -1)
+  echo "wapiti as $who: $found vulnerabilities, $anomalies anomalies in ${crawled:-0} URLs and forms (report: $report)"
   total=$((total + found))
 
   log="$OUT/sqlmap-$who.log"
@@ -69,8 +70,8 @@ PY
     --threads=2 --smart --crawl-exclude="sign-out|settings/sessions|delete-account|team/people|two-step" \
     --output-dir="$WORK/sqlmap" >"$log" 2>&1
   injectable=$(grep -c -i -E "is vulnerable|identified the following injection point" "$log")
-  tested=$(grep -c "\[INFO\] testing URL" "$log")
-  echo "sqlmap as $who: $injectable injection points ($tested tests logged; log: $log)"
+  targets=$(grep -o "found a total of [0-9]* targets" "$log" | grep -o "[0-9]*" | tail -1)
+  echo "sqlmap as $who: $injectable injection points in ${targets:-0} URLs and forms (log: $log)"
   total=$((total + injectable))
 done
 echo "Findings in total: $total"
