@@ -42,9 +42,7 @@ test-sqlite: setup
 	$(VENV)/bin/pytest -q
 
 bench: setup
-	$(VENV)/bin/python bench/attendance_matrix.py
-	$(VENV)/bin/python bench/library.py
-	$(VENV)/bin/python bench/reminders.py
+	$(VENV)/bin/python bench/run.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -33,16 +33,20 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people in it.")
-    def seed_demo(if_empty: bool) -> None:
+    @click.option("--scale", type=click.Choice(["normal", "large"]), default="normal",
+                  help="large adds 20 cohorts of 30 with attendance, 2,000 resources, 500 applications and "
+                       "10,000 outbox rows (for benchmarks).")
+    def seed_demo(if_empty: bool, scale: str) -> None:
         """Fill the database with a fictional demo cohort."""
         from app.demo import DEMO_LOGINS, database_is_empty, seed
+        from app.demo_large import seed_large
 
         if if_empty and not database_is_empty():
             click.echo("The database already has data: demo not seeded.")
         else:
-            seed(now=clock.now())
+            (seed_large if scale == "large" else seed)(now=clock.now())
             db.session.commit()
-            click.echo("Demo data created.")
+            click.echo("Large demo data created." if scale == "large" else "Demo data created.")
         click.echo(f"Demo logins (password for each: {DEMO_LOGINS['password']}):")
         for role, email in DEMO_LOGINS["accounts"]:
             click.echo(f"  {role:<28} {email}")

@@ -45,6 +45,7 @@ TEAM_ONLY = {"anonymous": LOGIN, "applicant": 403, "participant": 403, "other_co
 EXPECTED = {
     "public.index": ("GET", "/", dict.fromkeys(ROLES, 200)),
     "public.healthz": ("GET", "/healthz", dict.fromkeys(ROLES, 200)),
+    "public.liveness": ("GET", "/healthz/live", dict.fromkeys(ROLES, 200)),
     "auth.login": ("GET", "/sign-in", {"anonymous": 200, "applicant": 302, "participant": 302,
                                        "other_cohort": 302, "facilitator": 302, "team": 302}),
     "auth.register": ("GET", "/register", {"anonymous": 200, "applicant": 302, "participant": 302,

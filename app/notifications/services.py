@@ -14,7 +14,7 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import String, cast, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -164,7 +164,7 @@ def build_message(row: OutboxMessage, *, sender: str, domain: str, now: datetime
     message["To"] = row.recipient
     message["Subject"] = Header(row.subject, "utf-8").encode() if not row.subject.isascii() else row.subject
     message["Date"] = format_datetime(now or row.due_at)
-    message["Message-ID"] = row.message_id or make_msgid(idstring=f"outbox-{row.id}", domain=domain)
+    message["Message-ID"] = row.message_id or message_id_for(row.id, row.claim_token, domain)
     message["X-Convene-Key"] = _clean_header(row.key)
     return message
 
@@ -177,32 +177,33 @@ def _claim(now: datetime, limit: int) -> tuple[str, list[int]]:
     """
     token = secrets.token_hex(16)
     stale = now - CLAIM_LEASE
+    table = OutboxMessage.__table__
     # Reminders that became irrelevant while waiting (their session started) are skipped.
     db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.expires_at <= now)
+        update(table).where(table.c.status == OutboxStatus.PENDING.value, table.c.expires_at <= now)
         .values(status=OutboxStatus.CANCELLED.value, last_error="Skipped: no longer relevant when it was due")
-        .execution_options(synchronize_session=False)
     )
-    due = select(OutboxMessage.id).where(
+    due = select(table.c.id).where(
         or_(
-            (OutboxMessage.status == OutboxStatus.PENDING.value) & (OutboxMessage.due_at <= now),
-            (OutboxMessage.status == OutboxStatus.SENDING.value) & (OutboxMessage.claimed_at < stale),
+            (table.c.status == OutboxStatus.PENDING.value) & (table.c.due_at <= now),
+            (table.c.status == OutboxStatus.SENDING.value) & (table.c.claimed_at < stale),
         )
-    ).order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
+    ).order_by(table.c.due_at, table.c.id).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(due))
-    if ids:
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(status=OutboxStatus.SENDING.value, claimed_at=now, claim_token=token,
-                    attempts=OutboxMessage.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
+    # One statement claims the batch (no list of ids sent back and forth); then read what we got.
+    db.session.execute(
+        update(table).where(table.c.id.in_(due.scalar_subquery()))
+        .values(status=OutboxStatus.SENDING.value, claimed_at=now, claim_token=token, attempts=table.c.attempts + 1)
+    )
+    ids = list(db.session.scalars(select(table.c.id).where(table.c.claim_token == token).order_by(table.c.id)))
     db.session.commit()
     return token, ids
+
+
+def message_id_for(row_id: int, token: str | None, domain: str) -> str:
+    """The Message-ID of one sending attempt: unique, and computable in SQL when marking a batch sent."""
+    return f"<outbox.{row_id}.{token}@{domain}>" if token else make_msgid(idstring=f"outbox-{row_id}", domain=domain)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -247,20 +248,23 @@ def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
                 else:
                     sent_ids.append((row.id, message["Message-ID"]))
         if sent_ids:
-            # One executemany for the batch, and only while the claim is still ours: a sender that
-            # outlived its lease marks nothing.
-            db.session.connection().execute(
-                update(OutboxMessage.__table__)
-                .where(OutboxMessage.__table__.c.id == bindparam("row_id"),
-                       OutboxMessage.__table__.c.claim_token == token)
-                .values(status=OutboxStatus.SENT.value, sent_at=now, message_id=bindparam("mid"),
-                        claim_token=None, last_error=""),
-                [{"row_id": row_id, "mid": message_id} for row_id, message_id in sent_ids],
-            )
+            _mark_sent(token, now, domain)
         db.session.commit()
         sent_total += len(sent_ids)
         if len(ids) < limit:
             return sent_total
+
+
+def _mark_sent(token: str, now: datetime, domain: str) -> None:
+    """Mark the rows of this claim that were sent (failures were flushed back to pending), in one
+    statement, and only while the claim is still ours: a sender that outlived its lease marks nothing."""
+    db.session.flush()
+    table = OutboxMessage.__table__
+    db.session.execute(
+        update(table).where(table.c.claim_token == token, table.c.status == OutboxStatus.SENDING.value)
+        .values(status=OutboxStatus.SENT.value, sent_at=now, claim_token=None, last_error="",
+                message_id=literal("<outbox.") + cast(table.c.id, String) + literal(f".{token}@{domain}>"))
+    )
 
 
 def backlog(now: datetime) -> dict:

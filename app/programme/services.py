@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, render_template
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import clock
 from app.auth.models import User
@@ -273,6 +273,7 @@ def enrol(*, cohort: Cohort, user: User, now: datetime) -> Enrolment:
 def cohort_sessions(cohort_id: int) -> list[ProgrammeSession]:
     return list(db.session.scalars(
         select(ProgrammeSession).where(ProgrammeSession.cohort_id == cohort_id)
+        .options(joinedload(ProgrammeSession.module))  # pages show each session's module
         .order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
     ))
 

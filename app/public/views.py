@@ -35,6 +35,13 @@ def privacy():
     return render_template("public/privacy.html")
 
 
+@bp.get("/healthz/live")
+@public
+def liveness():
+    """The process answers (no database): for a load balancer's liveness probe."""
+    return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
 @bp.get("/healthz")
 @public
 def healthz():

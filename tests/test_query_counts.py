@@ -1,0 +1,80 @@
+"""Every listing page makes the same number of queries for a tiny cohort and a bigger one (at most 10)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, insert
+
+from app import clock
+from app.applications.models import Application
+from app.attendance.models import Attendance
+from app.db import db
+from app.portal.services import ResourceDetails, add_post, share_resource, start_thread
+from tests.factories import make_cohort, make_participant, make_team, make_user
+
+LISTING_PAGES = [
+    "/cohorts/{id}/schedule",
+    "/cohorts/{id}/attendance",
+    "/cohorts/{id}/library",
+    "/cohorts/{id}/discussion",
+    "/cohorts/{id}/people",
+    "/team/cohorts/{id}/applications",
+    "/team/cohorts/{id}/selection",
+]
+
+
+def _fill(cohort, team, *, people: int, resources: int, threads: int, applications: int) -> None:
+    now = clock.now()
+    participants = [make_participant(cohort) for _ in range(people)]
+    enrolments = sorted(cohort.enrolments, key=lambda e: e.id)
+    db.session.execute(insert(Attendance), [
+        {"session_id": s.id, "enrolment_id": e.id, "status": "present", "recorded_by_id": team.id, "recorded_at": now}
+        for e in enrolments for s in cohort.sessions])
+    for n in range(resources):
+        share_resource(actor=team, cohort=cohort, upload=None, now=now, details=ResourceDetails(
+            title=f"Reading {n}", kind="reading", url="https://example.org/r", module_number=n % 5 + 1))
+    for n in range(threads):
+        thread = start_thread(actor=participants[n % people], cohort=cohort, module_number=None, now=now,
+                              title=f"Question {n}", body="What worked for you?")
+        add_post(actor=participants[-1], thread=thread, now=now, body="This did.")
+    db.session.add_all(Application(cohort_id=cohort.id, applicant_id=make_user().id, status=status, submitted_at=now)
+                       for status in (["submitted", "awaiting_sponsor", "sponsor_approved"] * applications)[:applications])
+    db.session.flush()
+
+
+def _count(app, client, path: str) -> int:
+    statements: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200, path
+    return len(statements)
+
+
+@pytest.fixture
+def two_cohorts(app, db):
+    team = make_team()
+    small, big = make_cohort(actor=team), make_cohort(actor=team)
+    _fill(small, team, people=1, resources=1, threads=1, applications=3)  # one in each state listed
+    _fill(big, team, people=12, resources=30, threads=5, applications=24)
+    db.session.commit()
+    return team, small.id, big.id
+
+
+@pytest.mark.parametrize("template", LISTING_PAGES)
+def test_a_listing_page_makes_as_many_queries_for_a_bigger_cohort(app, client, login_as, two_cohorts, template):
+    team, small, big = two_cohorts
+    login_as(team)
+    client.get(template.format(id=small))  # warm caches (content, templates)
+    few, many = _count(app, client, template.format(id=small)), _count(app, client, template.format(id=big))
+    assert few == many, (template, few, many)
+    assert many <= 10, (template, many)
