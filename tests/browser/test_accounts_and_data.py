@@ -12,8 +12,8 @@ import pyotp
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.db import db
 from app.auth.models import User
+from app.db import db
 from app.programme.models import Cohort, Enrolment
 from tests.browser.pages import assert_error_summary, check, follow, press_with_keyboard, sign_in, sign_out
 
