@@ -8,6 +8,7 @@ co-consulting process, reminders), so it sits beside db and clock rather than in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import nh3
@@ -56,8 +57,9 @@ class Page:
     path: Path
     meta: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def html(self) -> Markup:
+        """Rendered once: the content is read at start-up and does not change while the app runs."""
         return render_markdown(self.body)
 
 

@@ -254,3 +254,17 @@ def test_the_module_page_shows_content_sessions_and_materials(client, login_as, 
     page = client.get(f"/cohorts/{cohort.id}/modules/2").get_data(as_text=True)
     assert "Building relationships" in page and "Module 2 slides" in page
     assert "Before the module" in page and "day 1" in page
+
+
+def test_a_busy_module_page_shows_its_first_resources_and_links_to_the_rest(client, login_as, frozen_now):
+    cohort = make_cohort()
+    person = make_participant(cohort)
+    for n in range(services.MODULE_PAGE_LIMIT + 5):
+        services.share_resource(actor=person, cohort=cohort, upload=None, now=clock.now(), details=ResourceDetails(
+            title=f"Shared resource {n:02d}", url=f"https://example.org/{n}", module_number=2))
+    cohort_id = cohort.id
+    login_as(person)
+    page = client.get(f"/cohorts/{cohort_id}/modules/2").get_data(as_text=True)
+    assert page.count("Shared resource ") == services.MODULE_PAGE_LIMIT
+    assert f"See all {services.MODULE_PAGE_LIMIT + 5} resources for module 2 in the library" in page
+    assert f"/cohorts/{cohort_id}/library?module=2" in page

@@ -78,9 +78,17 @@ def library_page(user: User, cohort: Cohort, filters: LibraryFilters, page: int,
     return list(rows), total
 
 
-def module_resources(user: User, cohort: Cohort, number: int, now: datetime) -> list[Resource]:
-    return list(db.session.scalars(visible_resources(user, cohort, now).where(Resource.module_number == number)
-                                   .order_by(Resource.is_material.desc(), Resource.created_at)))
+# The module page lists this many of its resources (materials first); the library has them all.
+MODULE_PAGE_LIMIT = 15
+
+
+def module_resources(user: User, cohort: Cohort, number: int, now: datetime) -> tuple[list[Resource], int]:
+    """The first resources of a module for its page, and how many it has in all."""
+    query = visible_resources(user, cohort, now).where(Resource.module_number == number)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    shown = db.session.scalars(query.order_by(Resource.is_material.desc(), Resource.created_at)
+                               .limit(MODULE_PAGE_LIMIT)).all()
+    return list(shown), total
 
 
 # -- sharing ---------------------------------------------------------------------------------

@@ -40,8 +40,9 @@ def module(cohort_id: int, number: int):
         abort(404)
     now = clock.now()
     sessions = [s for s in cohort_sessions(cohort.id) if s.module and s.module.number == number]
+    resources, total = services.module_resources(current_user, cohort, number, now)
     return render_template("portal/module.html", cohort=cohort, page=content.module(number), sessions=sessions,
-                           resources=services.module_resources(current_user, cohort, number, now), now=now)
+                           resources=resources, total=total, now=now)
 
 
 @bp.get("/cohorts/<int:cohort_id>/library")
