@@ -1,0 +1,104 @@
+"""Reliability: several processes writing to SQLite at once, and migrations on a populated database."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from app import clock, create_app
+from app.db import db
+
+PROCESSES, TRANSACTIONS = 5, 400
+
+
+def _increment_many(url: str, times: int, queue) -> None:
+    """One worker process: read the counter, then write it back plus one, `times` times."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    errors = 0
+    with app.app_context():
+        for _ in range(times):
+            try:
+                with db.engine.begin() as connection:  # BEGIN IMMEDIATE: the write lock from the start
+                    value = connection.execute(text("SELECT value FROM counter WHERE id = 1")).scalar()
+                    connection.execute(text("UPDATE counter SET value = :v WHERE id = 1"), {"v": value + 1})
+            except Exception as error:  # noqa: BLE001 - counted and reported, never hidden
+                errors += 1
+                queue.put(repr(error))
+        db.engine.dispose()
+    queue.put(errors)
+
+
+def test_five_processes_writing_at_once_lose_nothing_and_never_see_a_locked_database(app, tmp_path):
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL has row locks")
+    url = f"sqlite:///{tmp_path / 'counter.sqlite3'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("PRAGMA journal_mode=WAL"))
+        connection.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)"))
+        connection.execute(text("INSERT INTO counter VALUES (1, 0)"))
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_increment_many, args=(url, TRANSACTIONS, queue)) for _ in range(PROCESSES)]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=120) for _ in range(PROCESSES)]
+    for worker in workers:
+        worker.join(timeout=60)
+    problems = [r for r in results if not isinstance(r, int)]
+    assert problems == [] and sum(r for r in results if isinstance(r, int)) == 0, problems
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT value FROM counter")).scalar() == PROCESSES * TRANSACTIONS
+    engine.dispose()
+
+
+@pytest.fixture
+def populated_url(app, tmp_path):
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "postgresql":
+        yield f"sqlite:///{tmp_path / 'populated.sqlite3'}"
+        return
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = "convene_populated_test"
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_the_newest_migration_goes_down_and_up_on_a_populated_database_losing_nothing(app, populated_url, tmp_path):
+    from app.demo import seed
+
+    populated = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": populated_url,
+                            "UPLOAD_DIR": Path(tmp_path / "uploads"), "MAIL_TRANSPORT": "memory"})
+    with populated.app_context():
+        try:
+            flask_migrate.upgrade()
+            seed(now=clock.now())
+            db.session.commit()
+            tables = [t for t in inspect(db.engine).get_table_names() if t != "alembic_version"]
+
+            def counts() -> dict[str, int]:
+                with db.engine.connect() as connection:
+                    return {t: connection.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in tables
+                            if t in inspect(connection).get_table_names()}
+
+            before = counts()
+            assert before["users"] > 30 and before["feedback_responses"] > 50
+            flask_migrate.downgrade(revision="-1")
+            flask_migrate.upgrade()
+            after = counts()
+            created_by_newest = {"user_sessions"}  # its rows go with the table on the way down
+            assert {t: n for t, n in after.items() if t not in created_by_newest} == {
+                t: n for t, n in before.items() if t not in created_by_newest}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
