@@ -52,7 +52,7 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     SMTP_TIMEOUT = _int("SMTP_TIMEOUT", 10)
-    OUTBOX_BATCH_SIZE = _int("OUTBOX_BATCH_SIZE", 200)
+    OUTBOX_BATCH_SIZE = _int("OUTBOX_BATCH_SIZE", 500)
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 5)
 
     # The scheduler runs inside the web process in the embedded default; production runs
