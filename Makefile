@@ -42,6 +42,7 @@ test-sqlite: setup
 	$(VENV)/bin/pytest -q
 
 bench: setup
+	$(VENV)/bin/python bench/kill_scheduler.py 2>/dev/null; \
 	$(VENV)/bin/python bench/run.py
 
 lint: setup
