@@ -4,7 +4,7 @@
 and killed with SIGKILL at a random moment, 10 times; each restart is given a clock 11 minutes
 later than the last, past the 10-minute claim lease a killed sender leaves on its rows. A last run
 is allowed to finish. A local SMTP server (aiosmtpd) counts the emails by their X-Convene-Key.
-Prints lost (never arrived) and duplicates, against the issue's targets: 0 lost, at most one
+Prints lost (never arrived) and duplicates, against the targets: 0 lost, at most one
 duplicate per hard kill.
 
     .venv/bin/python bench/kill_scheduler.py

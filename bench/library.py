@@ -3,7 +3,7 @@
     .venv/bin/python bench/library.py [--repeat 50]
 
 Prints the median time and queries for page 1, a search and a later page, for both sizes, and the
-ratio of the two. The target checked is the issue's: the same number of queries whatever the size
+ratio of the two. The target checked: the same number of queries whatever the size
 (at most 10). A search scans the cohort's rows (LIKE on title, description and tags), so it grows
 with the library; the ratio shows by how much.
 """
