@@ -99,6 +99,27 @@ def login_as(client):
     return _login
 
 
+@pytest.fixture
+def scratch_database_url(app, tmp_path):
+    """An empty database of the suite's kind, for tests that migrate one of their own."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "postgresql":
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        return
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = "convene_scratch_test"
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 def sign_in_client(client, user):
     """Give the test client a live signed-in session for this user (as the sign-in form would)."""
     from app import clock

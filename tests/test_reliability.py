@@ -57,27 +57,11 @@ def test_five_processes_writing_at_once_lose_nothing_and_never_see_a_locked_data
     engine.dispose()
 
 
-@pytest.fixture
-def populated_url(app, tmp_path):
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() != "postgresql":
-        yield f"sqlite:///{tmp_path / 'populated.sqlite3'}"
-        return
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = "convene_populated_test"
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
-
-
-def test_the_newest_migration_goes_down_and_up_on_a_populated_database_losing_nothing(app, populated_url, tmp_path):
+def test_the_newest_migration_goes_down_and_up_on_a_populated_database_losing_nothing(app, scratch_database_url,
+                                                                                       tmp_path):
     from app.demo import seed
 
-    populated = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": populated_url,
+    populated = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": scratch_database_url,
                             "UPLOAD_DIR": Path(tmp_path / "uploads"), "MAIL_TRANSPORT": "memory"})
     with populated.app_context():
         try:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, time
+from datetime import datetime
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from app import audit, clock
 from app.admin.personal_data import subject_access_zip
 from app.admin.retention import erase_person
+from app.admin.services import audit_actions, audit_page, people_page
 from app.admin.views import bp
 from app.audit import AuditEvent
 from app.auth import services as accounts
@@ -38,23 +39,12 @@ def _page_number() -> int:
 def people():
     q = request.args.get("q", "").strip()
     role = request.args.get("role", "")
-    query = select(User)
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
-    if role in {r.value for r in StaffRole}:
-        query = query.where(User.staff_role == role)
-    if request.args.get("deletion") == "requested":
-        query = query.where(User.deletion_requested_at.is_not(None), User.erased_at.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page = _page_number()
+    rows, total, requests = people_page(q=q, role=role, page=page, page_size=PAGE_SIZE,
+                                        deletion_requested=request.args.get("deletion") == "requested")
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if page > pages:
         abort(404)
-    rows = db.session.scalars(query.order_by(func.lower(User.name), User.id)
-                              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    requests = db.session.scalar(select(func.count()).select_from(User).where(
-        User.deletion_requested_at.is_not(None), User.erased_at.is_(None)))
     return render_template("admin/people.html", rows=rows, total=total, page=page, pages=pages, q=q, role=role,
                            roles=list(StaffRole), deletion_requests=requests)
 
@@ -133,28 +123,16 @@ def audit_log():
     action = request.args.get("action", "").strip()
     who = request.args.get("who", "").strip()
     start, end = _date("from"), _date("to")
-    query = select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.actor_id)
-    if action:
-        query = query.where(AuditEvent.action == action)
-    if who:
-        like = f"%{who.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
-    if start:
-        query = query.where(AuditEvent.at >= clock.local_instant(start.date(), time(0, 0)))
-    if end:
-        query = query.where(AuditEvent.at <= clock.local_instant(end.date(), time(23, 59, 59)))
+    target = None
     if request.args.get("target_type") and request.args.get("target_id", "").isdigit():
-        query = query.where(AuditEvent.target_type == request.args["target_type"],
-                            AuditEvent.target_id == int(request.args["target_id"]))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        target = (request.args["target_type"], int(request.args["target_id"]))
     page = _page_number()
+    rows, total = audit_page(action=action, who=who, start=start, end=end, target=target, page=page,
+                             page_size=PAGE_SIZE)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if page > pages:
         abort(404)
-    rows = db.session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
-    bad_dates = [label for label, name in (("from", "from"), ("to", "to"))
-                 if request.args.get(name) and _date(name) is None]
+    actions = audit_actions()
+    bad_dates = [name for name in ("from", "to") if request.args.get(name) and _date(name) is None]
     return render_template("admin/audit.html", rows=rows, total=total, page=page, pages=pages, actions=actions,
                            filters=request.args, bad_dates=bad_dates)

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.attendance.models import ATTENDED, Attendance, AttendanceStatus
 from app.db import db
@@ -313,6 +314,7 @@ def responses_for(session_ids: list[int]) -> list[FeedbackResponse]:
     if not session_ids:
         return []
     return list(db.session.scalars(select(FeedbackResponse).where(FeedbackResponse.session_id.in_(session_ids))
+                                   .options(selectinload(FeedbackResponse.enrolment).selectinload(Enrolment.user))
                                    .order_by(FeedbackResponse.key)))
 
 
