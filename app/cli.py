@@ -95,8 +95,12 @@ def register(app: Flask) -> None:
     @scheduler.command("run")
     def scheduler_run() -> None:
         """Run the scheduler in the foreground (the production scheduler process)."""
+        import logging
+
         from app.scheduler import run_blocking
 
+        # What it sent, planned and any failure go to stderr, for systemd's journal or the container log.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         run_blocking(current_app._get_current_object())
 
     app.cli.add_command(scheduler)

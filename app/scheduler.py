@@ -155,8 +155,31 @@ def run_blocking(app: Flask) -> None:
     # table, so nothing is lost while the process is down: the next run sends the backlog.
     scheduler = production_scheduler(app)
     _state.update(running=True, mode="process")
+    install_stop_handlers(scheduler)
     log.info("scheduler started with jobs: %s", ", ".join(j[0] for j in JOBS))
     scheduler.start()
+    log.info("scheduler stopped")
+
+
+def install_stop_handlers(scheduler) -> None:
+    """SIGTERM (systemd, Kubernetes, `kill`) and SIGINT (Ctrl+C) stop the process gracefully.
+
+    A sender stops between two messages: the one in hand is recorded, the rest of its claim is
+    handed back as due, and the running job finishes before the process exits, so nothing is sent
+    twice. (Only SIGKILL, which no process can catch, can repeat the single message in hand.)
+    """
+    import signal
+
+    from app.notifications.services import stop_sending
+
+    def stop(signum, _frame) -> None:
+        log.info("%s received: finishing the message in hand, then stopping", signal.Signals(signum).name)
+        stop_sending.set()
+        scheduler.shutdown(wait=True)
+        _state.update(running=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def scheduler_state(app: Flask) -> dict:

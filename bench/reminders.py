@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/reminders.py
 
-Prints how many reminders were planned and how fast, the time to claim and mark 5,000 due rows in
-batches (no per-row commit), and messages per second end to end through a real SMTP server
+Prints how many reminders were planned and how fast, the time to claim 5,000 due rows in batches, the
+time to record each one sent (one small commit each, as send_due does, so that a killed sender repeats
+at most one message), and messages per second end to end through a real SMTP server
 (aiosmtpd) on a loopback port.
 """
 
@@ -20,15 +21,16 @@ from common import Figure, make_app, print_table
 CLAIM_ROWS = 5000
 
 
-def claim_and_mark_seconds() -> tuple[float, str]:
-    """Seconds to claim and mark 5,000 due rows the way send_due does (batches of OUTBOX_BATCH_SIZE)."""
+def claim_and_record_seconds() -> tuple[float, float, str]:
+    """Seconds to claim 5,000 due rows in batches of OUTBOX_BATCH_SIZE (one statement each), and
+    seconds to record each of them sent with its own small commit, as send_due does."""
     app = make_app()
     from sqlalchemy import func, insert, select
 
     from app import clock
     from app.db import db
     from app.notifications.models import OutboxMessage
-    from app.notifications.services import _claim, _mark_sent
+    from app.notifications.services import _claim, _recorder
 
     with app.app_context():
         now = clock.now()
@@ -37,29 +39,38 @@ def claim_and_mark_seconds() -> tuple[float, str]:
              "due_at": now - timedelta(minutes=n % 60)} for n in range(CLAIM_ROWS)])
         db.session.commit()
         batch = app.config["OUTBOX_BATCH_SIZE"]
-        started = time.perf_counter()
+        claiming = recording = 0.0
         while True:
-            token, ids = _claim(now, batch)
-            if not ids:
+            started = time.perf_counter()
+            token, rows = _claim(now, batch)
+            claiming += time.perf_counter() - started
+            if not rows:
                 break
-            _mark_sent(token, now, "bench.example")
-            db.session.commit()
-        seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            with _recorder(token, now, "bench.example") as record:
+                for row in rows:
+                    record.sent(row.id, f"<outbox.{row.id}.{token}@bench.example>")
+            recording += time.perf_counter() - started
         left = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent"))
         assert left == 0, left
-        return seconds, db.engine.dialect.name
+        dialect = db.engine.dialect.name
+        db.session.remove()
+        db.engine.dispose()
+        return claiming, recording, dialect
 
 
 def figures() -> list[Figure]:
-    seconds, dialect = claim_and_mark_seconds()
+    claiming, recording, dialect = claim_and_record_seconds()
     limit = 0.25 if dialect == "sqlite" else 0.5
-    result = [Figure(f"reminders: claim + mark {CLAIM_ROWS:,} due rows ({dialect})", f"{seconds:.3f} s",
-                     f"<= {limit} s", seconds <= limit)]
+    result = [Figure(f"reminders: claim {CLAIM_ROWS:,} due rows in batches ({dialect})", f"{claiming:.3f} s",
+                     f"<= {limit} s", claiming <= limit),
+              Figure(f"reminders: record {CLAIM_ROWS:,} sent, a commit each ({dialect})", f"{recording:.3f} s",
+                     "", None)]
     planned, plan_seconds, sent, send_seconds = plan_and_send()
     result.append(Figure(f"reminders: plan a year, 10 cohorts x 30 ({planned:,} rows)",
                          f"{planned / plan_seconds:,.0f}/s", "", None))
-    result.append(Figure(f"reminders: send {sent:,} to a local SMTP server", f"{sent / send_seconds:,.0f}/s",
-                         ">= 300/s", sent / send_seconds >= 300))
+    result.append(Figure(f"reminders: send {sent:,} to a local SMTP server ({dialect})",
+                         f"{sent / send_seconds:,.0f}/s", ">= 300/s", sent / send_seconds >= 300))
     return result
 
 

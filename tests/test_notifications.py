@@ -317,11 +317,12 @@ def test_rows_claimed_once_cannot_be_claimed_by_a_second_sender():
     queue("later", due_at=NOW + timedelta(hours=1))
     db.session.commit()
 
-    first_token, first_ids = services._claim(NOW, 10)
-    second_token, second_ids = services._claim(NOW, 10)
+    first_token, first_rows = services._claim(NOW, 10)
+    second_token, second_rows = services._claim(NOW, 10)
 
+    first_ids = [r.id for r in first_rows]
     assert len(first_ids) == 3
-    assert second_ids == []
+    assert second_rows == []
     assert first_token != second_token
     claimed = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(first_ids))).all()
     assert {m.key for m in claimed} == {"one", "two", "three"}
@@ -330,6 +331,60 @@ def test_rows_claimed_once_cannot_be_claimed_by_a_second_sender():
     }
     # And a sender running now finds nothing left to send.
     assert send_due(NOW) == 0
+
+
+class SenderKilled(BaseException):
+    """What a hard kill looks like from inside send_due: it stops dead, no handler runs."""
+
+
+def test_a_sender_killed_after_the_server_accepted_a_message_repeats_that_message_only(mailbox):
+    for n in range(6):
+        queue(f"killed:{n}")
+    db.session.commit()
+    delivered = []
+
+    class DiesAfterThirdAccepted:
+        def send(self, message):
+            delivered.append(message["X-Convene-Key"])
+            if len(delivered) == 3:
+                raise SenderKilled
+
+    with pytest.raises(SenderKilled):
+        send_due(NOW, transport=DiesAfterThirdAccepted())
+    db.session.rollback()  # the process is gone: whatever it had not committed is lost
+
+    # The two messages before were recorded as they went; the third and the rest are still claimed.
+    assert [row(f"killed:{n}").status for n in range(6)] == [OutboxStatus.SENT] * 2 + [OutboxStatus.SENDING] * 4
+    # A later run, past the lease, sends the four: the one accepted but unrecorded goes a second time.
+    again = FailingTransport(refuse=lambda message: False)
+    assert send_due(NOW + CLAIM_LEASE + timedelta(minutes=1), transport=again) == 4
+    assert delivered + [m["X-Convene-Key"] for m in again.sent] == [f"killed:{n}" for n in (0, 1, 2, 2, 3, 4, 5)]
+    assert {row(f"killed:{n}").status for n in range(6)} == {OutboxStatus.SENT}
+
+
+def test_a_stop_request_ends_sending_between_messages_and_hands_the_rest_back(mailbox):
+    for n in range(5):
+        queue(f"stopping:{n}")
+    db.session.commit()
+    sent = []
+
+    class StopAsked:
+        def send(self, message):
+            sent.append(message["X-Convene-Key"])
+            if len(sent) == 2:
+                services.stop_sending.set()  # SIGTERM arrives while this message is in hand
+
+    try:
+        assert send_due(NOW, transport=StopAsked()) == 2
+    finally:
+        services.stop_sending.clear()
+
+    assert [row(f"stopping:{n}").status for n in range(5)] == [OutboxStatus.SENT] * 2 + [OutboxStatus.PENDING] * 3
+    handed_back = row("stopping:2")
+    assert (handed_back.claim_token, handed_back.attempts, handed_back.due_at) == (None, 0, NOW - timedelta(minutes=1))
+    # The next run sends the rest straight away (no lease to wait out), and nothing twice.
+    assert send_due(NOW) == 3
+    assert sent + [m["X-Convene-Key"] for m in mailbox] == [f"stopping:{n}" for n in range(5)]
 
 
 def test_several_senders_at_once_send_each_message_exactly_once(app):
@@ -387,10 +442,10 @@ def test_two_senders_looking_for_due_rows_at_the_same_moment_never_take_the_same
     real_claim = services._claim
 
     def recording_claim(now, limit):
-        token, ids = real_claim(now, limit)
+        token, rows = real_claim(now, limit)
         with lock:
-            claims.append(ids)
-        return token, ids
+            claims.append([r.id for r in rows])
+        return token, rows
 
     monkeypatch.setattr(services, "_claim", recording_claim)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import multiprocessing
 from pathlib import Path
 
@@ -86,3 +87,55 @@ def test_the_newest_migration_goes_down_and_up_on_a_populated_database_losing_no
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_scheduler_process_stops_on_sigterm_without_sending_anything_twice(app, scratch_database_url, tmp_path):
+    """`flask scheduler run` is sent SIGTERM while it is sending: it exits cleanly, every email it wrote is
+    recorded as sent exactly once, and the rest are due again at once (no lease to wait out)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from app.notifications.models import OutboxMessage
+
+    total = 5000
+    scratch = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": scratch_database_url})
+    with scratch.app_context():
+        flask_migrate.upgrade()
+        db.session.execute(insert(OutboxMessage), [
+            {"key": f"stop-test:{n}", "recipient": f"person{n}@example.org", "subject": "Reminder",
+             "body_text": "Hello", "due_at": datetime(2026, 1, 5, 9, tzinfo=UTC)} for n in range(total)])
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    mail = tmp_path / "mail"
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": scratch_database_url, "MAIL_TRANSPORT": "file", "MAIL_FILE_DIR": str(mail),
+           "SCHEDULER_SEND_INTERVAL_SECONDS": "1", "CONVENE_ENV": "development", "SCHEDULER_EMBEDDED": "false"}
+    process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"], cwd=root, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (mail.exists() and any(mail.iterdir())):
+            assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
+            time.sleep(0.005)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "SIGTERM received" in output
+    written = [email.message_from_bytes(path.read_bytes())["X-Convene-Key"] for path in mail.iterdir()]
+    assert 0 < len(written) < total, "stopped while sending"
+    assert len(set(written)) == len(written)
+    with scratch.app_context():
+        statuses = dict(db.session.execute(text("SELECT status, COUNT(*) FROM outbox_messages GROUP BY status")).all())
+        db.session.remove()
+        db.engine.dispose()
+    assert statuses == {"sent": len(written), "pending": total - len(written)}

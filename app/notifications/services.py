@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.header import Header
@@ -14,7 +15,7 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 
 from flask import current_app
-from sqlalchemy import String, cast, func, literal, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -135,7 +136,7 @@ def cancel_pending_to(recipient: str, categories: tuple[str, ...]) -> int:
     return result.rowcount
 
 
-def build_message(row: OutboxMessage, *, sender: str, domain: str, now: datetime | None = None) -> Message:
+def build_message(row, *, sender: str, domain: str, now: datetime | None = None, message_id: str = "") -> Message:
     """The MIME message for a row: plain text, an HTML alternative, then attachments.
 
     Built with the email package's classic MIME classes: the modern EmailMessage API parses every
@@ -164,16 +165,17 @@ def build_message(row: OutboxMessage, *, sender: str, domain: str, now: datetime
     message["To"] = row.recipient
     message["Subject"] = Header(row.subject, "utf-8").encode() if not row.subject.isascii() else row.subject
     message["Date"] = format_datetime(now or row.due_at)
-    message["Message-ID"] = row.message_id or message_id_for(row.id, row.claim_token, domain)
+    message["Message-ID"] = message_id or row.message_id or message_id_for(row.id, row.claim_token, domain)
     message["X-Convene-Key"] = _clean_header(row.key)
     return message
 
 
-def _claim(now: datetime, limit: int) -> tuple[str, list[int]]:
-    """Atomically mark up to `limit` due rows as ours. Committed before sending.
+def _claim(now: datetime, limit: int) -> tuple[str, list]:
+    """Atomically mark up to `limit` due rows as ours and read them. Committed before sending.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED, so several senders never wait on or take each other's
     rows. SQLite: the conditional UPDATE runs under BEGIN IMMEDIATE, which serialises claims.
+    Returns plain rows (not ORM objects), so the commits made while sending reload nothing.
     """
     token = secrets.token_hex(16)
     stale = now - CLAIM_LEASE
@@ -196,13 +198,13 @@ def _claim(now: datetime, limit: int) -> tuple[str, list[int]]:
         update(table).where(table.c.id.in_(due.scalar_subquery()))
         .values(status=OutboxStatus.SENDING.value, claimed_at=now, claim_token=token, attempts=table.c.attempts + 1)
     )
-    ids = list(db.session.scalars(select(table.c.id).where(table.c.claim_token == token).order_by(table.c.id)))
+    rows = db.session.execute(select(table).where(table.c.claim_token == token).order_by(table.c.id)).all()
     db.session.commit()
-    return token, ids
+    return token, rows
 
 
 def message_id_for(row_id: int, token: str | None, domain: str) -> str:
-    """The Message-ID of one sending attempt: unique, and computable in SQL when marking a batch sent."""
+    """The Message-ID of one sending attempt: unique for the row and the claim."""
     return f"<outbox.{row_id}.{token}@{domain}>" if token else make_msgid(idstring=f"outbox-{row_id}", domain=domain)
 
 
@@ -211,11 +213,19 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=2 ** max(attempts - 1, 0))
 
 
+# Set by the scheduler process on SIGTERM/SIGINT: senders stop between two messages, record what
+# they sent and hand back the rest of their claim, so a graceful stop sends nothing twice.
+stop_sending = threading.Event()
+
+
 def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
     """Send every due message once. Returns how many were sent.
 
-    Claims a batch, commits the claim, sends, then records each outcome. Safe to run in several
-    processes at once: a row is claimed by one of them only.
+    Claims a batch (one statement, committed), then sends its messages one by one, committing each
+    outcome as soon as the transport has accepted the message. A sender killed outright can
+    therefore repeat at most the one message between "accepted" and "recorded"; its other claimed
+    rows are sent by the next run once the claim lease has passed. Safe to run in several processes
+    at once: a row is claimed by one of them only.
     """
     config = current_app.config
     transport = transport or current_app.extensions["convene_mail"]
@@ -223,48 +233,106 @@ def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
     max_attempts = config["OUTBOX_MAX_ATTEMPTS"]
     domain = site_domain()
     sent_total = 0
-    while True:
-        token, ids = _claim(now, limit)
-        if not ids:
+    while not stop_sending.is_set():
+        token, rows = _claim(now, limit)
+        if not rows:
             return sent_total
-        rows = db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
-        ).all()
-        sent_ids: list[tuple[int, str]] = []
         # Transports that can, send a batch over one connection; plain ones send one by one.
-        with (transport.batch() if hasattr(transport, "batch") else nullcontext()):
-            for row in rows:
+        with _recorder(token, now, domain) as record, \
+                (transport.batch() if hasattr(transport, "batch") else nullcontext()):
+            for index, row in enumerate(rows):
+                if stop_sending.is_set():
+                    record.other(_hand_back(token, [r.id for r in rows[index:]]))
+                    break
+                message_id = message_id_for(row.id, token, domain)
                 try:
-                    message = build_message(row, sender=config["MAIL_FROM"], domain=domain, now=now)
-                    transport.send(message)
+                    transport.send(build_message(row, sender=config["MAIL_FROM"], domain=domain, now=now,
+                                                 message_id=message_id))
                 except Exception as error:  # noqa: BLE001 - any transport failure is recorded and retried
-                    row.last_error = f"{type(error).__name__}: {error}"[:2000]
-                    row.claim_token = None
-                    if row.attempts >= max_attempts:
-                        row.status = OutboxStatus.FAILED.value
-                    else:
-                        row.status = OutboxStatus.PENDING.value
-                        row.due_at = now + retry_delay(row.attempts)
+                    failed = row.attempts >= max_attempts
+                    record.other(_unsent(token, row.id, error, now + retry_delay(row.attempts), failed))
                 else:
-                    sent_ids.append((row.id, message["Message-ID"]))
-        if sent_ids:
-            _mark_sent(token, now, domain)
-        db.session.commit()
-        sent_total += len(sent_ids)
-        if len(ids) < limit:
+                    record.sent(row.id, message_id)
+                    sent_total += 1
+        if len(rows) < limit:
             return sent_total
+    return sent_total
 
 
-def _mark_sent(token: str, now: datetime, domain: str) -> None:
-    """Mark the rows of this claim that were sent (failures were flushed back to pending), in one
-    statement, and only while the claim is still ours: a sender that outlived its lease marks nothing."""
-    db.session.flush()
-    table = OutboxMessage.__table__
-    db.session.execute(
-        update(table).where(table.c.claim_token == token, table.c.status == OutboxStatus.SENDING.value)
-        .values(status=OutboxStatus.SENT.value, sent_at=now, claim_token=None, last_error="",
-                message_id=literal("<outbox.") + cast(table.c.id, String) + literal(f".{token}@{domain}>"))
-    )
+_OUTBOX = OutboxMessage.__table__
+
+
+class _Recorder:
+    """Commits each claimed message's outcome on one connection held for the whole batch.
+
+    A sent message is recorded with one short statement on the driver's own cursor (SQLite:
+    an autocommitted UPDATE; PostgreSQL: UPDATE then COMMIT): about a third of the cost of going
+    through SQLAlchemy for each of thousands of rows. Every outcome applies only while the claim
+    is still ours, so a sender that outlived its lease records nothing.
+    """
+
+    def __init__(self, connection, token: str, now: datetime, domain: str):
+        self.connection, self.token, self.domain = connection, token, domain
+        dialect = connection.dialect
+        self.postgres = dialect.name == "postgresql"
+        self.raw = connection.connection.driver_connection
+        self.cursor = self.raw.cursor()
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        process = _OUTBOX.c.sent_at.type.bind_processor(dialect)
+        self.sent_at = process(now) if process else now
+        self.sent_sql = (f"UPDATE outbox_messages SET status = 'sent', claim_token = NULL, last_error = '', "
+                         f"sent_at = {mark}, message_id = {mark} "
+                         f"WHERE id = {mark} AND claim_token = {mark} AND status = 'sending'")
+        if self.postgres:
+            # Waiting for the disk would cost a flush per message. Were the database server itself
+            # to crash in the next moment, the row would stay "sending" and go again after the
+            # lease: a duplicate, never a loss. (A crash of this process loses nothing: the server
+            # has the commit.)
+            self.cursor.execute("SET synchronous_commit TO OFF")
+            self.raw.commit()
+
+    def sent(self, row_id: int, message_id: str) -> None:
+        self.cursor.execute(self.sent_sql, (self.sent_at, message_id, row_id, self.token))
+        if self.postgres:
+            self.raw.commit()
+
+    def other(self, statement) -> None:
+        """A rarer outcome (refused, handed back), through SQLAlchemy."""
+        self.connection.execute(statement)
+        self.connection.commit()
+
+    def close(self) -> None:
+        if self.postgres:
+            self.raw.rollback()
+            self.cursor.execute("RESET synchronous_commit")
+            self.raw.commit()
+        self.cursor.close()
+
+
+@contextmanager
+def _recorder(token: str, now: datetime, domain: str):
+    with db.engine.connect() as connection:
+        recorder = _Recorder(connection, token, now, domain)
+        try:
+            yield recorder
+        finally:
+            recorder.close()
+
+
+def _unsent(token: str, row_id: int, error: Exception, retry_at: datetime, failed: bool):
+    """A message the transport refused: failed for good after the last attempt, else due again later."""
+    values = {"last_error": f"{type(error).__name__}: {error}"[:2000], "claim_token": None,
+              "status": OutboxStatus.FAILED.value if failed else OutboxStatus.PENDING.value}
+    if not failed:
+        values["due_at"] = retry_at
+    return update(_OUTBOX).where(_OUTBOX.c.id == row_id, _OUTBOX.c.claim_token == token,
+                                 _OUTBOX.c.status == OutboxStatus.SENDING.value).values(**values)
+
+
+def _hand_back(token: str, ids: list[int]):
+    """Claimed rows we will not send now (the process is stopping): due again at once."""
+    return update(_OUTBOX).where(_OUTBOX.c.id.in_(ids), _OUTBOX.c.claim_token == token).values(
+        status=OutboxStatus.PENDING.value, claim_token=None, claimed_at=None, attempts=_OUTBOX.c.attempts - 1)
 
 
 def backlog(now: datetime) -> dict:
