@@ -1,13 +1,17 @@
 """The large demo (`flask seed-demo --scale large`): the normal demo plus a programme's worth of history.
 
 20 more cohorts of 30 participants with attendance at every session, 2,000 resources in one
-cohort's library, 500 applications to one cohort and 10,000 outbox rows. Rows go in with bulk
+cohort's library (500 of them uploaded PDFs, about 50 MB), 500 applications to one cohort and 10,000 outbox rows. Rows go in with bulk
 inserts (one statement a table a cohort), so the whole seed takes seconds. Everything is invented.
 """
 
 from __future__ import annotations
 
+import hashlib
+import random
+import secrets
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import insert, select
@@ -16,15 +20,17 @@ from app.applications.models import Application, ApplicationEvent, ApplicationSt
 from app.attendance.models import Attendance, AttendanceStatus
 from app.auth.models import StaffRole, User
 from app.db import db
-from app.demo import _PASSWORD_HASH, seed
+from app.demo import _PASSWORD_HASH, _demo_pdf, seed
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.portal.models import Resource
+from app.portal.uploads import path_for
 from app.programme import services as programme
 from app.programme.models import CohortStatus, Enrolment, EnrolmentStatus, ProgrammeSession
 
 COHORTS = 20
 PARTICIPANTS = 30
 RESOURCES = 2000
+FILE_BYTES = 100_000
 APPLICATIONS = 500
 OUTBOX_ROWS = 10_000
 STATUSES = [AttendanceStatus.PRESENT] * 12 + [AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY,
@@ -77,13 +83,26 @@ def _participants(cohort_id: int, number: int, *, team_id: int, now: datetime) -
 
 
 def _resources(cohort_id: int, *, team_id: int, now: datetime) -> None:
+    """2,000 resources; every fourth is an uploaded PDF of about 100 KB (so backups have files to carry)."""
     kinds = ["reading", "slides", "tool", "template", "recording"]
-    db.session.execute(insert(Resource), [
-        {"cohort_id": cohort_id, "title": f"Resource {n + 1:04d}: notes on practice", "kind": kinds[n % len(kinds)],
-         "description": "Notes on value, boundaries and practice.", "tags": "value, tools" if n % 3 else "methods",
-         "url": f"https://example.org/resources/{n + 1}", "module_number": n % 5 + 1, "uploaded_by_id": team_id,
-         "is_material": n % 4 == 0, "created_at": now - timedelta(minutes=n), "updated_at": now}
-        for n in range(RESOURCES)])
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in range(RESOURCES):
+        title = f"Resource {n + 1:04d}: notes on practice"
+        row = {"cohort_id": cohort_id, "title": title, "kind": kinds[n % len(kinds)],
+               "description": "Notes on value, boundaries and practice.", "tags": "value, tools" if n % 3 else "methods",
+               "url": f"https://example.org/resources/{n + 1}", "module_number": n % 5 + 1, "uploaded_by_id": team_id,
+               "is_material": n % 4 == 0, "created_at": now - timedelta(minutes=n), "updated_at": now}
+        if n % 4 == 0:
+            # A real PDF's streams are compressed, so its bytes look random: pad with seeded random bytes.
+            data = _demo_pdf(title) + b"%" + random.Random(n).randbytes(FILE_BYTES) + b"\n%%EOF\n"
+            stored_name = f"{secrets.token_hex(16)}.pdf"
+            path_for(upload_dir, stored_name).write_bytes(data)
+            row.update(url="", stored_name=stored_name, original_name=f"resource-{n + 1:04d}.pdf",
+                       mimetype="application/pdf", size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        rows.append(row)
+    db.session.execute(insert(Resource), rows)
 
 
 def _applications(cohort_id: int, *, now: datetime) -> None:

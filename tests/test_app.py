@@ -161,3 +161,45 @@ def test_demo_has_a_populated_portal(app, runner, frozen_now):
     assert {r.module_number for r in db.session.scalars(select(Resource).where(Resource.is_material))} >= {1, 2, 3, 4, 5}
     files = db.session.scalars(select(Resource).where(Resource.stored_name.is_not(None))).all()
     assert files and all((app.config["UPLOAD_DIR"] / r.stored_name).exists() for r in files)
+
+
+def test_the_large_demo_seeds_history_libraries_applications_outbox_and_real_files(app, client, login_as, runner,
+                                                                                  frozen_now, monkeypatch, tmp_path):
+    """`flask seed-demo --scale large` (what the benchmarks use), at a small scale of its constants."""
+    import hashlib
+
+    from app import demo_large
+    from app.attendance.models import Attendance
+    from app.notifications.models import OutboxMessage
+    from app.portal.models import Resource
+    from app.portal.uploads import path_for
+
+    for name, value in {"COHORTS": 2, "PARTICIPANTS": 3, "RESOURCES": 8, "APPLICATIONS": 5, "OUTBOX_ROWS": 12,
+                        "FILE_BYTES": 2000}.items():
+        monkeypatch.setattr(demo_large, name, value)
+    app.config["UPLOAD_DIR"] = tmp_path / "uploads"
+    result = runner.invoke(args=["seed-demo", "--scale", "large"])
+    assert result.exit_code == 0, result.output
+
+    archive = db.session.scalars(select(Cohort).where(Cohort.name.like("Archive cohort%")).order_by(Cohort.name)).all()
+    assert [c.name for c in archive] == ["Archive cohort 01", "Archive cohort 02"]
+    sessions = db.session.scalar(select(func.count()).select_from(ProgrammeSession)
+                                 .where(ProgrammeSession.cohort_id == archive[0].id))
+    registers = db.session.scalar(select(func.count()).select_from(Attendance)
+                                  .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
+                                  .where(ProgrammeSession.cohort_id == archive[0].id))
+    assert registers == 3 * sessions  # every cell of the register filled in
+    assert db.session.scalar(select(func.count()).select_from(Application)
+                             .where(Application.cohort_id == archive[0].id)) == 5
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.key.like("archive:%"))) == 12
+    files = db.session.scalars(select(Resource).where(Resource.cohort_id == archive[0].id,
+                                                      Resource.stored_name.is_not(None))).all()
+    assert len(files) == 2  # every fourth of 8
+    for resource in files:
+        data = path_for(tmp_path / "uploads", resource.stored_name).read_bytes()
+        assert data.startswith(b"%PDF-") and len(data) == resource.size > 2000
+        assert hashlib.sha256(data).hexdigest() == resource.sha256
+    login_as(db.session.scalar(select(User).where(User.email == "team@example.org")))
+    with client.get(f"/resources/{files[0].id}/download") as response:
+        assert response.status_code == 200 and response.data.startswith(b"%PDF-")
