@@ -27,9 +27,11 @@ Forms are filled in from the page as a browser would, with the page's CSRF token
 timed, including the GET before each POST and the page a POST redirects to. An error is any
 status other than the expected 200 or redirect, a redirect somewhere else (such as the sign-in
 page), a form that comes back with "There is a problem", a success message that is missing, or a
-connection failure; the first few are printed with method, path and status. The table also
-gives the machine's load average when each run ends: on 2 cores the site and this driver account
-for about 1, and anything else running slows every page.
+connection failure; the first few are printed with method, path and status.
+
+The timings are only as good as the machine is quiet, so the table also gives the CPU the
+gunicorn workers and this driver used (per request, and in cores) and the load average when each
+run ends: load well above the cores they use means something else was running and slowed every page.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 
 from common import Figure, print_table
 from server import LargeSite, session_cookie
@@ -655,6 +658,8 @@ class Result:
     samples: list[tuple[str, float]]
     errors: list[str]
     load: tuple[float, float, float]  # the machine's load average when the run ended (1, 5, 15 min)
+    server_cpu: float = 0.0  # CPU seconds the gunicorn workers used during the run
+    driver_cpu: float = 0.0  # CPU seconds this driver (all 50 people) used during the run
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -684,8 +689,19 @@ def _person_loop(visitor: Visitor, recorder: Recorder, start_at: float, stop_at:
         name = visitor.rng.choices(names, weights)[0]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(site: LargeSite, people: list[Person], facts: Facts, seconds: float) -> Result:
     recorder = Recorder()
+    workers = site.worker_pids()
+    server_cpu, driver_cpu = cpu_seconds(workers), time.process_time()
     started = time.monotonic()
     ramp = min(RAMP_SECONDS, seconds / 3)
     shuffled = random.Random(1).sample(people, len(people))  # roles join mixed, not one role after another
@@ -698,7 +714,8 @@ def run_load(site: LargeSite, people: list[Person], facts: Facts, seconds: float
         threads.append(thread)
     for thread in threads:
         thread.join()
-    return Result(time.monotonic() - started, len(people), recorder.samples, recorder.errors, os.getloadavg())
+    return Result(time.monotonic() - started, len(people), recorder.samples, recorder.errors, os.getloadavg(),
+                  cpu_seconds(workers) - server_cpu, time.process_time() - driver_cpu)
 
 
 def report(label: str, result: Result) -> list[Figure]:
@@ -730,7 +747,11 @@ def report(label: str, result: Result) -> list[Figure]:
                bool(times) and p95 <= P95_TARGET_MS),
         Figure(f"{label}: p99", f"{p99:.0f} ms", "", None),
         Figure(f"{label}: requests/s", f"{len(times) / result.seconds:.1f}", "", None),
-        # 2 cores: gunicorn and this driver account for about 1; more means something else was running.
+        Figure(f"{label}: gunicorn CPU per request", f"{1000 * result.server_cpu / max(len(times), 1):.1f} ms",
+               "", None),
+        Figure(f"{label}: CPU used, gunicorn / this driver", f"{result.server_cpu / result.seconds:.2f} / "
+               f"{result.driver_cpu / result.seconds:.2f} cores", "", None),
+        # 2 cores: load much above what gunicorn and the driver use means something else was running.
         Figure(f"{label}: load average at the end (1 / 5 min)", f"{result.load[0]:.1f} / {result.load[1]:.1f}",
                "", None),
     ]
