@@ -86,6 +86,27 @@ def read_only_unit():
         _write_unit.reset(token)
 
 
+@contextmanager
+def write_unit():
+    """A write at the end of a read-only unit (a GET that records a download in the audit log).
+
+    On SQLite a deferred transaction that has read cannot start writing once another connection
+    has committed since: it fails at once with "database is locked", whatever the busy timeout.
+    So what was read is committed first, and the write gets a transaction of its own that takes
+    the write lock at BEGIN and waits its turn for it; it is committed when the block ends.
+    """
+    db.session.commit()
+    token = _write_unit.set(True)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _write_unit.reset(token)
+
+
 def set_write_unit(is_write: bool) -> contextvars.Token:
     return _write_unit.set(is_write)
 

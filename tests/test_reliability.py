@@ -1,4 +1,4 @@
-"""Reliability: several processes writing to SQLite at once, and migrations on a populated database."""
+"""Reliability: several processes writing to SQLite at once, GETs that write, and migrations on a populated database."""
 
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ import flask_migrate
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from app import clock, create_app
-from app.db import db
+from app import audit, clock, create_app
+from app.db import db, read_only_unit, write_unit
+from tests.factories import make_cohort, make_participant, make_team
 
 PROCESSES, TRANSACTIONS = 5, 400
+
+
+def _sqlite_only(app) -> None:
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL has row locks")
 
 
 def _increment_many(url: str, times: int, queue) -> None:
@@ -35,8 +42,7 @@ def _increment_many(url: str, times: int, queue) -> None:
 
 
 def test_five_processes_writing_at_once_lose_nothing_and_never_see_a_locked_database(app, tmp_path):
-    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
-        pytest.skip("SQLite only: PostgreSQL has row locks")
+    _sqlite_only(app)
     url = f"sqlite:///{tmp_path / 'counter.sqlite3'}"
     engine = create_engine(url)
     with engine.begin() as connection:
@@ -139,3 +145,59 @@ def test_the_scheduler_process_stops_on_sigterm_without_sending_anything_twice(a
         db.session.remove()
         db.engine.dispose()
     assert statuses == {"sent": len(written), "pending": total - len(written)}
+
+
+def test_a_get_that_writes_after_another_request_saved_waits_for_the_lock_instead_of_failing(app):
+    """On SQLite a deferred transaction that has read cannot write once another connection has
+    committed: "database is locked" at once, whatever the busy timeout. write_unit() starts again."""
+    _sqlite_only(app)
+    elsewhere = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with app.app_context(), read_only_unit():
+            db.session.scalar(text("SELECT COUNT(*) FROM audit_events"))  # a GET's reads: a deferred BEGIN
+            with elsewhere.begin() as connection:  # meanwhile another worker saves something
+                connection.execute(text("INSERT INTO organisations (name, kind, region, created_at, updated_at) "
+                                        "VALUES ('Elsewhere', 'other', '', '2026-01-01', '2026-01-01')"))
+            with write_unit():
+                audit.record(actor=None, action="attendance_exported", target_type="cohort", target_id=None)
+            assert db.session.scalar(text("SELECT COUNT(*) FROM audit_events")) == 1
+    finally:
+        elsewhere.dispose()
+
+
+EXPORTS = ["/cohorts/{id}/attendance.csv", "/team/cohorts/{id}/applications.csv", "/cohorts/{id}/feedback.csv",
+           "/cohorts/{id}/communities.csv", "/cohorts/{id}/celebration/guests.csv", "/cohorts/{id}/report.pdf"]
+
+
+@pytest.mark.parametrize("path", EXPORTS)
+def test_a_download_records_its_audit_event_even_when_someone_saves_at_that_moment(app, client, login_as,
+                                                                                 monkeypatch, path):
+    """Every GET that writes (the audit event of a download), with another worker saving just
+    before the write. Found by bench/load.py: attendance and applications downloads answered 500
+    ("database is locked") while other people saved registers and posts."""
+    _sqlite_only(app)
+    cohort = make_cohort()
+    make_participant(cohort)
+    team = make_team()
+    team_id = team.id
+    login_as(team)
+    # A short busy timeout: once the download holds the write lock no one can save in between, as intended.
+    elsewhere = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], connect_args={"timeout": 0.2})
+    recorded = audit.record
+
+    def record_after_someone_saves(**kwargs):
+        try:
+            with elsewhere.begin() as connection:
+                connection.execute(text("UPDATE users SET job_title = job_title || '.' WHERE id = :id"),
+                                   {"id": team_id})
+        except OperationalError:
+            pass
+        return recorded(**kwargs)
+
+    monkeypatch.setattr(audit, "record", record_after_someone_saves)
+    try:
+        response = client.get(path.format(id=cohort.id))
+    finally:
+        elsewhere.dispose()
+    assert response.status_code == 200
+    assert db.session.scalar(text("SELECT COUNT(*) FROM audit_events WHERE actor_id = :id"), {"id": team_id}) == 1

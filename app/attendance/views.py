@@ -11,7 +11,7 @@ from app.attendance import exchange, services
 from app.attendance.forms import ApologiesForm, ImportForm
 from app.attendance.models import STATUS_LABELS, AttendanceStatus
 from app.charts import bar_chart
-from app.db import db
+from app.db import db, write_unit
 from app.errors import DomainError
 from app.exports import spreadsheet_response
 from app.form_errors import attach_domain_error
@@ -113,9 +113,9 @@ def matrix(cohort_id: int):
 def export(cohort_id: int, fmt: str):
     cohort = db.get_or_404(Cohort, cohort_id)
     rows = exchange.export_rows(cohort)
-    audit.record(actor=current_user, action="attendance_exported", target_type="cohort", target_id=cohort.id,
-                 detail={"format": fmt, "rows": len(rows)})
-    db.session.commit()
+    with write_unit():
+        audit.record(actor=current_user, action="attendance_exported", target_type="cohort", target_id=cohort.id,
+                     detail={"format": fmt, "rows": len(rows)})
     return spreadsheet_response(fmt, exchange.EXPORT_HEADERS, rows, title="Attendance", filename_stem=f"attendance-{cohort.name}")
 
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 from app import audit, clock
 from app.celebration import services
 from app.celebration.models import Guest, Relationship, Rsvp
-from app.db import db
+from app.db import db, write_unit
 from app.errors import DomainError, InvalidToken
 from app.exports import spreadsheet_response
 from app.permissions import can_view_session, public, signed_in, team_required, viewable_cohort_or_404
@@ -124,9 +124,9 @@ def export(cohort_id: int, fmt: str):
     cohort = db.get_or_404(Cohort, cohort_id)
     rows = [[g.name, g.email, g.relationship_label, g.invited_by.user.name if g.invited_by else "", g.status,
              g.rsvp, g.access_needs, g.dietary_needs] for g in services.guests_of(cohort)]
-    audit.record(actor=current_user, action="guests_exported", target_type="cohort", target_id=cohort.id,
-                 detail={"format": fmt, "rows": len(rows)})
-    db.session.commit()
+    with write_unit():
+        audit.record(actor=current_user, action="guests_exported", target_type="cohort", target_id=cohort.id,
+                     detail={"format": fmt, "rows": len(rows)})
     return spreadsheet_response(fmt, GUEST_HEADERS, rows, title="Guests", filename_stem=f"guests-{cohort.name}")
 
 

@@ -17,7 +17,7 @@ from app.applications.forms import (
 from app.applications.models import Application, ApplicationStatus, Decision
 from app.applications.views import bp
 from app.auth.models import ORGANISATION_KIND_LABELS
-from app.db import db
+from app.db import db, write_unit
 from app.errors import DomainError
 from app.exports import spreadsheet_response
 from app.form_errors import attach_domain_error
@@ -80,9 +80,9 @@ def _export_rows(cohort: Cohort):
 def export(cohort_id: int, fmt: str):
     cohort = db.get_or_404(Cohort, cohort_id)
     rows = list(_export_rows(cohort))
-    audit.record(actor=current_user, action="applications_exported", target_type="cohort", target_id=cohort.id,
-                 detail={"format": fmt, "rows": len(rows)})
-    db.session.commit()
+    with write_unit():
+        audit.record(actor=current_user, action="applications_exported", target_type="cohort", target_id=cohort.id,
+                     detail={"format": fmt, "rows": len(rows)})
     return spreadsheet_response(fmt, EXPORT_HEADERS, rows, title="Applications", filename_stem=f"applications-{cohort.name}")
 
 

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import clock
-from app.db import db
+from app.db import db, write_unit
 from app.errors import DomainError
 from app.evaluation import communities
 from app.evaluation.forms import CommunityForm, MeetingForm
@@ -133,7 +133,7 @@ def export_communities(cohort_id: int, fmt: str):
                      ("Yes" if c.crosses_boundaries else "No") if c else "", c.boundaries_how if c else "",
                      c.status_label if c else "Not recorded", row.meetings, row.total_attendance,
                      row.last_met.isoformat() if row.last_met else ""])
-    communities.record_export(actor=current_user, cohort=cohort, fmt=fmt, rows=len(rows))
-    db.session.commit()
+    with write_unit():
+        communities.record_export(actor=current_user, cohort=cohort, fmt=fmt, rows=len(rows))
     return spreadsheet_response(fmt, EXPORT_HEADERS, rows, title="Communities",
                                 filename_stem=f"communities-{cohort.name}")

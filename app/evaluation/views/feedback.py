@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app import audit, clock
 from app.charts import bar_chart
-from app.db import db
+from app.db import db, write_unit
 from app.errors import DomainError
 from app.evaluation import feedback, impact
 from app.evaluation.forms import FeedbackForm, FeedbackSettingsForm
@@ -160,7 +160,7 @@ def export(cohort_id: int, fmt: str):
         rows.append([s.title, clock.to_local(s.starts_at, cohort.timezone).date().isoformat(), s.kind_label, r.worthwhile, recommend, r.what_worked,
                      r.what_to_change, r.quote, "Yes" if r.quote_consent else "No", ", ".join(r.value_cycles),
                      "Anonymous" if r.is_anonymous else r.enrolment.user.name])
-    audit.record(actor=current_user, action="feedback_exported", target_type="cohort", target_id=cohort.id,
-                 detail={"format": fmt, "rows": len(rows)})
-    db.session.commit()
+    with write_unit():
+        audit.record(actor=current_user, action="feedback_exported", target_type="cohort", target_id=cohort.id,
+                     detail={"format": fmt, "rows": len(rows)})
     return spreadsheet_response(fmt, EXPORT_HEADERS, rows, title="Feedback", filename_stem=f"feedback-{cohort.name}")

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app import audit, clock
 from app.charts import bar_chart
-from app.db import db
+from app.db import db, write_unit
 from app.errors import DomainError
 from app.evaluation import report as reports
 from app.evaluation.forms import NarrativeForm
@@ -80,8 +80,8 @@ def report_pdf(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
     built = reports.build_report(cohort, clock.now())
     pdf = reports.render_pdf(built, charts=report_charts(built), kind_labels=SESSION_KIND_LABELS)
-    audit.record(actor=current_user, action="report_downloaded", target_type="cohort", target_id=cohort.id)
-    db.session.commit()
+    with write_unit():
+        audit.record(actor=current_user, action="report_downloaded", target_type="cohort", target_id=cohort.id)
     filename = f"evaluation-report-{cohort.name}".replace(" ", "-").lower()
     filename = "".join(ch for ch in filename if ch.isalnum() or ch in "-_") + ".pdf"
     return Response(pdf, mimetype="application/pdf",
