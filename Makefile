@@ -41,9 +41,16 @@ test: setup
 test-sqlite: setup
 	$(VENV)/bin/pytest -q
 
+# Every benchmark, load and fault test (about 35 minutes); each prints its table; fails if any target is missed.
+LOAD_SECONDS ?= 300
 bench: setup
-	$(VENV)/bin/python bench/kill_scheduler.py 2>/dev/null; \
-	$(VENV)/bin/python bench/run.py
+	@status=0; \
+	$(PY) bench/kill_scheduler.py 2>/dev/null || status=1; \
+	$(PY) bench/kill_web.py 2>/dev/null || status=1; \
+	$(PY) bench/kill_web.py --postgres 2>/dev/null || status=1; \
+	$(PY) bench/load.py --seconds $(LOAD_SECONDS) 2>/dev/null || status=1; \
+	$(PY) bench/run.py 2>/dev/null || status=1; \
+	exit $$status
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -15,14 +15,14 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def make_app():
-    """An app on a new SQLite file (or DATABASE_URL), migrated to head."""
+def make_app(url: str | None = None):
+    """An app on `url`, or a new SQLite file (or DATABASE_URL), migrated to head."""
     import flask_migrate
 
     from app import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="convene-bench-"))
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.sqlite3"
+    url = url or os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.sqlite3"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "MAIL_FILE_DIR": folder,
                       "UPLOAD_DIR": folder / "uploads"})
     with app.app_context(), contextlib.redirect_stderr(io.StringIO()):

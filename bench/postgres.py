@@ -62,3 +62,16 @@ def throwaway_postgres(database: str = "convene_bench") -> Iterator[str | None]:
         with contextlib.suppress(subprocess.CalledProcessError):
             run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def another_database(url: str, name: str) -> str:
+    """A new empty database on the same throwaway server, for a benchmark that wants its own."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)

@@ -1,13 +1,17 @@
-"""Every benchmark figure in one table, each with its target and PASS/MISS (`make bench`).
+"""The benchmark figures in one table, each with its target and PASS/MISS (`make bench`).
 
-    .venv/bin/python bench/run.py [--seconds 10] [--repeat 3] [--skip-reminders]
+    .venv/bin/python bench/run.py [--seconds 10] [--repeat 3] [--sqlite-only] [--skip-reminders]
 
-1. Seeds the large demo (`flask seed-demo --scale large`) into a throwaway database (SQLite, or
-   DATABASE_URL), starts gunicorn with 2 sync workers on a free loopback port and measures each
-   page with wrk (8 connections, 10 s, 3 rounds, medians) against a bare route in the same run.
+1. Seeds the large demo (`flask seed-demo --scale large`) into a throwaway SQLite database, starts
+   gunicorn with 2 sync workers on a free loopback port and measures each page with wrk (8
+   connections, 10 s, 3 rounds, medians) against a bare route in the same run.
 2. Queries per listing page for a 1 x 1 and a 30 x 21 cohort (in process, same database).
-3. Page time with 50 cohorts in the database against 1 cohort (in process, its own database).
-4. The reminder figures from bench/reminders.py.
+3. The same pages on a throwaway PostgreSQL server (bench/postgres.py), when initdb is installed.
+4. Page time with 50 cohorts in the database against 1 cohort (in process, its own database).
+5. The reminder figures from bench/reminders.py, on SQLite and on PostgreSQL.
+6. Backup and restore of the large demo from bench/backup.py, on SQLite and on PostgreSQL.
+The kill tests (bench/kill_scheduler.py, bench/kill_web.py) and the load test (bench/load.py) are
+scripts of their own; `make bench` runs them all.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import statistics
 import sys
 
 from common import Figure, make_app, measure, print_table, signed_in_client
+from postgres import throwaway_postgres
 from server import LargeSite, ensure_wrk, session_cookie, wrk
 
 CEILING = "/healthz/live"
@@ -58,6 +63,7 @@ def page_figures(site: LargeSite, seconds: int, repeat: int) -> list[Figure]:
     app = site.app()
     pages, cookies = page_paths(app)
     dialect = site.database_url.split(":")[0].split("+")[0]
+    label = "SQLite" if dialect == "sqlite" else "PostgreSQL"
     for name, (path, who) in pages.items():  # every page answers 200 before we time it
         request = urllib.request.Request(site.url(path), headers={"Cookie": cookies[who]})
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -75,7 +81,7 @@ def page_figures(site: LargeSite, seconds: int, repeat: int) -> list[Figure]:
             if errors:
                 problems.append(f"{name}: {errors}")
     ceiling = statistics.median(rates["ceiling"])
-    figures = [Figure(f"ceiling {CEILING} (requests/s, 2 sync workers)", f"{ceiling:,.0f}", "", None)]
+    figures = [Figure(f"{label}: ceiling {CEILING} (requests/s, 2 sync workers)", f"{ceiling:,.0f}", "", None)]
     for name in pages:
         rate = statistics.median(rates[name])
         ratio = rate / ceiling
@@ -85,11 +91,12 @@ def page_figures(site: LargeSite, seconds: int, repeat: int) -> list[Figure]:
             need = 0.5
         else:
             need = 0.10
-        figures.append(Figure(f"{name} ({rate:,.0f}/s) x ceiling", f"{ratio:.2f}", f">= {need:.2f}", ratio >= need))
+        figures.append(Figure(f"{label}: {name} ({rate:,.0f}/s) x ceiling", f"{ratio:.2f}", f">= {need:.2f}",
+                              ratio >= need))
     for name in pages:
         p99 = statistics.median(p99s[name])
-        figures.append(Figure(f"{name}: p99 at 8 connections", f"{p99:.1f} ms", "<= 60 ms", p99 <= 60))
-    figures.append(Figure("wrk errors (non-2xx, socket)", str(len(problems)), "0", not problems))
+        figures.append(Figure(f"{label}: {name}: p99 at 8 connections", f"{p99:.1f} ms", "<= 60 ms", p99 <= 60))
+    figures.append(Figure(f"{label}: wrk errors (non-2xx, socket)", str(len(problems)), "0", not problems))
     for problem in problems:
         print("wrk:", problem, file=sys.stderr)
     return figures
@@ -207,15 +214,11 @@ def fifty_cohorts_figure(repeat: int = 200) -> list[Figure]:
     return [Figure("page time, 50 cohorts / 1 cohort (6 pages)", f"{ratio:.2f}", "<= 1.15", ratio <= 1.15)]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--skip-reminders", action="store_true")
-    args = parser.parse_args()
+def site_figures(database_url: str | None, args, label: str) -> list[Figure]:
+    """Seed the large demo on this database and measure its pages under gunicorn."""
     figures: list[Figure] = []
-    with LargeSite() as site:
-        figures.append(Figure("seed-demo --scale large", f"{site.seed_seconds:.1f} s", "", None))
+    with LargeSite(database_url=database_url) as site:
+        figures.append(Figure(f"{label}: seed-demo --scale large", f"{site.seed_seconds:.1f} s", "", None))
         if ensure_wrk():
             site.start(workers=2)
             try:
@@ -224,13 +227,40 @@ def main() -> int:
                 site.stop()
         else:
             print("!!!!! PAGE BENCHMARKS SKIPPED: wrk is not installed (apt-get install wrk) !!!!!", file=sys.stderr)
-            figures.append(Figure("pages under gunicorn (wrk missing)", "skipped", "", False))
-        figures += query_figures(site)
+            figures.append(Figure(f"{label}: pages under gunicorn (wrk missing)", "skipped", "", False))
+        if database_url is None:
+            figures += query_figures(site)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--skip-reminders", action="store_true")
+    parser.add_argument("--skip-backup", action="store_true")
+    args = parser.parse_args()
+    figures = site_figures(None, args, "SQLite")
     figures += fifty_cohorts_figure()
     if not args.skip_reminders:
         import reminders
 
         figures += reminders.figures()
+    if not args.skip_backup:
+        import backup
+
+        figures += backup.figures(postgres=False)
+    if not args.sqlite_only:
+        with throwaway_postgres() as url:
+            if url is None:
+                figures.append(Figure("PostgreSQL (initdb missing)", "skipped", "", False))
+            else:
+                figures += site_figures(url, args, "PostgreSQL")
+                if not args.skip_reminders:
+                    figures += reminders.figures(url)
+        if not args.skip_backup:
+            figures += backup.figures(sqlite=False)
     print()
     print_table(figures)
     return 0 if all(figure.passed is not False for figure in figures) else 1
