@@ -64,6 +64,36 @@ def test_saving_some_rows_leaves_the_others_and_mark_all_present_keeps_apologies
     assert (status_of(session, c), status_of(session, d)) == ("apologies", "present")
 
 
+def test_two_people_recording_the_same_person_at_the_same_moment_both_succeed(cohort, frozen_now, monkeypatch):
+    """A colleague's save lands between our look-up and our insert: ours updates their row, no error."""
+    team, colleague = make_team(), make_team()
+    person = make_participant(cohort)
+    other = make_participant(cohort)
+    session = make_session(cohort, starts_at=clock.now())
+    db.session.commit()
+    enrolment_id = enrolment_of(person)
+    real_lookup = services._attendance_row
+
+    def lookup_before_the_colleague_commits(session_id, enrolment):
+        found = real_lookup(session_id, enrolment)
+        if enrolment == enrolment_id and found is None:
+            db.session.add(Attendance(session_id=session_id, enrolment_id=enrolment, status="absent", note="",
+                                      recorded_by_id=colleague.id, recorded_at=clock.now()))
+            db.session.flush()  # what the colleague's committed transaction would leave in the table
+            return None
+        return found
+
+    monkeypatch.setattr(services, "_attendance_row", lookup_before_the_colleague_commits)
+    changed = services.record_register(actor=team, session=session, now=clock.now(),
+                                       entries={enrolment_id: ("late", "Train"), enrolment_of(other): ("present", "")})
+    monkeypatch.undo()
+    db.session.commit()
+
+    assert changed == 2
+    assert (status_of(session, person), status_of(session, other)) == ("late", "present")
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 2
+
+
 def test_only_staff_take_registers_and_only_for_the_sessions_participants(cohort, frozen_now):
     person = make_participant(cohort)
     outsider = make_participant(make_cohort())

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.attendance.models import ATTENDED, STATUS_LABELS, Attendance, AttendanceStatus
 from app.auth.models import Organisation, User
@@ -63,16 +64,26 @@ def register_rows(session: ProgrammeSession) -> list[RegisterRow]:
 def save_attendance(session_id: int, enrolment_id: int, status: AttendanceStatus, note: str, actor: User,
                     now: datetime) -> bool:
     """Record one person's status for one session. Returns True when something changed."""
-    row = db.session.scalar(select(Attendance).where(Attendance.session_id == session_id,
-                                                     Attendance.enrolment_id == enrolment_id))
+    row = _attendance_row(session_id, enrolment_id)
     if row is None:
-        db.session.add(Attendance(session_id=session_id, enrolment_id=enrolment_id, status=status.value,
-                                  note=note, recorded_by_id=actor.id, recorded_at=now))
-        return True
+        try:
+            with db.session.begin_nested():
+                db.session.add(Attendance(session_id=session_id, enrolment_id=enrolment_id, status=status.value,
+                                          note=note, recorded_by_id=actor.id, recorded_at=now))
+            return True
+        except IntegrityError:
+            # Someone else recorded this person for this session at the same moment (two of the team
+            # saving the register, or an apology arriving): theirs is in now, and ours updates it.
+            row = _attendance_row(session_id, enrolment_id)
     if (row.status, row.note) == (status.value, note):
         return False
     row.status, row.note, row.recorded_by_id, row.recorded_at = status.value, note, actor.id, now
     return True
+
+
+def _attendance_row(session_id: int, enrolment_id: int) -> Attendance | None:
+    return db.session.scalar(select(Attendance).where(Attendance.session_id == session_id,
+                                                      Attendance.enrolment_id == enrolment_id))
 
 
 def record_register(*, actor: User, session: ProgrammeSession, entries: dict[int, tuple[str, str]],
