@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | prereqs
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-$(ASSETS): package.json package-lock.json | prereqs
+$(ASSETS): package.json package-lock.json scripts/copy-assets.sh | prereqs
 	npm ci --no-audit --no-fund --loglevel=error
 	scripts/copy-assets.sh
 

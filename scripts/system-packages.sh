@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the app needs beyond Python and Node: Pango and fonts for the PDF report (WeasyPrint).
+# Debian packages the app needs beyond Python and Node: Pango, HarfBuzz's subsetter and fonts for the PDF
+# report (WeasyPrint warns, and the suite fails, without the subsetter).
 # Installs them when missing and this is root on a Debian-like machine; otherwise says what to install.
 set -u
 missing=()
-python3 - <<'PY' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+python3 - <<'PY' || missing+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 import ctypes.util, sys
-sys.exit(0 if ctypes.util.find_library("pango-1.0") and ctypes.util.find_library("pangoft2-1.0") else 1)
+sys.exit(0 if all(ctypes.util.find_library(name) for name in ("pango-1.0", "pangoft2-1.0", "harfbuzz-subset")) else 1)
 PY
 if ! fc-list 2>/dev/null | grep -qi -e "liberation sans" -e "dejavu sans"; then
   missing+=(fonts-liberation fonts-dejavu-core fontconfig)

@@ -234,7 +234,7 @@ def test_every_method_of_every_route_is_in_the_table(app):
 
 
 @pytest.fixture
-def world(app):
+def world(app, frozen_now):
     now = clock.now()
     cohort = make_cohort(name="Own cohort", applications_open_at=now - timedelta(days=1),
                          application_deadline_at=now + timedelta(days=30))

@@ -203,3 +203,17 @@ def test_the_large_demo_seeds_history_libraries_applications_outbox_and_real_fil
     login_as(db.session.scalar(select(User).where(User.email == "team@example.org")))
     with client.get(f"/resources/{files[0].id}/download") as response:
         assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+
+
+def test_every_image_the_design_system_stylesheet_uses_is_served(client):
+    """The NHS.UK stylesheet's icons (search box cross, sortable table arrows) load from our copy."""
+    import re
+    from urllib.parse import urljoin
+
+    with client.get(stylesheet_path := "/static/nhsuk/nhsuk-frontend.min.css") as response:
+        stylesheet = response.get_data(as_text=True)
+    images = {url for url in re.findall(r"url\(([^)]+)\)", stylesheet) if not url.startswith(("http", "data:"))}
+    assert images, "the stylesheet uses no images of its own"
+    for url in images:
+        with client.get(urljoin(stylesheet_path, url)) as response:
+            assert response.status_code == 200, url

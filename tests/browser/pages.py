@@ -7,6 +7,7 @@ import re
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 DESKTOP = {"width": 1100, "height": 900}
 PHONE = {"width": 375, "height": 800}
@@ -46,9 +47,12 @@ def assert_fits(page: Page, width: int = 320) -> None:
     """No horizontal scrolling at this width."""
     page.set_viewport_size({"width": width, "height": 700})
     try:
+        # The header's script re-lays out its navigation after a resize, so give the page a moment to settle.
+        page.wait_for_function("() => document.scrollingElement.scrollWidth <= window.innerWidth", timeout=3000)
+    except PlaywrightTimeout:
         scroll, inner = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
-        wide = [] if scroll <= inner else page.evaluate(_WIDE_ELEMENTS, inner)
-        assert scroll <= inner, f"{page.url} scrolls sideways at {width} px ({scroll} > {inner}): {wide}"
+        wide = page.evaluate(_WIDE_ELEMENTS, inner)
+        raise AssertionError(f"{page.url} scrolls sideways at {width} px ({scroll} > {inner}): {wide}") from None
     finally:
         page.set_viewport_size(DESKTOP)
 
