@@ -15,8 +15,8 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def make_app(url: str | None = None):
-    """An app on `url`, or a new SQLite file (or DATABASE_URL), migrated to head."""
+def make_app(url: str | None = None, **config):
+    """An app on `url`, or a new SQLite file (or DATABASE_URL), migrated to head; `config` overrides settings."""
     import flask_migrate
 
     from app import create_app
@@ -24,7 +24,7 @@ def make_app(url: str | None = None):
     folder = Path(tempfile.mkdtemp(prefix="convene-bench-"))
     url = url or os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.sqlite3"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "MAIL_FILE_DIR": folder,
-                      "UPLOAD_DIR": folder / "uploads"})
+                      "UPLOAD_DIR": folder / "uploads", **config})
     with app.app_context(), contextlib.redirect_stderr(io.StringIO()):
         flask_migrate.upgrade()
     return app

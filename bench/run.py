@@ -7,7 +7,8 @@
    connections, 10 s, 3 rounds, medians) against a bare route in the same run.
 2. Queries per listing page for a 1 x 1 and a 30 x 21 cohort (in process, same database).
 3. The same pages on a throwaway PostgreSQL server (bench/postgres.py), when initdb is installed.
-4. Page time with 50 cohorts in the database against 1 cohort (in process, its own database).
+4. Page time with 50 cohorts in the database against 1 cohort (in process, its own database), and
+   signing in: the password check's method and time, and the per-client limit on attempts.
 5. The reminder figures from bench/reminders.py, on SQLite and on PostgreSQL.
 6. Backup and restore of the large demo from bench/backup.py, on SQLite and on PostgreSQL.
 The kill tests (bench/kill_scheduler.py, bench/kill_web.py) and the load test (bench/load.py) are
@@ -214,6 +215,44 @@ def fifty_cohorts_figure(repeat: int = 200) -> list[Figure]:
     return [Figure("page time, 50 cohorts / 1 cohort (6 pages)", f"{ratio:.2f}", "<= 1.15", ratio <= 1.15)]
 
 
+def login_figures(tries: int = 5) -> list[Figure]:
+    """Signing in: the password check stays Werkzeug's scrypt default, and one client trying many
+    passwords is refused after 10 attempts, cheaply, so sign-ins cannot take the workers from pages."""
+    import time
+
+    from app.auth.models import User
+    from app.db import db
+    from app.demo import DEMO_PASSWORD
+
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    with app.app_context():
+        person = User(email="signing-in@example.org", name="Signing In")
+        person.set_password(DEMO_PASSWORD)
+        db.session.add(person)
+        db.session.commit()
+        method = person.password_hash.split("$")[0]
+        checks = []
+        for _ in range(tries):
+            started = time.perf_counter()
+            assert person.check_password(DEMO_PASSWORD)
+            checks.append(time.perf_counter() - started)
+    check = statistics.median(checks) * 1000
+    client = app.test_client()
+    answers = []
+    for _ in range(20):
+        started = time.perf_counter()
+        status = client.post("/sign-in", data={"email": person.email, "password": "not the password"}).status_code
+        answers.append((status, time.perf_counter() - started))
+    allowed = next((number for number, (status, _) in enumerate(answers) if status == 429), len(answers))
+    refused = [seconds * 1000 for status, seconds in answers if status == 429]
+    refusal = f"{statistics.median(refused):.1f} ms" if refused else "never"
+    return [
+        Figure(f"sign-in: password check ({method})", f"{check:.0f} ms", "scrypt:32768:8:1", method == "scrypt:32768:8:1"),
+        Figure("sign-in: wrong passwords from one client before 429", str(allowed), "<= 10", allowed <= 10),
+        Figure("sign-in: a refused attempt (429) takes", refusal, "", None),
+    ]
+
+
 def site_figures(database_url: str | None, args, label: str) -> list[Figure]:
     """Seed the large demo on this database and measure its pages under gunicorn."""
     figures: list[Figure] = []
@@ -243,6 +282,7 @@ def main() -> int:
     args = parser.parse_args()
     figures = site_figures(None, args, "SQLite")
     figures += fifty_cohorts_figure()
+    figures += login_figures()
     if not args.skip_reminders:
         import reminders
 
