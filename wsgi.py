@@ -1,5 +1,13 @@
 """Entry point for gunicorn (`gunicorn wsgi:app`) and the CLI (`flask --app wsgi ...`)."""
 
+import gc
+
 from app import create_app
 
 app = create_app()
+
+# What start-up made (modules, the app, its content) lives as long as the process. Moved out of the
+# garbage collector's sight, a full collection takes 2-3 ms instead of 85-95 ms in the middle of
+# whichever request happens to trigger it (measured on the applications list of the large demo).
+gc.collect()
+gc.freeze()
