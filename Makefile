@@ -41,7 +41,7 @@ test: setup
 test-sqlite: setup
 	$(VENV)/bin/pytest -q
 
-# Every benchmark, load and fault test (about 35 minutes); each prints its table; fails if any target is missed.
+# Every benchmark, load and fault test (about 25 minutes on 2 cores); each prints its table; fails if any target is missed.
 LOAD_SECONDS ?= 300
 bench: setup
 	@status=0; \
