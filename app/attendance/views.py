@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -85,6 +87,12 @@ def _kinds_filter() -> set[str]:
     return {k for k in request.args.getlist("kind") if k in {kind.value for kind in SESSION_KIND_LABELS}}
 
 
+@lru_cache(maxsize=64)
+def _cell(text: str) -> str:
+    """One cell of the grid, escaped; its text is one of a few status labels, so each is built once."""
+    return f'<td class="nhsuk-table__cell">{escape(text)}</td>'
+
+
 @bp.get("/cohorts/<int:cohort_id>/attendance")
 @staff_required
 def matrix(cohort_id: int):
@@ -99,10 +107,9 @@ def matrix(cohort_id: int):
     chart = bar_chart(title=f"People who attended each session of {cohort.name} so far",
                       labels=[s.title for s in happened], values=attended, maximum=len(result.people),
                       chart_id="attendance-chart", value_label=f" of {len(result.people)}") if happened else None
-    # The grid's cells, escaped and joined once per row: a template loop per cell cost more than
-    # everything else on the page for a big cohort.
-    cells = {p.enrolment_id: Markup("".join(f'<td class="nhsuk-table__cell">{escape(c)}</td>' for c in p.cells))
-             for p in result.people}
+    # The grid's cells, joined once per row: a template loop per cell cost more than everything
+    # else on the page for a big cohort.
+    cells = {p.enrolment_id: Markup("".join(map(_cell, p.cells))) for p in result.people}
     return render_template("attendance/matrix.html", cohort=cohort, matrix=result, now=now, kinds=kinds, cells=cells,
                            kind_labels=SESSION_KIND_LABELS, labels=STATUS_LABELS, chart=chart,
                            happened=list(zip(happened, attended, strict=True)))
