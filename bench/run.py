@@ -92,7 +92,7 @@ def page_figures(site: LargeSite, seconds: int, repeat: int) -> list[Figure]:
             need = 0.5
         else:
             need = 0.10
-        figures.append(Figure(f"{label}: {name} ({rate:,.0f}/s) x ceiling", f"{ratio:.2f}", f">= {need:.2f}",
+        figures.append(Figure(f"{label}: {name} ({rate:,.0f}/s) x ceiling", f"{ratio:.3f}", f">= {need:.2f}",
                               ratio >= need))
     for name in pages:
         p99 = statistics.median(p99s[name])

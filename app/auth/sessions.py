@@ -77,15 +77,16 @@ def load_user(user_id: str) -> User | None:
     """Flask-Login's loader: the user behind this cookie, if the cookie is still good."""
     try:
         raw_id, version = user_id.split(":")
-        user = db.session.get(User, int(raw_id))
+        user_key = int(raw_id)
     except (ValueError, TypeError):
         return None
     token = session.get("sid")
-    if user is None or str(user.session_version) != version or user.is_disabled or not token:
+    if not token:
         return None
-    live = db.session.scalar(select(UserSession.id).where(
-        UserSession.key_hash == hash_token(token), UserSession.user_id == user.id, UserSession.revoked_at.is_(None)))
-    if live is None:
+    # The person and their live server-side session in one query: every signed-in request pays for it.
+    user = db.session.scalar(select(User).join(UserSession, UserSession.user_id == User.id).where(
+        User.id == user_key, UserSession.key_hash == hash_token(token), UserSession.revoked_at.is_(None)))
+    if user is None or str(user.session_version) != version or user.is_disabled:
         return None
     now = clock.now()
     seen = session.get("seen")
