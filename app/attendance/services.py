@@ -184,9 +184,6 @@ class Matrix:
         return [p for p in self.people if p.at_risk_reasons]
 
 
-_ATTENDED_VALUES = frozenset(status.value for status in ATTENDED)
-
-
 def cohort_matrix(cohort: Cohort, now: datetime, kinds: set[str] | None = None) -> Matrix:
     """Participants × sessions with statuses, counts, rates and risk, in three queries."""
     core = set(current_app.config["ATTENDANCE_CORE_KINDS"])
@@ -222,7 +219,7 @@ def cohort_matrix(cohort: Cohort, now: datetime, kinds: set[str] | None = None) 
             if status is None:
                 continue
             person.counted += 1
-            if status in _ATTENDED_VALUES:
+            if status in ATTENDED:  # a StrEnum set: the stored string matches its member
                 person.attended += 1
                 streak = 0
             else:
