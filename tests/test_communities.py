@@ -71,7 +71,7 @@ def test_logging_meetings_checks_dates_and_shows_progress_on_home(client, login_
     assert "must be today or in the past" in body and "Kept reflection" in body
     refused = client.post(url, data={"csrf_token": token, "meeting-held_on": "2026-11-02",
                                      "meeting-attendance": "-3"})
-    assert "Enter 0 or more" in refused.get_data(as_text=True)
+    assert "Enter how many people came: at least 1" in refused.get_data(as_text=True)
     for day in ("2026-10-05", "2026-11-02"):
         assert client.post(url, data={"csrf_token": token, "meeting-held_on": day, "meeting-attendance": "14",
                                       "meeting-methods": ["Liberating Structures"],
@@ -118,3 +118,54 @@ def test_the_team_sees_every_community_with_progress_and_exports_them(client, lo
     assert exported[0][:2] == ["Participant", "Community of practice"]
     busy_row = next(r for r in exported if r[0] == "Busy Convenor")
     assert busy_row[7:9] == ["3", "60"]
+
+
+def test_a_meeting_nobody_came_to_is_refused_and_keeps_what_was_typed(client, login_as, frozen_now):
+    cohort = make_cohort()
+    person = make_participant(cohort)
+    described(cohort, person)
+    with pytest.raises(DomainError, match="at least 1") as refused:
+        log(cohort, person, attendance=0)
+    assert refused.value.field == "attendance"
+    cohort_id = cohort.id
+    login_as(person)
+    token = csrf_token(client, f"/cohorts/{cohort_id}/my-community")
+    response = client.post(f"/cohorts/{cohort_id}/my-community/meetings", data={
+        "csrf_token": token, "meeting-held_on": "2026-11-02", "meeting-attendance": "0",
+        "meeting-reflection": "Kept reflection", "meeting-other_method": "Kept method"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Enter how many people came: at least 1" in body
+    assert 'id="meeting-attendance-error"' in body  # shown beside the field, not only above the form
+    assert "Kept reflection" in body and 'value="Kept method"' in body and 'value="2026-11-02"' in body
+    assert db.session.scalar(select(CommunityMeeting.id)) is None
+
+
+def _four_meetings(cohort, person):
+    described(cohort, person, title="Busy community")
+    for days in (120, 90, 60, 30):
+        log(cohort, person, days_ago=days)
+
+
+def test_more_meetings_than_expected_never_read_as_more_than_all_of_them(client, login_as, frozen_now):
+    cohort = make_cohort()
+    person = make_participant(cohort, name="Busy Convenor")
+    _four_meetings(cohort, person)
+    cohort_id = cohort.id
+    login_as(person)
+    mine = client.get(f"/cohorts/{cohort_id}/my-community").get_data(as_text=True)
+    assert "4 of 3" not in mine
+    assert "4 meetings logged (the programme asks for 3)" in mine
+    assert 'max="3" value="3"' in mine  # a full progress bar
+    login_as(make_team())
+    listing = client.get(f"/cohorts/{cohort_id}/communities").get_data(as_text=True)
+    assert "4 of 3" not in listing and "4 (the programme asks for 3)" in listing
+
+
+def test_the_home_page_never_reads_more_meetings_than_expected(client, login_as, frozen_now):
+    cohort = make_cohort()
+    person = make_participant(cohort)
+    _four_meetings(cohort, person)
+    login_as(person)
+    home = client.get("/home").get_data(as_text=True)
+    assert "4 meetings logged (the programme asks for 3)" in home and "4 of 3" not in home

@@ -11,7 +11,7 @@ import pytest
 from app import clock
 from app.auth.models import OrganisationKind
 from app.db import db
-from app.errors import Conflict, PermissionDenied
+from app.errors import Conflict, DomainError, PermissionDenied
 from app.groups import services
 from app.groups.allocation import Member, allocate, group_sizes, mix_score, plan_rota
 from tests.conftest import csrf_token
@@ -162,3 +162,50 @@ def test_a_participant_sees_only_their_own_group_and_the_runner(client, login_as
                 data={"csrf_token": token, "attended": [str(mine.memberships[0].enrolment_id)], "note": "Good one"})
     db.session.expire_all()
     assert rota.note == "Good one" and rota.attended == [mine.memberships[0].enrolment_id]
+
+
+def _next_session(group):
+    return next(r for r in group.rota if r.session.starts_at > clock.now())
+
+
+def test_who_came_cannot_be_recorded_before_the_session_starts(frozen_now):
+    _cohort, _team, groups = _cohort_with_groups(10)
+    group = groups[0]
+    member = group.memberships[0].enrolment.user
+    rota = _next_session(group)
+    with pytest.raises(DomainError, match="has not started yet"):
+        services.record_meeting(actor=member, group=group, rota=rota, now=clock.now(),
+                                attended=[group.memberships[0].enrolment_id], note="We met and it went well")
+    assert rota.attended == [] and rota.note == ""
+    frozen_now.move_to(rota.session.starts_at)
+    services.record_meeting(actor=member, group=group, rota=rota, now=clock.now(),
+                            attended=[group.memberships[0].enrolment_id], note="We met and it went well")
+    assert rota.attended == [group.memberships[0].enrolment_id] and rota.note == "We met and it went well"
+
+
+def test_the_runner_offers_the_attendance_form_only_once_the_session_starts(client, login_as, frozen_now):
+    _cohort, _team, groups = _cohort_with_groups(10)
+    group = groups[0]
+    me = group.memberships[0]
+    rota = _next_session(group)
+    starts_at = rota.session.starts_at
+    url = f"/groups/{group.id}/sessions/{rota.session_id}"
+    login_as(me.enrolment.user)
+    page = client.get(url).get_data(as_text=True)
+    assert "Who came" not in page
+    assert "You can record who came once the session starts, at 2pm on Tuesday 22 December 2026." in page
+    token = csrf_token(client, f"/groups/{group.id}")
+    refused = client.post(url, data={"csrf_token": token, "attended": [str(me.enrolment_id)], "note": "Went well"},
+                          follow_redirects=True)
+    assert refused.status_code == 200
+    assert "This session has not started yet, so who came cannot be recorded" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert rota.attended == [] and rota.note == ""
+
+    frozen_now.move_to(starts_at)
+    login_as(me.enrolment.user)  # a month on, the earlier sign-in has timed out
+    assert "Who came" in client.get(url).get_data(as_text=True)
+    token = csrf_token(client, url)
+    saved = client.post(url, data={"csrf_token": token, "attended": [str(me.enrolment_id)], "note": "Went well"},
+                        follow_redirects=True)
+    assert "Saved for your group." in saved.get_data(as_text=True)

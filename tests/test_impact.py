@@ -6,10 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from app import clock
+from app.audit import AuditEvent
 from app.db import db
 from app.errors import Conflict, DomainError
 from app.evaluation import feedback, impact
 from app.evaluation.models import ImpactStory
+from app.notifications.models import OutboxMessage
 from tests.conftest import csrf_token
 from tests.factories import make_cohort, make_facilitator, make_participant, make_team
 
@@ -94,8 +96,9 @@ def test_a_story_goes_from_draft_to_review_to_publication_only_with_consent(clie
                           draft=impact.StoryDraft(title="Changed"))
 
     impact.withdraw_consent(actor=author, story=sent, now=clock.now())
-    assert sent.status == "submitted" and impact.published_stories(cohort) == []
+    assert sent.status == "draft" and impact.published_stories(cohort) == []
     assert sent not in impact.stories_of(cohort, viewer=peer)
+    assert sent not in impact.stories_of(cohort, viewer=team)     # not waiting for review: back with its author
 
 
 def test_story_pages_for_author_team_and_peers(client, login_as, frozen_now):
@@ -126,3 +129,90 @@ def test_story_pages_for_author_team_and_peers(client, login_as, frozen_now):
     assert client.post(f"/stories/{story_id}/review", data={"csrf_token": token, "decision": "publish"}).status_code == 302
     login_as(peer)
     assert "From alone to together" in client.get(f"/stories/{story_id}").get_data(as_text=True)
+
+
+def outbox(recipient: str) -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == recipient)
+                                   .order_by(OutboxMessage.id)))
+
+
+def test_a_returned_story_emails_its_author_the_note_and_shows_it_on_the_story(client, login_as, frozen_now):
+    cohort = make_cohort()
+    author = make_participant(cohort, name="Story Author", email="story.author@example.org")
+    team = make_team()
+    story_id = story(cohort, author).id
+    login_as(team)
+    token = csrf_token(client, f"/stories/{story_id}")
+    note = "Say what changed for patients & carers in 'Until finally'."
+    assert client.post(f"/stories/{story_id}/review", data={"csrf_token": token, "decision": "return",
+                                                            "note": note}).status_code == 302
+    [email] = outbox("story.author@example.org")
+    assert "returned" in email.subject and "From alone to together" in email.subject
+    assert note in email.body_text and "Say what changed for patients &amp; carers" in email.body_html
+    assert f"http://convene.test/stories/{story_id}" in email.body_text
+    assert f'href="http://convene.test/stories/{story_id}"' in email.body_html
+
+    login_as(author)
+    page = client.get(f"/stories/{story_id}").get_data(as_text=True)
+    assert "Draft" in page
+    assert 'class="nhsuk-warning-callout"' in page
+    assert "Returned by the programme team" in page
+    assert "Say what changed for patients &amp; carers in &#39;Until finally&#39;." in page
+
+
+def test_publishing_a_story_emails_its_author(client, login_as, frozen_now):
+    cohort = make_cohort()
+    author = make_participant(cohort, email="story.author@example.org")
+    story_id = story(cohort, author).id
+    login_as(make_team())
+    token = csrf_token(client, f"/stories/{story_id}")
+    assert client.post(f"/stories/{story_id}/review", data={"csrf_token": token, "decision": "publish"}
+                       ).status_code == 302
+    [email] = outbox("story.author@example.org")
+    assert "published" in email.subject and "From alone to together" in email.subject
+    assert f"http://convene.test/stories/{story_id}" in email.body_text
+    assert f'href="http://convene.test/stories/{story_id}"' in email.body_html
+    assert "withdraw consent" in email.body_text
+
+
+def test_withdrawing_consent_unpublishes_and_returns_the_story_to_its_author(client, login_as, frozen_now):
+    cohort = make_cohort()
+    author, peer, team = make_participant(cohort), make_participant(cohort), make_team()
+    published = story(cohort, author)
+    impact.review_story(actor=team, story=published, decision="publish", note="Lovely, thank you", now=clock.now())
+    story_id, cohort_id = published.id, cohort.id
+    login_as(author)
+    token = csrf_token(client, f"/stories/{story_id}")
+    assert client.post(f"/stories/{story_id}/consent", data={"csrf_token": token}).status_code == 302
+    page = client.get(f"/stories/{story_id}").get_data(as_text=True)
+    assert "Draft" in page and "Waiting for review" not in page
+    assert "only you and the programme team can read it" not in page  # a draft: only its author reads it
+    assert "Only you can read it" in page
+    assert "Returned by the programme team" not in page  # the author took it back; the team did not return it
+    assert "impact_story_consent_withdrawn" in db.session.scalars(select(AuditEvent.action)).all()
+
+    login_as(team)
+    assert "From alone to together" not in client.get(f"/cohorts/{cohort_id}/stories").get_data(as_text=True)
+    assert client.get(f"/stories/{story_id}").status_code == 404
+    login_as(peer)
+    assert client.get(f"/stories/{story_id}").status_code == 404
+
+
+def test_the_board_says_its_counts_are_items_on_this_board(client, login_as, frozen_now):
+    cohort = make_cohort()
+    author, peer = make_participant(cohort), make_participant(cohort)
+    impact.add_evidence(actor=author, cohort=cohort, kind="quote", text="Shared words", cycles=["immediate", "applied"],
+                        consent=True)
+    impact.add_evidence(actor=author, cohort=cohort, kind="reflection", text="Private words", cycles=["immediate"],
+                        consent=False)
+    cohort_id = cohort.id
+    login_as(peer)
+    page = client.get(f"/cohorts/{cohort_id}/value").get_data(as_text=True)
+    assert "How much evidence of each kind of value" not in page
+    assert "Items on this board tagged with each kind of value" in page
+    assert '<th scope="row" class="nhsuk-table__header">Items on this board</th>' in page
+    assert "An item tagged with more than one kind of value is counted under each" in page
+    immediate = page.index('<th scope="col" class="nhsuk-table__header nhsuk-table__header--numeric">Immediate</th>')
+    assert immediate > 0
+    # the peer sees one item tagged "immediate" (the shared one), not the private reflection
+    assert '<td class="nhsuk-table__cell nhsuk-table__cell--numeric">1</td>' in page

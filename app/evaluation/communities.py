@@ -24,6 +24,8 @@ from app.permissions import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus
 
 MAX_ATTENDANCE = 10_000
+MIN_ATTENDANCE = 1  # a meeting is only a meeting if someone came: at least the convener
+ATTENDANCE_TOO_LOW = "Enter how many people came: at least 1, counting yourself."
 
 
 @dataclass
@@ -104,8 +106,10 @@ def log_meeting(*, actor, cohort: Cohort, details: MeetingDetails, today: date, 
         raise DomainError("The meeting date must be today or in the past.", field="held_on")
     if details.held_on < cohort.starts_on.replace(year=cohort.starts_on.year - 1):
         raise DomainError("That date is more than a year before the programme started.", field="held_on")
-    if details.attendance is None or details.attendance < 0:
+    if details.attendance is None:
         raise DomainError("Enter how many people came, as a whole number.", field="attendance")
+    if details.attendance < MIN_ATTENDANCE:
+        raise DomainError(ATTENDANCE_TOO_LOW, field="attendance")
     if details.attendance > MAX_ATTENDANCE:
         raise DomainError(f"Enter a number up to {MAX_ATTENDANCE:,}.", field="attendance")
     unknown = [m for m in details.methods if m not in MEETING_METHODS]
@@ -146,6 +150,25 @@ class Progress:
     @property
     def percent(self) -> int:
         return min(100, round(100 * self.meetings / self.expected))
+
+    @property
+    def shown(self) -> int:
+        """The progress bar's value: full once the expectation is met, never beyond it."""
+        return min(self.meetings, self.expected)
+
+    @property
+    def count(self) -> str:
+        """For a table cell: "2 of 3", or "4 (the programme asks for 3)" once past it (never "4 of 3")."""
+        if self.meetings > self.expected:
+            return f"{self.meetings} (the programme asks for {self.expected})"
+        return f"{self.meetings} of {self.expected}"
+
+    @property
+    def summary(self) -> str:
+        """For a sentence: "2 of 3 meetings logged", or "4 meetings logged (the programme asks for 3)"."""
+        if self.meetings > self.expected:
+            return f"{self.meetings} meetings logged (the programme asks for {self.expected})"
+        return f"{self.meetings} of {self.expected} meetings logged"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from app.evaluation.communities import ATTENDANCE_TOO_LOW, MIN_ATTENDANCE
 from app.evaluation.feedback import WORTHWHILE_LABELS
 from app.evaluation.models import MEETING_METHODS, CommunityStatus, EvidenceKind, RecommendScale, ValueCycle
 
@@ -71,7 +72,7 @@ class CommunityForm(FlaskForm):
 class MeetingForm(FlaskForm):
     held_on = DateField("Date of the meeting", validators=[Optional()])
     attendance = IntegerField("How many people came?",
-                              validators=[Optional(), NumberRange(min=0, message="Enter 0 or more.")])
+                              validators=[Optional(), NumberRange(min=MIN_ATTENDANCE, message=ATTENDANCE_TOO_LOW)])
     methods = SelectMultipleField("Methods you used (optional)", choices=[SelectChoice(m, m) for m in MEETING_METHODS])
     other_method = StringField("Other method (optional)", validators=[Length(max=120)])
     reflection = TextAreaField("A short reflection: what happened, what you learned (optional)",

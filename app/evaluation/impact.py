@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app, render_template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
@@ -25,8 +26,10 @@ from app.evaluation.models import (
     ValueEvidence,
     cycles_in,
 )
+from app.notifications.services import queue_email
 from app.permissions import enrolment_in
 from app.programme.models import Cohort, Enrolment, ProgrammeSession
+from app.urls import absolute_url
 
 STORY_BEATS = 6  # "Because of that..." may repeat up to this many times
 
@@ -89,6 +92,8 @@ class Board:
     untagged: list[BoardItem] = field(default_factory=list)
 
     def count(self, cycle: str) -> int:
+        """Items on this board, as this viewer sees it, tagged with the cycle (an item with several tags
+        counts under each). Not the report's figure, which counts every time a cycle was named."""
         return len(self.columns.get(cycle, []))
 
 
@@ -191,6 +196,8 @@ def review_story(*, actor, story: ImpactStory, decision: str, note: str, now: da
             raise Conflict("The author has not agreed to publication, so this story cannot be published.")
         story.status, story.published_at = StoryStatus.PUBLISHED.value, now
     elif decision == "return":
+        if story.status != StoryStatus.SUBMITTED:
+            raise Conflict("Only a story sent for review can be returned to its author.")
         if not note.strip():
             raise DomainError("Say what the author should change.", field="note")
         story.status, story.published_at = StoryStatus.DRAFT.value, None
@@ -202,16 +209,35 @@ def review_story(*, actor, story: ImpactStory, decision: str, note: str, now: da
     audit.record(actor=actor, action=f"impact_story_{decision}", target_type="impact_story", target_id=story.id,
                  now=now)
     db.session.flush()
+    if decision == "publish":
+        _tell_author(story, "story_published", f"Your impact story is published: {story.title}", now=now)
+    elif decision == "return":
+        _tell_author(story, "story_returned", f"Your impact story has been returned to you: {story.title}",
+                     now=now)
+
+
+def _tell_author(story: ImpactStory, template: str, subject: str, *, now: datetime) -> None:
+    """An email to the story's author, in this unit of work; one per review decision (the key has its time)."""
+    author = story.enrolment.user
+    context = dict(name=author.name, story=story, note=story.review_note, cohort=story.enrolment.cohort,
+                   link=absolute_url("evaluation.story", story_id=story.id),
+                   programme_name=current_app.config["PROGRAMME_NAME"])
+    queue_email(key=f"{template.replace('_', '-')}:{story.id}:{now.isoformat()}", recipient=author.email,
+                subject=subject, category="impact_story", due_at=now,
+                body_text=render_template(f"evaluation/email/{template}.txt", **context),
+                body_html=render_template(f"evaluation/email/{template}.html", **context))
 
 
 def withdraw_consent(*, actor, story: ImpactStory, now: datetime) -> None:
-    """The author withdraws consent: the story is unpublished at once."""
+    """The author withdraws consent: a published story is unpublished at once and comes back to them as
+    a draft (not into the team's review queue: they sent it for publication, and no longer agree)."""
     enrolment = enrolment_in(actor, story.cohort_id)
     if enrolment is None or story.enrolment_id != enrolment.id:
         raise PermissionDenied("You can only change your own story.")
     story.consent_to_publish = False
     if story.status == StoryStatus.PUBLISHED:
-        story.status, story.published_at = StoryStatus.SUBMITTED.value, None
+        # The team's note was about the published story; left on a draft it would read as a return.
+        story.status, story.published_at, story.review_note = StoryStatus.DRAFT.value, None, ""
     audit.record(actor=actor, action="impact_story_consent_withdrawn", target_type="impact_story",
                  target_id=story.id, now=now)
     db.session.flush()

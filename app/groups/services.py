@@ -10,6 +10,7 @@ from app import audit
 from app.auth.models import Organisation, User
 from app.db import db
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.formatting import local_date, local_time
 from app.groups.allocation import Member, allocate, mix_score, plan_rota
 from app.groups.models import CaseRota, CoConsultingGroup, GroupMembership
 from app.notifications.services import cancel_pending_to
@@ -153,11 +154,29 @@ def swap_presenter(*, actor: User, group: CoConsultingGroup, rota: CaseRota, new
     db.session.flush()
 
 
+def can_record_meeting(rota: CaseRota, now: datetime) -> bool:
+    """Who came can be recorded once the session has started (derived from its start, not a flag)."""
+    return rota.session.starts_at <= now
+
+
+def _starts(session: ProgrammeSession) -> str:
+    tz = session.cohort.timezone
+    return f"{local_time(session.starts_at, tz)} on {local_date(session.starts_at, tz)}"
+
+
 def record_meeting(*, actor: User, group: CoConsultingGroup, rota: CaseRota, attended: list[int], note: str,
                    now: datetime) -> None:
-    """The group records who came and a short note for itself (the team does not see the note)."""
+    """The group records who came and a short note for itself (the team does not see the note).
+
+    Both are the record of a meeting that has taken place, so they wait until the session starts.
+    """
     if not is_member(actor, group):
         raise PermissionDenied("Only the group's members record its meetings.")
+    if rota.group_id != group.id:
+        raise NotFound("That session is not in this group's rota.")
+    if not can_record_meeting(rota, now):
+        raise DomainError("This session has not started yet, so who came cannot be recorded. "
+                          f"You can record it once the session starts, at {_starts(rota.session)}.")
     members = {m.enrolment_id for m in group.memberships}
     rota.attended = sorted(set(attended) & members)
     rota.note = note.strip()[:2000]

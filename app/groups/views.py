@@ -77,7 +77,7 @@ def _group(group_id: int) -> CoConsultingGroup:
 def group(group_id: int):
     item = _group(group_id)
     now = clock.now()
-    upcoming = next((r for r in item.rota if r.session.ends_at > now and not r.session.is_cancelled), None)
+    upcoming = next((r for r in item.rota if r.session.ends_at > now and not r.session.is_off), None)
     return render_template("groups/group.html", group=item, cohort=db.session.get(Cohort, item.cohort_id), now=now,
                            upcoming=upcoming, names={m.enrolment_id: m.enrolment.user.name for m in item.memberships},
                            is_member=services.is_member(current_user, item))
@@ -112,15 +112,21 @@ def runner(group_id: int, session_id: int):
         if not member:
             abort(403)
         attended = [int(v) for v in request.form.getlist("attended") if v.isdigit()]
-        services.record_meeting(actor=current_user, group=item, rota=rota, attended=attended,
-                                note=request.form.get("note", ""), now=clock.now())
-        db.session.commit()
-        flash("Saved for your group.", "success")
+        try:
+            services.record_meeting(actor=current_user, group=item, rota=rota, attended=attended,
+                                    note=request.form.get("note", ""), now=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("Saved for your group.", "success")
         return redirect(url_for("groups.runner", group_id=item.id, session_id=session_id))
     steps = current_app.extensions["convene_content"].co_consulting_steps
     names = {m.enrolment_id: m.enrolment.user.name for m in item.memberships}
     return render_template("groups/runner.html", group=item, rota=rota, session=rota.session, steps=steps,
                            names=names, is_member=member, cohort=db.session.get(Cohort, item.cohort_id),
+                           can_record=services.can_record_meeting(rota, clock.now()),
                            total=sum(s.minutes for s in steps))
 
 

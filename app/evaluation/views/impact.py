@@ -151,7 +151,8 @@ def review_story(story_id: int):
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash({"publish": "Story published.", "return": "Story returned to its author with your note.",
+        flash({"publish": "Story published. We have emailed its author.",
+               "return": "Story returned to its author: we have emailed them your note.",
                "unpublish": "Story unpublished."}[decision], "success")
         if decision == "return":  # back with its author as a draft, which only they see
             return redirect(url_for("evaluation.stories", cohort_id=story.cohort_id))
@@ -168,5 +169,7 @@ def withdraw_consent(story_id: int):
         db.session.rollback()
         abort(403)
     db.session.commit()
-    flash("You have withdrawn consent: your story is no longer published.", "success")
+    flash("You have withdrawn consent: your story is not published, and only you can read it while it is a draft."
+          if story.status == StoryStatus.DRAFT else "You have withdrawn consent: your story will not be published.",
+          "success")
     return redirect(url_for("evaluation.story", story_id=story.id))
