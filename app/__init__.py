@@ -37,6 +37,7 @@ def create_app(config=None) -> Flask:
     _configure_templates(app)
     register_extensions(app)
     register_blueprints(app)
+    register_signal_handlers()
     register_request_hooks(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -111,6 +112,16 @@ def register_blueprints(app: Flask) -> None:
 
 # Pages a team member can still open before turning on two-step sign-in when it is required.
 TWO_STEP_EXEMPT = {"auth.two_step_settings", "auth.logout", "static", "public.healthz", "public.privacy"}
+
+
+def register_signal_handlers() -> None:
+    """Domains above programme subscribe to what it announces (connecting twice is harmless)."""
+    from app.celebration.services import on_session_changed as celebration_reacts
+    from app.evaluation.jobs import on_session_changed as evaluation_reacts
+    from app.programme.signals import session_changed
+
+    for receiver in (celebration_reacts, evaluation_reacts):
+        session_changed.connect(receiver, weak=False)
 
 
 def register_request_hooks(app: Flask) -> None:

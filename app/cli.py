@@ -145,3 +145,17 @@ def register(app: Flask) -> None:
         click.echo("Retention applied: " + ", ".join(f"{count} {what}" for what, count in done.items()) + ".")
 
     app.cli.add_command(retention)
+
+    feedback_group = AppGroup("feedback", help="Feedback after sessions.")
+
+    @feedback_group.command("release")
+    def feedback_release() -> None:
+        """Release the held-back anonymous answers of sessions whose feedback has closed (the scheduler
+        does this every 15 minutes)."""
+        from app.evaluation.jobs import release_feedback
+
+        released = release_feedback(clock.now())
+        db.session.commit()
+        click.echo(f"Released {released} anonymous answer(s).")
+
+    app.cli.add_command(feedback_group)

@@ -85,6 +85,12 @@ def plan_reminders_job() -> None:
     _run("plan_reminders", plan_reminders, "planned %s reminder(s)")
 
 
+def release_feedback_job() -> None:
+    from app.evaluation.jobs import release_feedback
+
+    _run("release_feedback", release_feedback, "released %s held-back anonymous answer(s)")
+
+
 def retention_job() -> None:
     from app.admin.retention import apply_retention
 
@@ -96,6 +102,7 @@ JOBS = [
     ("retention", "app.scheduler:retention_job",
      {"trigger": "cron", "hour": 2, "minute": 30, "timezone": "Europe/London"}),
     ("plan_reminders", "app.scheduler:plan_reminders_job", {"trigger": "interval", "minutes": 15}),
+    ("release_feedback", "app.scheduler:release_feedback_job", {"trigger": "interval", "minutes": 15}),
     ("send_due", "app.scheduler:send_due_job", {"trigger": "interval", "seconds": None}),
 ]
 

@@ -77,6 +77,12 @@ EXPECTED = {
     "programme.cancel_session": ("POST", "/sessions/{session}/cancel", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 403, "team": 302}),
+    "programme.session_status": ("GET", "/sessions/{session}/status", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 200}),
+    "programme.new_date": ("GET", "/sessions/{session}/new-date", {
+        "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
+        "facilitator": 403, "team": 200}),
     "programme.reinstate_session": ("POST", "/sessions/{cancelled_session}/reinstate", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 403, "team": 302}),
@@ -167,6 +173,7 @@ EXPECTED = {
     "evaluation.settings": ("GET", "/cohorts/{cohort}/feedback/settings", TEAM_ONLY),
     "evaluation.export": ("GET", "/cohorts/{cohort}/feedback.csv", TEAM_ONLY),
     "evaluation.tag": ("POST", "/feedback/{feedback}/tags", {**TEAM_ONLY, "team": 302}),
+    "evaluation.close": ("POST", "/sessions/{ended_session}/feedback/close", {**TEAM_ONLY, "team": 302}),
     "evaluation.my_community": ("GET", "/cohorts/{cohort}/my-community", {**COHORT_MEMBERS, "facilitator": 302,
                                                                           "team": 302}),
     # An empty meeting form is refused on the page itself, with the messages.

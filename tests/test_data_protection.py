@@ -92,11 +92,14 @@ def test_the_subject_access_export_covers_every_table_that_holds_their_data(ever
     from app.programme.reminder_rules import change_reminder_rule
 
     change_reminder_rule(actor=team, cohort=cohort, key="offer_lapse", enabled=True, days="4", now=clock.now())
+    clinic = next(s for s in cohort.sessions if s.kind == "drop_in" and s.starts_at > clock.now())
+    programme.postpone_session(actor=team, session=clinic, reason="Room unavailable", now=clock.now())
     found = collect(person)
-    staff_only = {"cohort_reminder_rules"}  # rows staff write: checked with the team member below
+    staff_only = {"cohort_reminder_rules", "session_changes"}  # rows staff write: checked with the team below
     empty = [table for table, rows in found.items() if not rows and table not in staff_only]
     assert empty == [], f"the export found nothing in {empty}"
-    assert collect(team)["cohort_reminder_rules"]
+    by_team = collect(team)
+    assert by_team["cohort_reminder_rules"] and by_team["session_changes"]
     assert found["users"][0]["password_hash"] == "(withheld: a security secret)"
     assert all(row["token_hash"] == "(withheld: a security secret)" for row in found["password_reset_tokens"])
 

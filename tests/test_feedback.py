@@ -198,7 +198,7 @@ def test_results_by_session_and_kind_with_response_rates_and_nps(client, login_a
     assert "<svg" in page and "The chart's figures" in page
     # All sessions so far: 5 responses, from the 2 the welcome register shows attended and the 4
     # participants at each of the two module days (no register taken).
-    assert "5 of 10 (50%)" in page and "60% agree (3 of 5)" in page
+    assert "5 of the 10 people who could answer (50%)" in page and "60% agree (3 of 5)" in page
 
 
 def test_no_responses_show_no_percentage_not_zero(client, login_as, frozen_now):

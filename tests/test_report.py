@@ -49,6 +49,7 @@ def known(frozen_now):
         worthwhile=5, recommend_yes=True, quote="A consented quote", quote_consent=True, value_cycles=["immediate"]))
     feedback.give_feedback(actor=people[1], session=welcome, now=welcome.ends_at, answers=feedback.Answers(
         worthwhile=3, recommend_yes=False, quote="A secret quote", value_cycles=["applied"], anonymous=True))
+    feedback.close_feedback(actor=team, session=welcome, now=welcome.ends_at)  # releases the anonymous answer
     impact.add_evidence(actor=people[2], cohort=cohort, kind="change", text="A shared change", cycles=["realised"],
                         consent=True)
     impact.add_evidence(actor=people[2], cohort=cohort, kind="reflection", text="A private reflection",
@@ -117,12 +118,12 @@ def test_the_page_and_the_pdf_say_the_same_and_respect_consent(client, login_as,
     text = " ".join(text.split())
     for expected in ("4 participants (1 withdrew)", "50% said taking part was a worthwhile use of their time",
                      "50% would recommend", "A consented quote", "A shared change", "The published story",
-                     "3 meetings with 60 attendances", "Postponed from"):
+                     "3 meetings with 60 attendances", "postponed after it was due (planned for"):
         assert expected in " ".join(page.split()), expected
         assert expected in text, expected
     for private in ("A secret quote", "A private reflection", "The unpublished story"):
         assert private not in page and private not in text
-    assert "<svg" in page and "Evidence of each kind of value" in page
+    assert "<svg" in page and "Times each kind of value was named" in page
 
 
 def test_a_narrative_is_saved_and_shown_and_the_report_needs_no_data(client, login_as, frozen_now):

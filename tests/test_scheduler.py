@@ -47,7 +47,7 @@ def test_the_production_jobs_are_stored_under_fixed_ids_by_reference(app, job_ta
     _start_and_stop(app)
     assert job_table in inspect(db.engine).get_table_names()
     jobs = _stored_jobs()
-    assert set(jobs) == {"plan_reminders", "send_due", "retention"}
+    assert set(jobs) == {"plan_reminders", "release_feedback", "send_due", "retention"}
     assert jobs["retention"]["func"] == "app.scheduler:retention_job"
     assert str(jobs["retention"]["trigger"].timezone) == "Europe/London"
     assert jobs["send_due"]["func"] == "app.scheduler:send_due_job" and jobs["send_due"]["args"] == ()
@@ -66,12 +66,12 @@ def test_starting_again_or_twice_at_once_replaces_the_jobs_rather_than_adding_mo
     first.start(paused=True)
     second.start(paused=True)
     try:
-        assert sorted(_stored_jobs()) == ["plan_reminders", "retention", "send_due"]
-        assert [job.id for job in first.get_jobs()] and len(first.get_jobs()) == 3
+        assert sorted(_stored_jobs()) == ["plan_reminders", "release_feedback", "retention", "send_due"]
+        assert [job.id for job in first.get_jobs()] and len(first.get_jobs()) == 4
     finally:
         _stop(first)
         _stop(second)
-    assert len(_stored_jobs()) == 3
+    assert len(_stored_jobs()) == 4
 
 
 def test_the_stored_job_functions_run_in_the_scheduler_app(app, mailbox, job_table, frozen_now, caplog):

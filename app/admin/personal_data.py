@@ -96,6 +96,8 @@ HOLDINGS: list[Holding] = [
             lambda t, p: t.c.updated_by_id == p.user_id),
     Holding("outbox_messages", "Emails sent to you", "Telling you about the programme",
             lambda t, p: t.c.recipient == p.email),
+    Holding("session_changes", "Schedule changes you made (team)", "Reporting how the year went",
+            lambda t, p: t.c.actor_id == p.user_id),
     Holding("audit_events", "Audit log", "Security and accountability",
             lambda t, p: or_(t.c.actor_id == p.user_id, (t.c.target_type == "user") & (t.c.target_id == p.user_id))),
 ]
@@ -103,6 +105,8 @@ HOLDINGS: list[Holding] = [
 NO_PERSONAL_DATA = {
     "organisations", "programmes", "cohorts", "programme_modules", "programme_sessions", "co_consulting_groups",
     "feedback_settings", "report_narratives", "alembic_version", "apscheduler_jobs",
+    # Anonymous answers held back sealed until feedback closes, and when it closed: linked to nobody.
+    "feedback_sealed", "feedback_closures",
 }
 
 

@@ -25,7 +25,7 @@ def register_opens_at(session: ProgrammeSession) -> datetime:
 
 
 def register_is_open(session: ProgrammeSession, now: datetime) -> bool:
-    return not session.is_cancelled and now >= register_opens_at(session)
+    return not session.is_off and now >= register_opens_at(session)
 
 
 @dataclass
@@ -93,8 +93,8 @@ def record_register(*, actor: User, session: ProgrammeSession, entries: dict[int
     Returns how many people's records changed."""
     if not actor.is_staff:
         raise PermissionDenied("Only the programme team and facilitators take registers.")
-    if session.is_cancelled:
-        raise Conflict("This session was cancelled, so it has no register.")
+    if session.is_off:
+        raise Conflict(f"This session has no register: it is {session.status_label.lower()}.")
     if not register_is_open(session, now):
         raise Conflict("The register opens 15 minutes before the session starts.")
     enrolled = set(db.session.scalars(
@@ -128,8 +128,8 @@ def send_apologies(*, actor: User, session: ProgrammeSession, reason: str, now: 
                                    Enrolment.status == EnrolmentStatus.ACTIVE.value))
     if enrolment_id is None:
         raise PermissionDenied("Only participants of this cohort can send apologies for it.")
-    if session.is_cancelled:
-        raise Conflict("This session has been cancelled, so there is no need to send apologies.")
+    if session.is_off:
+        raise Conflict(f"There is no need to send apologies: this session is {session.status_label.lower()}.")
     if now >= session.starts_at:
         raise Conflict("This session has already started. Contact the programme team instead.")
     save_attendance(session.id, enrolment_id, AttendanceStatus.APOLOGIES, reason.strip()[:500], actor, now)

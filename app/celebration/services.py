@@ -13,7 +13,7 @@ from app.auth.services import normalise_email
 from app.celebration.models import ClinicSignup, Guest, GuestStatus, Relationship, Rsvp, Showcase
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
-from app.notifications.services import cancel_pending_to, queue_email
+from app.notifications.services import cancel_pending, cancel_pending_to, queue_email
 from app.permissions import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
 from app.tokens import hash_token, new_token
@@ -165,7 +165,7 @@ def notify_guests_of_change(event: ProgrammeSession, *, now: datetime, was_start
     guests = db.session.scalars(select(Guest).where(Guest.cohort_id == event.cohort_id,
                                                     Guest.status == GuestStatus.INVITED.value,
                                                     Guest.rsvp != Rsvp.NO.value).order_by(Guest.id)).all()
-    verb = "cancelled" if event.is_cancelled else "changed"
+    verb = "changed" if not event.is_off else "postponed" if event.status == "postponed" else "cancelled"
     for guest in guests:
         context = dict(guest=guest, event=event, cohort=event.cohort, was_starting_at=was_starting_at,
                        inviter=guest.invited_by.user.name if guest.invited_by else "The programme team",
@@ -175,6 +175,14 @@ def notify_guests_of_change(event: ProgrammeSession, *, now: datetime, was_start
                     subject=f"{event.title} has been {verb}", body_text=render["txt"], body_html=render["html"],
                     due_at=now, category="celebration")
     return len(guests)
+
+
+def on_session_changed(session: ProgrammeSession, *, now: datetime, was_starting_at: datetime) -> None:
+    """Subscribed to programme's `session_changed`: guest reminders planned for the old time go (the
+    next planning pass writes them again), and guests hear of a celebration moved or cancelled."""
+    cancel_pending(f"guest-reminder:{session.id}:")
+    if session.kind == SessionKind.CELEBRATION and session.ends_at > now:
+        notify_guests_of_change(session, now=now, was_starting_at=was_starting_at)
 
 
 def guests_of(cohort: Cohort) -> list[Guest]:
@@ -222,7 +230,7 @@ def showcases_of(cohort: Cohort) -> list[Showcase]:
 def sign_up_for_clinic(*, actor, session: ProgrammeSession, topic: str, now: datetime) -> ClinicSignup:
     if session.kind != SessionKind.DROP_IN:
         raise Conflict("Only drop-in clinics take sign-ups.")
-    if session.starts_at <= now or session.is_cancelled:
+    if session.starts_at <= now or session.is_off:
         raise Conflict("This clinic has started or was cancelled.")
     enrolment = _enrolment(actor, session.cohort_id)
     signup = db.session.scalar(select(ClinicSignup).where(ClinicSignup.session_id == session.id,

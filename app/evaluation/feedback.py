@@ -8,22 +8,26 @@ never 0% and never a division by zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.attendance.models import ATTENDED, Attendance, AttendanceStatus
 from app.db import db
 from app.errors import Conflict, DomainError, PermissionDenied
+from app.evaluation import anonymity
 from app.evaluation.models import (
+    ClosureReason,
+    FeedbackClosure,
     FeedbackReceipt,
     FeedbackResponse,
     FeedbackSetting,
     RecommendScale,
+    SealedFeedback,
     cycles_in,
 )
 from app.notifications.services import cancel_pending
@@ -113,12 +117,14 @@ def _enrolment(user, session: ProgrammeSession) -> Enrolment:
 
 
 def window_state(session: ProgrammeSession, now: datetime) -> str:
-    """'cancelled', 'not_yet' (before the end), 'open' or 'closed'."""
-    if session.status == SessionStatus.CANCELLED:
+    """'cancelled', 'not_yet' (before the end), 'open' or 'closed' (30 days on, or closed early)."""
+    if session.status != SessionStatus.SCHEDULED:
         return "cancelled"
     if now < session.ends_at:
         return "not_yet"
-    return "open" if now <= session.ends_at + FEEDBACK_WINDOW else "closed"
+    if now > session.ends_at + FEEDBACK_WINDOW or anonymity.closure(session.id) is not None:
+        return "closed"
+    return "open"
 
 
 def has_given(enrolment_id: int, session_id: int) -> bool:
@@ -126,26 +132,51 @@ def has_given(enrolment_id: int, session_id: int) -> bool:
         FeedbackReceipt.session_id == session_id, FeedbackReceipt.enrolment_id == enrolment_id)) is not None
 
 
-def was_away(enrolment_id: int, session_id: int) -> bool:
-    """The register says they were not there (absent or apologies)."""
-    status = db.session.scalar(select(Attendance.status).where(
-        Attendance.session_id == session_id, Attendance.enrolment_id == enrolment_id))
-    return status in (AttendanceStatus.ABSENT.value, AttendanceStatus.APOLOGIES.value)
+def invited(session_ids: list[int]) -> dict[int, set[int]]:
+    """Who may answer each session: the people its register shows there (present, late, left
+    early) or, where no register was taken, the cohort's active participants who did not send
+    apologies. Apologies alone are not a register. Three queries whatever the number of sessions."""
+    if not session_ids:
+        return {}
+    result: dict[int, set[int]] = {sid: set() for sid in session_ids}
+    registered: set[int] = set()
+    apologised: dict[int, set[int]] = {}
+    for sid, enrolment_id, status in db.session.execute(
+            select(Attendance.session_id, Attendance.enrolment_id, Attendance.status)
+            .where(Attendance.session_id.in_(session_ids))).all():
+        if status == AttendanceStatus.APOLOGIES:
+            apologised.setdefault(sid, set()).add(enrolment_id)
+            continue
+        registered.add(sid)
+        if status in ATTENDED:
+            result[sid].add(enrolment_id)
+    unregistered = [sid for sid in session_ids if sid not in registered]
+    if unregistered:
+        cohort_of = dict(db.session.execute(select(ProgrammeSession.id, ProgrammeSession.cohort_id).where(
+            ProgrammeSession.id.in_(unregistered))).all())
+        active: dict[int, set[int]] = {}
+        for cohort_id, enrolment_id in db.session.execute(
+                select(Enrolment.cohort_id, Enrolment.id).where(Enrolment.cohort_id.in_(set(cohort_of.values())),
+                                                                Enrolment.status == EnrolmentStatus.ACTIVE.value)):
+            active.setdefault(cohort_id, set()).add(enrolment_id)
+        for sid in unregistered:
+            result[sid] = active.get(cohort_of[sid], set()) - apologised.get(sid, set())
+    return result
 
 
 def awaiting(enrolment: Enrolment, now: datetime) -> list[ProgrammeSession]:
-    """Sessions this participant can still give feedback on, oldest first (four queries)."""
+    """Sessions this participant can still give feedback on, oldest first (a bounded number of queries)."""
     settings = settings_for(enrolment.cohort_id)
     ended = db.session.scalars(select(ProgrammeSession).where(
         ProgrammeSession.cohort_id == enrolment.cohort_id, ProgrammeSession.status == SessionStatus.SCHEDULED.value,
-        ProgrammeSession.ends_at <= now, ProgrammeSession.ends_at >= now - FEEDBACK_WINDOW)
+        ProgrammeSession.ends_at <= now, ProgrammeSession.ends_at >= now - FEEDBACK_WINDOW,
+        ~ProgrammeSession.id.in_(select(FeedbackClosure.session_id)))
         .order_by(ProgrammeSession.starts_at)).all()
     given = set(db.session.scalars(select(FeedbackReceipt.session_id).where(
         FeedbackReceipt.enrolment_id == enrolment.id)))
-    away = set(db.session.scalars(select(Attendance.session_id).where(
-        Attendance.enrolment_id == enrolment.id,
-        Attendance.status.in_([AttendanceStatus.ABSENT.value, AttendanceStatus.APOLOGIES.value]))))
-    return [s for s in ended if settings[s.kind].enabled and s.id not in given and s.id not in away]
+    may_answer = invited([s.id for s in ended])
+    return [s for s in ended if settings[s.kind].enabled and s.id not in given
+            and enrolment.id in may_answer[s.id]]
 
 
 def _check(answers: Answers, settings: Settings) -> None:
@@ -167,23 +198,27 @@ def _check(answers: Answers, settings: Settings) -> None:
 
 
 def give_feedback(*, actor, session: ProgrammeSession, answers: Answers, now: datetime) -> None:
-    """Record a participant's feedback: once per session, from its end for 30 days."""
+    """Record a participant's feedback: once per session, from its end for 30 days, only from
+    people who were there. A named answer is written at once; an anonymous one is held back,
+    sealed, until the session's feedback closes (see `anonymity`)."""
     enrolment = _enrolment(actor, session)
     settings = settings_for(session.cohort_id)[session.kind]
+    anonymity.lock_session(session.id)
     state = window_state(session, now)
     if not settings.enabled or state == "cancelled":
         raise Conflict("There is no feedback form for this session.")
     if state == "not_yet":
         raise Conflict("You can give feedback once the session has ended.")
-    if state == "closed":
-        raise Conflict("Feedback on this session has closed.")
     if has_given(enrolment.id, session.id):
         raise Conflict("You have already given feedback on this session. Thank you.")
+    if state == "closed":
+        raise Conflict("Feedback on this session has closed.")
+    if enrolment.id not in invited([session.id])[session.id]:
+        raise Conflict("The register for this session does not show you as there, so there is no feedback to "
+                       "give. If the register is wrong, ask the programme team to correct it.")
     _check(answers, settings)
     zero_ten = settings.recommend_scale == RecommendScale.ZERO_TEN
-    db.session.add(FeedbackReceipt(session_id=session.id, enrolment_id=enrolment.id, given_at=now))
-    db.session.add(FeedbackResponse(
-        session_id=session.id, enrolment_id=None if answers.anonymous else enrolment.id,
+    content = anonymity.HeldAnswer(
         worthwhile=answers.worthwhile, recommend_scale=settings.recommend_scale,
         recommend_yes=None if zero_ten else answers.recommend_yes,
         recommend_score=answers.recommend_score if zero_ten else None,
@@ -191,23 +226,71 @@ def give_feedback(*, actor, session: ProgrammeSession, answers: Answers, now: da
         what_to_change=answers.what_to_change.strip() if settings.ask_free_text else "",
         quote=answers.quote.strip() if settings.ask_quote else "",
         quote_consent=bool(answers.quote_consent and settings.ask_quote and answers.quote.strip()),
-        value_cycles=cycles_in(answers.value_cycles)))
+        value_cycles=cycles_in(answers.value_cycles))
+    db.session.add(FeedbackReceipt(session_id=session.id, enrolment_id=enrolment.id, given_at=now))
+    if answers.anonymous:
+        anonymity.hold(session.id, content)
+    else:
+        db.session.add(FeedbackResponse(session_id=session.id, enrolment_id=enrolment.id, **asdict(content)))
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise Conflict("You have already given feedback on this session. Thank you.") from None
     cancel_pending(f"feedback-follow-up:{session.id}:{actor.id}:")
+    if _everyone_answered(session.id):
+        anonymity.release(session.id, now=now, reason=ClosureReason.EVERYONE_ANSWERED)
+
+
+def _everyone_answered(session_id: int) -> bool:
+    could = invited([session_id])[session_id]
+    answered = set(db.session.scalars(select(FeedbackReceipt.enrolment_id).where(
+        FeedbackReceipt.session_id == session_id)))
+    return bool(could) and could <= answered
+
+
+def close_feedback(*, actor, session: ProgrammeSession, now: datetime) -> int:
+    """The team closes a session's feedback early, releasing its anonymous answers. Returns how many."""
+    if not actor.is_team:
+        raise PermissionDenied("Only the programme team closes feedback.")
+    if now < session.ends_at:
+        raise Conflict("Feedback on a session can be closed only after it has ended.")
+    if anonymity.closure(session.id) is not None or now > session.ends_at + FEEDBACK_WINDOW:
+        raise Conflict("Feedback on this session has already closed.")
+    return anonymity.release(session.id, now=now, reason=ClosureReason.CLOSED_BY_TEAM)
+
+
+def release_closed_feedback(now: datetime) -> int:
+    """Job: release the held-back answers of every session whose feedback has closed by time or
+    whose session was cancelled or marked as not held. Returns how many answers were released."""
+    pending = db.session.execute(
+        select(ProgrammeSession.id, ProgrammeSession.ends_at, ProgrammeSession.status)
+        .where(ProgrammeSession.id.in_(select(SealedFeedback.session_id).distinct()))).all()
+    released = 0
+    for session_id, ends_at, status in pending:
+        if status != SessionStatus.SCHEDULED:
+            released += anonymity.release(session_id, now=now, reason=ClosureReason.SESSION_WITHDRAWN)
+        elif now > ends_at + FEEDBACK_WINDOW:
+            released += anonymity.release(session_id, now=now, reason=ClosureReason.WINDOW_ENDED)
+    return released
 
 
 # -- results ---------------------------------------------------------------------------------
 
 @dataclass
 class Tally:
-    """Counts behind one session's (or several sessions') headline figures."""
+    """Counts behind one session's (or several sessions') headline figures.
+
+    `invited` is who could answer (see `invited`); `responses` is how many of them did (their
+    receipts), so a response rate can never pass 100%. The ratings come from the answers that can be
+    read: named ones and anonymous ones released when feedback closed; `held` anonymous answers are
+    still sealed and counted in `responses` only.
+    """
 
     invited: int = 0
     responses: int = 0
+    answers: int = 0
+    held: int = 0
     worthwhile_answered: int = 0
     worthwhile_agree: int = 0
     worthwhile_counts: dict[int, int] = field(default_factory=lambda: dict.fromkeys(WORTHWHILE_LABELS, 0))
@@ -218,8 +301,8 @@ class Tally:
     detractors: int = 0
 
     def add(self, other: Tally) -> None:
-        for name in ("invited", "responses", "worthwhile_answered", "worthwhile_agree", "yes_no_answered", "yes",
-                     "score_answered", "promoters", "detractors"):
+        for name in ("invited", "responses", "answers", "held", "worthwhile_answered", "worthwhile_agree",
+                     "yes_no_answered", "yes", "score_answered", "promoters", "detractors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for score, count in other.worthwhile_counts.items():
             self.worthwhile_counts[score] += count
@@ -249,38 +332,26 @@ class Tally:
         return percent(self.promoters - self.detractors, self.score_answered)
 
 
-def _invited_counts(session_ids: list[int], cohort_ids: set[int]) -> dict[int, int]:
-    """Who could give feedback on each session: those the register shows attended or, where no
-    register was taken, the cohort's active participants."""
-    attended = dict(db.session.execute(
-        select(Attendance.session_id, func.count()).where(Attendance.session_id.in_(session_ids),
-                                                          Attendance.status.in_([s.value for s in ATTENDED]))
-        .group_by(Attendance.session_id)).all())
-    registered = set(db.session.scalars(select(Attendance.session_id).where(
-        Attendance.session_id.in_(session_ids)).distinct()))
-    active = dict(db.session.execute(
-        select(Enrolment.cohort_id, func.count()).where(Enrolment.cohort_id.in_(cohort_ids),
-                                                        Enrolment.status == EnrolmentStatus.ACTIVE.value)
-        .group_by(Enrolment.cohort_id)).all())
-    cohort_of = dict(db.session.execute(select(ProgrammeSession.id, ProgrammeSession.cohort_id).where(
-        ProgrammeSession.id.in_(session_ids))).all())
-    return {sid: attended.get(sid, 0) if sid in registered else active.get(cohort_of[sid], 0) for sid in session_ids}
-
-
 def tallies(sessions: list[ProgrammeSession]) -> dict[int, Tally]:
     """One Tally per session, in a fixed number of queries whatever the number of sessions."""
     ids = [s.id for s in sessions]
     result = {sid: Tally() for sid in ids}
     if not ids:
         return result
-    for sid, invited in _invited_counts(ids, {s.cohort_id for s in sessions}).items():
-        result[sid].invited = invited
+    may_answer = invited(ids)
+    for sid, people in may_answer.items():
+        result[sid].invited = len(people)
+    for sid, enrolment_id in db.session.execute(select(FeedbackReceipt.session_id, FeedbackReceipt.enrolment_id)
+                                                .where(FeedbackReceipt.session_id.in_(ids))).all():
+        result[sid].responses += enrolment_id in may_answer[sid]
+    for sid, count in anonymity.held_counts(ids).items():
+        result[sid].held = count
     rows = db.session.execute(select(FeedbackResponse.session_id, FeedbackResponse.worthwhile,
                                      FeedbackResponse.recommend_yes, FeedbackResponse.recommend_score)
                               .where(FeedbackResponse.session_id.in_(ids))).all()
     for sid, worthwhile, yes, score in rows:
         tally = result[sid]
-        tally.responses += 1
+        tally.answers += 1
         if worthwhile is not None:
             tally.worthwhile_answered += 1
             tally.worthwhile_counts[worthwhile] += 1

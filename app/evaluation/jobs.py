@@ -17,12 +17,11 @@ from flask import current_app, render_template
 from sqlalchemy import func, select
 
 from app import clock
-from app.attendance.models import Attendance, AttendanceStatus
 from app.auth.models import User
 from app.db import db
-from app.evaluation.feedback import FEEDBACK_WINDOW, settings_for
-from app.evaluation.models import CommunityMeeting, FeedbackReceipt, ParticipantCommunity
-from app.notifications.services import CATCH_UP, cancel_pending_any, queue_email
+from app.evaluation.feedback import FEEDBACK_WINDOW, invited, release_closed_feedback, settings_for
+from app.evaluation.models import CommunityMeeting, FeedbackClosure, FeedbackReceipt, ParticipantCommunity
+from app.notifications.services import CATCH_UP, cancel_pending, cancel_pending_any, queue_email
 from app.programme.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus, ProgrammeSession, SessionStatus
 from app.programme.reminder_rules import enabled_rules
 from app.urls import absolute_url
@@ -48,6 +47,12 @@ def _queue(key: str, email: str, subject: str, template: str, due: datetime, exp
 
 
 def plan_feedback_requests(now: datetime) -> int:
+    """Requests (and a follow-up) to everyone who could answer an ended session and has not.
+
+    Keys carry the session's sequence, so a moved session's requests are new rows at its new end;
+    its old ones were cancelled when it changed (`on_session_changed`). A pass also cancels pending
+    requests of people the register now shows away, and of sessions whose feedback has closed.
+    """
     rules = enabled_rules("feedback_request")
     if not rules:
         return 0
@@ -55,8 +60,10 @@ def plan_feedback_requests(now: datetime) -> int:
     sessions = db.session.scalars(
         select(ProgrammeSession)
         .where(ProgrammeSession.cohort_id.in_(rules), ProgrammeSession.status == SessionStatus.SCHEDULED.value,
-               ProgrammeSession.ends_at >= now - CATCH_UP - longest, ProgrammeSession.ends_at <= now + HORIZON)
+               ProgrammeSession.ends_at >= now - CATCH_UP - longest, ProgrammeSession.ends_at <= now + HORIZON,
+               ~ProgrammeSession.id.in_(select(FeedbackClosure.session_id)))
         .order_by(ProgrammeSession.ends_at)).all()
+    may_answer = invited([s.id for s in sessions])
     written = 0
     for session in sessions:
         rule = rules[session.cohort_id]
@@ -71,21 +78,35 @@ def plan_feedback_requests(now: datetime) -> int:
             continue
         answered = set(db.session.scalars(select(FeedbackReceipt.enrolment_id).where(
             FeedbackReceipt.session_id == session.id)))
-        away = set(db.session.scalars(select(Attendance.enrolment_id).where(
-            Attendance.session_id == session.id,
-            Attendance.status.in_([AttendanceStatus.ABSENT.value, AttendanceStatus.APOLOGIES.value]))))
         link = absolute_url("evaluation.give", session_id=session.id)
         closes = session.ends_at + FEEDBACK_WINDOW
-        for enrolment_id, user_id, name, email in _people(session.cohort_id):
-            if enrolment_id in answered or enrolment_id in away:
+        people = _people(session.cohort_id)
+        away = [user_id for enrolment_id, user_id, _n, _e in people if enrolment_id not in may_answer[session.id]]
+        if session.ends_at <= now:  # the register is final once the session is over: their requests go
+            cancel_pending_any([f"feedback-{kind}:{session.id}:{user_id}:" for user_id in away
+                                for kind in ("request", "follow-up")])
+        for enrolment_id, user_id, name, email in people:
+            if enrolment_id in answered or user_id in away:
                 continue
             for kind, at in due.items():
                 subject = (f"How was {session.title}?" if kind == "request"
                            else f"A reminder: your feedback on {session.title}")
-                written += _queue(f"feedback-{kind}:{session.id}:{user_id}:{rule.revision}", email, subject,
-                                  "feedback_request", at, closes, now, name=name, session=session,
+                written += _queue(f"feedback-{kind}:{session.id}:{user_id}:s{session.sequence}:{rule.revision}",
+                                  email, subject, "feedback_request", at, closes, now, name=name, session=session,
                                   cohort=session.cohort, link=link, follow_up=kind == "follow-up", closes=closes)
     return written
+
+
+def on_session_changed(session: ProgrammeSession, *, now: datetime, was_starting_at: datetime) -> None:
+    """Subscribed to programme's `session_changed`: feedback requests planned for the session's old
+    end (or for a session that will not happen) are cancelled; the next pass plans them again at
+    its new end, and a cancelled session's held-back answers are released by `release_feedback`."""
+    cancel_pending(f"feedback-request:{session.id}:")
+    cancel_pending(f"feedback-follow-up:{session.id}:")
+
+
+def release_feedback(now: datetime) -> int:
+    return release_closed_feedback(now)
 
 
 def cop_due_dates(starts_on: date, every_days: int, first: date, last: date) -> list[date]:

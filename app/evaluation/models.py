@@ -2,8 +2,10 @@
 
 Anonymity by design: who gave feedback (`FeedbackReceipt`: session x enrolment, with a time)
 is stored apart from what was said (`FeedbackResponse`: no enrolment when anonymous, no
-timestamp, a random key rather than a counting id). Nothing in the schema joins the two; only
-counts per session put them side by side.
+timestamp, a random key rather than a counting id). An anonymous answer is first held back
+encrypted (`SealedFeedback`), and all of a session's anonymous answers are written out together,
+in a shuffled order, when its feedback closes (`FeedbackClosure`), so neither the order of the
+rows nor the transaction that wrote them points back to a receipt (see `anonymity.py`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,18 @@ import secrets
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import _in
@@ -128,6 +141,44 @@ class FeedbackResponse(db.Model):
     @property
     def is_anonymous(self) -> bool:
         return self.enrolment_id is None
+
+
+class SealedFeedback(db.Model):
+    """An anonymous answer held back, encrypted and padded to one size, until the session's feedback
+    closes. No time, no person, a random key: what it says cannot be read from the database."""
+
+    __tablename__ = "feedback_sealed"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True, default=_random_key)
+    session_id: Mapped[int] = mapped_column(ForeignKey("programme_sessions.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ClosureReason(StrEnum):
+    WINDOW_ENDED = "window_ended"
+    EVERYONE_ANSWERED = "everyone_answered"
+    CLOSED_BY_TEAM = "closed_by_team"
+    SESSION_WITHDRAWN = "session_withdrawn"
+
+    @property
+    def label(self) -> str:
+        return {"window_ended": "the 30 days for feedback ended",
+                "everyone_answered": "everyone who could answer had answered",
+                "closed_by_team": "the programme team closed it",
+                "session_withdrawn": "the session no longer stands as held"}[self.value]
+
+
+class FeedbackClosure(db.Model):
+    """A session's feedback has closed: its anonymous answers were released, together, at this time."""
+
+    __tablename__ = "feedback_closures"
+    __table_args__ = (CheckConstraint(_in("reason", ClosureReason), name="reason_valid"),)
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("programme_sessions.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    closed_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(20))
+    released: Mapped[int] = mapped_column(default=0)
 
 
 class CommunityStatus(StrEnum):

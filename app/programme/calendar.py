@@ -89,24 +89,29 @@ def _event(session: ProgrammeSession, *, zone: ZoneInfo, domain: str, base_url: 
     event.add("dtstamp", now.astimezone(UTC))
     event.add("dtstart", session.starts_at.astimezone(zone))
     event.add("dtend", session.ends_at.astimezone(zone))
-    event.add("summary", f"Cancelled: {title}" if session.is_cancelled else title)
+    event.add("summary", f"{_off_word(session)}: {title}" if session.is_off else title)
     event.add("description", _description(session, url))
     location = _location(session)
     if location:
         event.add("location", location)
     event.add("url", url)
     event.add("sequence", session.sequence or 0)
-    event.add("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")
-    event.add("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE")
+    event.add("status", "CANCELLED" if session.is_off else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if session.is_off else "OPAQUE")
     return event
 
 
+def _off_word(session: ProgrammeSession) -> str:
+    """The summary's first word for a session not going ahead: calendars show it struck through."""
+    return {"postponed": "Postponed", "not_held": "Did not take place"}.get(session.status, "Cancelled")
+
+
 def _description(session: ProgrammeSession, url: str) -> str:
-    lines = [f"{session.kind_label} (cancelled)" if session.is_cancelled else session.kind_label]
+    lines = [f"{session.kind_label} ({session.status_label.lower()})" if session.is_off else session.kind_label]
     if session.description:
         lines += ["", _text(session.description)]
     # A cancelled session has nothing to join: leaving the link out stops anyone turning up to it.
-    if session.join_url and not session.is_cancelled:
+    if session.join_url and not session.is_off:
         lines += ["", f"Join online: {_text(session.join_url)}"]
     if session.venue:
         lines += ["", f"Venue: {_text(session.venue)}"]

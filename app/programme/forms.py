@@ -59,6 +59,21 @@ class SessionForm(FlaskForm):
         return valid
 
 
+class SessionStatusForm(FlaskForm):
+    """Postponing a session (date to be confirmed) or recording that it did not take place."""
+
+    reason = TextAreaField("Why", validators=[DataRequired("Say why: participants and the report will read it"),
+                                              Length(max=500, message="Keep the reason to 500 characters")])
+
+
+class NewDateForm(FlaskForm):
+    """A postponed session's new date."""
+
+    day = DateField("New date", format="%Y-%m-%d", validators=[InputRequired("Enter the new date of the session")])
+    starts = TimeField("Starts (UK time)", validators=[InputRequired("Enter the start time, like 09:30")])
+    ends = TimeField("Ends (UK time)", validators=[InputRequired("Enter the end time, like 12:30")])
+
+
 class RescheduleModuleForm(FlaskForm):
     first_day = DateField("New date of day 1", format="%Y-%m-%d",
                           validators=[InputRequired("Enter the new date of the module's first day")])

@@ -51,6 +51,24 @@ SESSION_KIND_LABELS = {
 class SessionStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
+    POSTPONED = "postponed"  # postponed, the new date to be confirmed
+    NOT_HELD = "not_held"  # its time came and it did not take place
+
+    @property
+    def label(self) -> str:
+        return {"scheduled": "Scheduled", "cancelled": "Cancelled",
+                "postponed": "Postponed: new date to be confirmed", "not_held": "Did not take place"}[self.value]
+
+
+class SessionChangeKind(StrEnum):
+    """What happened to a session's date or status; the report reads the year from these."""
+
+    MOVED = "moved"  # its date or time changed
+    POSTPONED = "postponed"  # put off with the new date to be confirmed
+    DATED = "dated"  # a postponed session given its new date
+    CANCELLED = "cancelled"
+    REINSTATED = "reinstated"
+    NOT_HELD = "not_held"
 
 
 class Programme(TimestampMixin, db.Model):
@@ -178,9 +196,8 @@ class ProgrammeSession(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default=SessionStatus.SCHEDULED.value)
     # Bumped on every change: the ICS SEQUENCE that tells calendars an event was updated.
     sequence: Mapped[int] = mapped_column(default=0)
-    # When it was first planned to start; kept through reschedules so the report shows postponements.
-    planned_starts_at: Mapped[datetime | None] = mapped_column(
-        default=lambda context: context.get_current_parameters()["starts_at"])
+    # Why it was cancelled, postponed or did not take place (the team's words, shown in the report).
+    status_reason: Mapped[str] = mapped_column(Text, default="")
 
     cohort: Mapped[Cohort] = relationship(back_populates="sessions")
     module: Mapped[ProgrammeModule | None] = relationship(back_populates="sessions")
@@ -193,8 +210,17 @@ class ProgrammeSession(TimestampMixin, db.Model):
         return SessionKind(self.kind).label
 
     @property
+    def is_off(self) -> bool:
+        """Not going ahead as scheduled: cancelled, postponed without a date, or it did not take place."""
+        return self.status != SessionStatus.SCHEDULED
+
+    @property
     def is_cancelled(self) -> bool:
         return self.status == SessionStatus.CANCELLED
+
+    @property
+    def status_label(self) -> str:
+        return SessionStatus(self.status).label
 
     def has_ended(self, now: datetime) -> bool:
         return self.ends_at <= now
@@ -206,6 +232,28 @@ class ProgrammeSession(TimestampMixin, db.Model):
     @property
     def join_link_opens_at(self) -> datetime:
         return self.starts_at - self.JOIN_LINK_LEAD
+
+
+class SessionChange(db.Model):
+    """One change to a session's date or status, with the start in force before it and when it was made.
+
+    "Moved before it was due" and "postponed after it was due" are told apart by comparing
+    `changed_at` with `from_starts_at`; the first planned start is the earliest change's
+    `from_starts_at` (or the session's start when it never changed).
+    """
+
+    __tablename__ = "session_changes"
+    __table_args__ = (CheckConstraint(_in("kind", SessionChangeKind), name="kind_valid"),
+                      Index("ix_session_changes_session_id_changed_at", "session_id", "changed_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("programme_sessions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime]
+    from_starts_at: Mapped[datetime]
+    to_starts_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class CohortReminderRule(TimestampMixin, db.Model):

@@ -25,9 +25,12 @@ from app.programme.models import (
     Programme,
     ProgrammeModule,
     ProgrammeSession,
+    SessionChange,
+    SessionChangeKind,
     SessionKind,
     SessionStatus,
 )
+from app.programme.signals import session_changed
 from app.programme.template import WorkingDays, plan_year
 from app.urls import absolute_url, site_domain
 
@@ -164,11 +167,94 @@ def update_session(*, actor: User, session: ProgrammeSession, details: SessionDe
         _apply(session, session.cohort, details)
     changed = _snapshot(session) != before
     if changed:
+        now = now or clock.now()
         session.sequence += 1
+        if session.starts_at != old_start:
+            _record_change(session, SessionChangeKind.MOVED, actor=actor, now=now, from_starts_at=old_start)
         db.session.flush()
-        notify_session_change(session, now=now or clock.now(), was_starting_at=old_start)
+        notify_session_change(session, now=now, was_starting_at=old_start)
     db.session.flush()
     return changed
+
+
+def _record_change(session: ProgrammeSession, kind: SessionChangeKind, *, actor: User, now: datetime,
+                   from_starts_at: datetime, reason: str = "") -> None:
+    db.session.add(SessionChange(session_id=session.id, kind=kind.value, changed_at=now, from_starts_at=from_starts_at,
+                                 to_starts_at=None if session.is_off else session.starts_at, reason=reason,
+                                 actor_id=actor.id))
+
+
+def session_history(session_ids: list[int]) -> dict[int, list[SessionChange]]:
+    """Each session's changes, oldest first, in one query."""
+    result: dict[int, list[SessionChange]] = {sid: [] for sid in session_ids}
+    if session_ids:
+        for change in db.session.scalars(select(SessionChange).where(SessionChange.session_id.in_(session_ids))
+                                         .order_by(SessionChange.changed_at, SessionChange.id)):
+            result[change.session_id].append(change)
+    return result
+
+
+def _reason(reason: str, what: str) -> str:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise DomainError(f"Say why {what}: participants and the report will read it.", field="reason")
+    if len(reason) > 500:
+        raise DomainError("Keep the reason to 500 characters.", field="reason")
+    return reason
+
+
+def postpone_session(*, actor: User, session: ProgrammeSession, reason: str, now: datetime) -> None:
+    """Postpone a session with its new date to be confirmed: participants are told, calendars updated."""
+    _require_team(actor)
+    if session.status != SessionStatus.SCHEDULED:
+        raise Conflict(f"This session cannot be postponed: it is {session.status_label.lower()}.")
+    if session.ends_at <= now:
+        raise Conflict("This session has already ended. If it did not take place, record that instead.")
+    session.status_reason = _reason(reason, "it is postponed")
+    session.status = SessionStatus.POSTPONED.value
+    session.sequence += 1
+    _record_change(session, SessionChangeKind.POSTPONED, actor=actor, now=now, from_starts_at=session.starts_at,
+                   reason=session.status_reason)
+    db.session.flush()
+    notify_session_change(session, now=now, was_starting_at=session.starts_at)
+
+
+def set_new_date(*, actor: User, session: ProgrammeSession, day: date, starts: time, ends: time,
+                 now: datetime) -> None:
+    """Give a postponed session its new date: it is scheduled again and everyone is told."""
+    _require_team(actor)
+    if session.status != SessionStatus.POSTPONED:
+        raise Conflict("Only a postponed session is given a new date; move a scheduled session instead.")
+    if ends <= starts:
+        raise DomainError("The session must end after it starts.", field="ends")
+    was = session.starts_at
+    new_start = clock.local_instant(day, starts, session.cohort.timezone)
+    if new_start <= now:
+        raise DomainError("Choose a date and time that have not passed yet.", field="day")
+    session.starts_at = new_start
+    session.ends_at = clock.local_instant(day, ends, session.cohort.timezone)
+    session.status = SessionStatus.SCHEDULED.value
+    session.sequence += 1
+    _record_change(session, SessionChangeKind.DATED, actor=actor, now=now, from_starts_at=was,
+                   reason=session.status_reason)
+    db.session.flush()
+    notify_session_change(session, now=now, was_starting_at=was)
+
+
+def mark_not_held(*, actor: User, session: ProgrammeSession, reason: str, now: datetime) -> None:
+    """Record that a session's time came and it did not take place (no email: it is in the past)."""
+    _require_team(actor)
+    if session.status != SessionStatus.SCHEDULED:
+        raise Conflict(f"This session is {session.status_label.lower()} already.")
+    if session.starts_at > now:
+        raise Conflict("This session has not started yet: postpone or cancel it instead.")
+    session.status_reason = _reason(reason, "it did not take place")
+    session.status = SessionStatus.NOT_HELD.value
+    session.sequence += 1
+    _record_change(session, SessionChangeKind.NOT_HELD, actor=actor, now=now, from_starts_at=session.starts_at,
+                   reason=session.status_reason)
+    db.session.flush()
+    notify_session_change(session, now=now, was_starting_at=session.starts_at)
 
 
 def _snapshot(session: ProgrammeSession) -> tuple:
@@ -177,24 +263,32 @@ def _snapshot(session: ProgrammeSession) -> tuple:
             session.venue, session.access_info)
 
 
-def cancel_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None) -> None:
+def cancel_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None, reason: str = "") -> None:
     _require_team(actor)
     if session.is_cancelled:
         raise Conflict("This session is already cancelled.")
+    now = now or clock.now()
     session.status = SessionStatus.CANCELLED.value
+    session.status_reason = " ".join(reason.split())[:500]
     session.sequence += 1
+    _record_change(session, SessionChangeKind.CANCELLED, actor=actor, now=now, from_starts_at=session.starts_at,
+                   reason=session.status_reason)
     db.session.flush()
-    notify_session_change(session, now=now or clock.now(), was_starting_at=session.starts_at)
+    notify_session_change(session, now=now, was_starting_at=session.starts_at)
 
 
 def reinstate_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None) -> None:
+    """Undo a cancellation or a "did not take place"; a postponed session is given a new date instead."""
     _require_team(actor)
-    if not session.is_cancelled:
+    if session.status not in (SessionStatus.CANCELLED, SessionStatus.NOT_HELD):
         raise Conflict("This session is not cancelled.")
+    now = now or clock.now()
     session.status = SessionStatus.SCHEDULED.value
+    session.status_reason = ""
     session.sequence += 1
+    _record_change(session, SessionChangeKind.REINSTATED, actor=actor, now=now, from_starts_at=session.starts_at)
     db.session.flush()
-    notify_session_change(session, now=now or clock.now(), was_starting_at=session.starts_at)
+    notify_session_change(session, now=now, was_starting_at=session.starts_at)
 
 
 def reschedule_module(*, actor: User, module: ProgrammeModule, first_day: date, now: datetime,
@@ -223,7 +317,7 @@ def notify_session_change(session: ProgrammeSession, *, now: datetime, was_start
     """Email every participant the change with an updated calendar entry; re-plan its reminders."""
     # Reminders planned for the old time no longer fit; the reminder jobs plan them again.
     cancel_pending(f"session-reminder:{session.id}:")
-    cancel_pending(f"guest-reminder:{session.id}:")
+    session_changed.send(session, now=now, was_starting_at=was_starting_at)
     if session.ends_at <= now:
         return 0
     config = current_app.config
@@ -236,18 +330,13 @@ def notify_session_change(session: ProgrammeSession, *, now: datetime, was_start
     context = dict(session=session, cohort=session.cohort, was_starting_at=was_starting_at,
                    link=absolute_url("programme.session_detail", session_id=session.id),
                    programme_name=config["PROGRAMME_NAME"])
-    verb = "cancelled" if session.is_cancelled else "changed"
+    verb = {SessionStatus.CANCELLED: "cancelled", SessionStatus.POSTPONED: "postponed"}.get(session.status, "changed")
     for user_id, name, email in recipients:
         queue_email(key=f"session-changed:{session.id}:{session.sequence}:{user_id}", recipient=email,
                     subject=f"{session.title} has been {verb}", category="schedule",
                     body_text=render_template("programme/email/session_changed.txt", name=name, **context),
                     body_html=render_template("programme/email/session_changed.html", name=name, **context),
                     due_at=now, attachments=[attachment])
-    if session.kind == SessionKind.CELEBRATION:
-        # Imported here: celebration builds on programme, so programme cannot import it at load time.
-        from app.celebration.services import notify_guests_of_change
-
-        notify_guests_of_change(session, now=now, was_starting_at=was_starting_at)
     return len(recipients)
 
 

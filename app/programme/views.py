@@ -15,7 +15,14 @@ from app.form_errors import attach_domain_error
 from app.permissions import active_enrolment, can_view_session, public, signed_in, staff_required, team_required
 from app.programme import reminder_rules, services
 from app.programme.calendar import build_calendar, session_ics_filename
-from app.programme.forms import CohortForm, ReminderRuleForm, RescheduleModuleForm, SessionForm
+from app.programme.forms import (
+    CohortForm,
+    NewDateForm,
+    ReminderRuleForm,
+    RescheduleModuleForm,
+    SessionForm,
+    SessionStatusForm,
+)
 from app.programme.models import Cohort, ProgrammeSession, SessionKind
 from app.urls import site_domain
 
@@ -39,7 +46,7 @@ def home():
     cohort = enrolment.cohort
     sessions = services.cohort_sessions(cohort.id)
     upcoming = [s for s in sessions if s.ends_at > now][:3]
-    next_id = next((s.id for s in sessions if s.ends_at > now and not s.is_cancelled), None)
+    next_id = next((s.id for s in sessions if s.ends_at > now and not s.is_off), None)
     return render_template("programme/home.html", cohort=cohort, sessions=sessions, upcoming=upcoming,
                            next_id=next_id, now=now, content=_content())
 
@@ -174,6 +181,54 @@ def cancel_session(session_id: int):
     db.session.commit()
     flash(f"{session.title} is cancelled. Participants have been emailed.", "success")
     return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
+
+
+@bp.route("/sessions/<int:session_id>/status", methods=["GET", "POST"])
+@team_required
+def session_status(session_id: int):
+    """Postpone a session (new date to be confirmed), or record that it did not take place."""
+    session = db.get_or_404(ProgrammeSession, session_id)
+    now = clock.now()
+    form = SessionStatusForm()
+    action = "not_held" if session.starts_at <= now else "postpone"
+    if form.validate_on_submit():
+        try:
+            if action == "postpone":
+                services.postpone_session(actor=current_user, session=session, reason=form.reason.data, now=now)
+            else:
+                services.mark_not_held(actor=current_user, session=session, reason=form.reason.data, now=now)
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{session.title} is postponed, its new date to be confirmed. Participants have been emailed."
+                  if action == "postpone" else f"{session.title} is recorded as not having taken place.", "success")
+            return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
+    return render_template("programme/session_status.html", session=session, cohort=session.cohort, form=form,
+                           action=action, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.route("/sessions/<int:session_id>/new-date", methods=["GET", "POST"])
+@team_required
+def new_date(session_id: int):
+    """Give a postponed session its new date."""
+    session = db.get_or_404(ProgrammeSession, session_id)
+    form = NewDateForm()
+    if not form.is_submitted():
+        form.starts.data = clock.to_local(session.starts_at, session.cohort.timezone).time()
+        form.ends.data = clock.to_local(session.ends_at, session.cohort.timezone).time()
+    if form.validate_on_submit():
+        try:
+            services.set_new_date(actor=current_user, session=session, day=form.day.data, starts=form.starts.data,
+                                  ends=form.ends.data, now=clock.now())
+        except DomainError as error:
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{session.title} has its new date. Participants have been emailed.", "success")
+            return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
+    return render_template("programme/new_date.html", session=session, cohort=session.cohort, form=form,
+                           form_errors=bool(form.errors or form.form_errors))
 
 
 @bp.post("/sessions/<int:session_id>/reinstate")

@@ -9,9 +9,9 @@ from app import audit, clock
 from app.charts import bar_chart
 from app.db import db, write_unit
 from app.errors import DomainError
-from app.evaluation import feedback, impact
+from app.evaluation import anonymity, feedback, impact
 from app.evaluation.forms import FeedbackForm, FeedbackSettingsForm
-from app.evaluation.models import FeedbackResponse, RecommendScale, ValueCycle
+from app.evaluation.models import ClosureReason, FeedbackResponse, RecommendScale, ValueCycle
 from app.evaluation.views import bp
 from app.exports import spreadsheet_response
 from app.form_errors import attach_domain_error
@@ -42,6 +42,8 @@ def give(session_id: int):
     settings = feedback.settings_for(session.cohort_id)[session.kind]
     enrolment = active_enrolment(current_user)
     given = enrolment is not None and feedback.has_given(enrolment.id, session.id)
+    can_answer = enrolment is not None and enrolment.id in feedback.invited([session.id])[session.id]
+    closure = anonymity.closure(session.id)
     form = FeedbackForm()
     form.set_scale(settings.recommend_scale)
     if not given and form.validate_on_submit():
@@ -56,7 +58,8 @@ def give(session_id: int):
             return redirect(url_for("programme.session_detail", session_id=session.id))
     return render_template("evaluation/feedback_form.html", session=session, cohort=session.cohort, form=form,
                            settings=settings, state=feedback.window_state(session, now), given=given,
-                           closes_at=session.ends_at + feedback.FEEDBACK_WINDOW,
+                           can_answer=can_answer,
+                           closes_at=closure.closed_at if closure else session.ends_at + feedback.FEEDBACK_WINDOW,
                            cycle_hints={c.value: c.hint for c in ValueCycle},
                            form_errors=bool(form.errors or form.form_errors))
 
@@ -64,7 +67,7 @@ def give(session_id: int):
 def _results_chart(kinds: dict[str, feedback.Tally]):
     labels = [SESSION_KIND_LABELS[SessionKind(k)] for k in kinds]
     return bar_chart(title="Percentage agreeing the session was a worthwhile use of their time, by kind of session",
-                     labels=labels, values=[t.worthwhile_percent or 0 for t in kinds.values()], maximum=100,
+                     labels=labels, values=[t.worthwhile_percent for t in kinds.values()], maximum=100,
                      chart_id="worthwhile-by-kind", value_label="%")
 
 
@@ -94,10 +97,31 @@ def session_results(session_id: int):
         title="Answers to: taking part was a worthwhile use of my time", chart_id="worthwhile-answers",
         labels=list(feedback.WORTHWHILE_LABELS.values()), values=list(tally.worthwhile_counts.values()),
         maximum=max([*tally.worthwhile_counts.values(), 1]))
+    closure = anonymity.closure(session.id)
     return render_template("evaluation/session_results.html", session=session, cohort=session.cohort, tally=tally,
                            responses=responses, worthwhile_chart=worthwhile_chart,
                            worthwhile_labels=feedback.WORTHWHILE_LABELS, cycles=list(ValueCycle),
-                           state=feedback.window_state(session, clock.now()))
+                           state=feedback.window_state(session, clock.now()), closure=closure,
+                           closure_reason=ClosureReason(closure.reason).label if closure else "",
+                           window=feedback.FEEDBACK_WINDOW)
+
+
+@bp.post("/sessions/<int:session_id>/feedback/close")
+@team_required
+def close(session_id: int):
+    """Close a session's feedback early, so its anonymous answers are added now (audited)."""
+    session = db.get_or_404(ProgrammeSession, session_id)
+    try:
+        released = feedback.close_feedback(actor=current_user, session=session, now=clock.now())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        audit.record(actor=current_user, action="feedback_closed", target_type="session", target_id=session.id,
+                     detail={"released": released})
+        db.session.commit()
+        flash(f"Feedback on this session is closed. {released} anonymous answer(s) added.", "success")
+    return redirect(url_for("evaluation.session_results", session_id=session.id))
 
 
 @bp.post("/feedback/<key>/tags")

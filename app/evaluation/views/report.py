@@ -13,26 +13,29 @@ from app.evaluation import report as reports
 from app.evaluation.forms import NarrativeForm
 from app.evaluation.views import bp
 from app.form_errors import attach_domain_error
+from app.formatting import short_date
 from app.permissions import team_required
 from app.programme.models import SESSION_KIND_LABELS, Cohort, SessionKind
 
 
-def _short(session) -> str:
+def _short(session, tz: str) -> str:
+    """A chart label that tells sessions apart: the module and day, or the kind and the date."""
     if session.module is not None:
         return f"Module {session.module.number}, day {session.part}"
-    return session.title
+    return f"{session.kind_label}, {short_date(session.starts_at, tz)}"
 
 
 def report_charts(report: reports.Report) -> dict:
+    tz = report.cohort.timezone
     delivered = [line for line in report.delivered if line.registered]
     charts = {
         "attendance": bar_chart(
-            title="People attending each session delivered (where a register was taken)",
+            title="People attending each session held (where a register was taken, or groups recorded who came)",
             chart_id="attendance-per-session",
-            labels=[_short(line.session) for line in delivered], values=[line.attended for line in delivered],
-            maximum=max([report.participants, *(line.attended for line in delivered), 1])),
+            labels=[_short(line.session, tz) for line in delivered], values=[line.attended for line in delivered],
+            maximum=max([*(line.expected for line in delivered), 1])),
         "cycles": bar_chart(
-            title="Evidence of each kind of value", chart_id="value-cycles",
+            title="Times each kind of value was named", chart_id="value-cycles",
             labels=[cycle.capitalize() for cycle in report.cycle_counts], values=list(report.cycle_counts.values()),
             maximum=max([*report.cycle_counts.values(), 1])),
     }
@@ -40,7 +43,7 @@ def report_charts(report: reports.Report) -> dict:
         charts["feedback"] = bar_chart(
             title="Percentage agreeing the session was a worthwhile use of their time", chart_id="feedback-by-kind",
             labels=[SESSION_KIND_LABELS[SessionKind(k)] for k in report.feedback_by_kind],
-            values=[t.worthwhile_percent or 0 for t in report.feedback_by_kind.values()], maximum=100, value_label="%")
+            values=[t.worthwhile_percent for t in report.feedback_by_kind.values()], maximum=100, value_label="%")
     return charts
 
 
