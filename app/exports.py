@@ -18,6 +18,32 @@ from openpyxl.utils import get_column_letter
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+CSV_UPLOAD_LIMIT = 2 * 1024 * 1024
+
+
+def read_csv_upload(form) -> str | None:
+    """The text of the CSV in `form.file`, or None with the reason on the field (nothing chosen, not
+    UTF-8, too big)."""
+    upload = form.file.data
+    if not upload or not upload.filename:
+        form.file.errors = ["Choose a CSV file to import"]
+        return None
+    raw = upload.read(CSV_UPLOAD_LIMIT + 1)
+    if len(raw) > CSV_UPLOAD_LIMIT:
+        form.file.errors = ["The file must be smaller than 2 MB"]
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        form.file.errors = ["The file must be a CSV saved as UTF-8"]
+        return None
+
+
+def from_cell(text: str) -> str:
+    """A cell read back from one of our own downloads: the apostrophe that made a formula inert goes."""
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
+
+
 def safe_cell(value):
     if value is None:
         return ""

@@ -173,6 +173,7 @@ EXPECTED = {
     "evaluation.settings": ("GET", "/cohorts/{cohort}/feedback/settings", TEAM_ONLY),
     "evaluation.export": ("GET", "/cohorts/{cohort}/feedback.csv", TEAM_ONLY),
     "evaluation.tag": ("POST", "/feedback/{feedback}/tags", {**TEAM_ONLY, "team": 302}),
+    "evaluation.import_feedback": ("GET", "/cohorts/{cohort}/feedback/import", TEAM_ONLY),
     "evaluation.close": ("POST", "/sessions/{ended_session}/feedback/close", {**TEAM_ONLY, "team": 302}),
     "evaluation.my_community": ("GET", "/cohorts/{cohort}/my-community", {**COHORT_MEMBERS, "facilitator": 302,
                                                                           "team": 302}),

@@ -232,6 +232,6 @@ def test_the_audit_log_records_sign_ins_and_refusals_and_the_team_can_search_it(
 def test_the_privacy_notice_says_what_is_held_and_for_how_long(client):
     page = client.get("/privacy").get_data(as_text=True)
     for words in ("What we hold and why", "How long", "12 months after the cohort starts",
-                  "6 years after your cohort ends", "Anonymous feedback cannot be linked to you",
+                  "6 years after your cohort ends", "Anonymous feedback: what is and is not protected",
                   "Information Commissioner"):
         assert words in page

@@ -268,3 +268,10 @@ def test_someone_the_register_shows_away_cannot_answer(frozen_now, client, login
     login_as(away)
     page = client.get(f"/sessions/{session_id}/feedback").get_data(as_text=True)
     assert "does not show you as there" in page and 'name="worthwhile"' not in page
+
+
+def test_the_privacy_notice_says_what_the_adversary_test_holds_and_what_it_cannot(client):
+    page = " ".join(client.get("/privacy").get_data(as_text=True).split())
+    assert "not even someone with a copy of the whole database, can tell which anonymous answer is yours" in page
+    assert "if only one or two people answer a session anonymously" in page
+    assert "cannot be linked to you, even by us" not in page  # the old, unqualified promise

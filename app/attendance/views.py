@@ -15,7 +15,7 @@ from app.attendance.models import STATUS_LABELS, AttendanceStatus
 from app.charts import bar_chart
 from app.db import db, write_unit
 from app.errors import DomainError
-from app.exports import spreadsheet_response
+from app.exports import read_csv_upload, spreadsheet_response
 from app.form_errors import attach_domain_error
 from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
 from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession
@@ -147,24 +147,13 @@ def import_register(cohort_id: int):
                 flash(f"Register imported: {changed} record{'s' if changed != 1 else ''} changed.", "success")
                 return redirect(url_for("attendance.matrix", cohort_id=cohort.id))
         else:
-            upload = form.file.data
-            if not upload or not upload.filename:
-                form.file.errors = ["Choose a CSV file to import"]
-            else:
-                raw = upload.read(2 * 1024 * 1024 + 1)
+            text = read_csv_upload(form)
+            if text is not None:
                 try:
-                    text = raw.decode("utf-8-sig")
-                except UnicodeDecodeError:
-                    form.file.errors = ["The file must be a CSV saved as UTF-8"]
-                else:
-                    if len(raw) > 2 * 1024 * 1024:
-                        form.file.errors = ["The file must be smaller than 2 MB"]
-                    else:
-                        try:
-                            preview = exchange.preview_import(cohort=cohort, text=text, now=now)
-                        except DomainError as error:
-                            attach_domain_error(form, error)
-    return render_template("attendance/import.html", cohort=cohort, form=form, preview=preview, text=text,
+                    preview = exchange.preview_import(cohort=cohort, text=text, now=now)
+                except DomainError as error:
+                    attach_domain_error(form, error)
+    return render_template("attendance/import.html", cohort=cohort, form=form, preview=preview, text=text or "",
                            labels=STATUS_LABELS, form_errors=bool(form.errors or form.form_errors))
 
 

@@ -87,6 +87,9 @@ def _seed_feedback(cohort, enrolments, *, now: datetime, rng: random.Random) -> 
                 answers.recommend_yes = worthwhile >= 3 or rng.random() < 0.3
             feedback.give_feedback(actor=enrolment.user, session=session, answers=answers,
                                    now=session.ends_at + timedelta(hours=2 + rng.randint(0, 48)))
+    # As the scheduler would have done by now: sessions whose 30 days are over have their anonymous
+    # answers released; the recent ones still hold theirs back.
+    feedback.release_closed_feedback(now)
 
 
 def _seed_communities(cohort, enrolments, *, now: datetime, rng: random.Random) -> None:

@@ -344,6 +344,10 @@ def tallies(sessions: list[ProgrammeSession]) -> dict[int, Tally]:
     for sid, enrolment_id in db.session.execute(select(FeedbackReceipt.session_id, FeedbackReceipt.enrolment_id)
                                                 .where(FeedbackReceipt.session_id.in_(ids))).all():
         result[sid].responses += enrolment_id in may_answer[sid]
+    for sid, unnamed in db.session.execute(select(FeedbackClosure.session_id, FeedbackClosure.imported_unnamed)
+                                           .where(FeedbackClosure.session_id.in_(ids),
+                                                  FeedbackClosure.imported_unnamed > 0)).all():
+        result[sid].responses = min(result[sid].responses + unnamed, result[sid].invited)
     for sid, count in anonymity.held_counts(ids).items():
         result[sid].held = count
     rows = db.session.execute(select(FeedbackResponse.session_id, FeedbackResponse.worthwhile,

@@ -6,6 +6,7 @@ Validation of the rules lives in the services; these forms read and keep what wa
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -102,3 +103,7 @@ class StoryForm(FlaskForm):
 class NarrativeForm(FlaskForm):
     summary = TextAreaField("Summary", validators=[Length(max=10_000)])
     next_steps = TextAreaField("Next steps", validators=[Length(max=10_000)])
+
+
+class FeedbackImportForm(FlaskForm):
+    file = FileField("Feedback as a CSV file")

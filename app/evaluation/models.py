@@ -159,13 +159,15 @@ class ClosureReason(StrEnum):
     EVERYONE_ANSWERED = "everyone_answered"
     CLOSED_BY_TEAM = "closed_by_team"
     SESSION_WITHDRAWN = "session_withdrawn"
+    IMPORTED = "imported"
 
     @property
     def label(self) -> str:
         return {"window_ended": "the 30 days for feedback ended",
                 "everyone_answered": "everyone who could answer had answered",
                 "closed_by_team": "the programme team closed it",
-                "session_withdrawn": "the session no longer stands as held"}[self.value]
+                "session_withdrawn": "the session no longer stands as held",
+                "imported": "its feedback was imported from a spreadsheet"}[self.value]
 
 
 class FeedbackClosure(db.Model):
@@ -179,6 +181,9 @@ class FeedbackClosure(db.Model):
     closed_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(20))
     released: Mapped[int] = mapped_column(default=0)
+    # Answers imported from a spreadsheet without a name: who gave them is unknown, so they have no
+    # receipts; they count as responses (never more than the people who could answer and did not).
+    imported_unnamed: Mapped[int] = mapped_column(default=0)
 
 
 class CommunityStatus(StrEnum):

@@ -121,12 +121,19 @@ class SessionLine:
         return self.session.status_reason if self.session.is_off else ""
 
 
+DESIGN_NOUNS = {"welcome": ("welcome half-day", "welcome half-days"), "module": ("module day", "module days"),
+                "drop_in": ("drop-in clinic", "drop-in clinics"),
+                "co_consulting": ("co-consulting session", "co-consulting sessions"),
+                "celebration": ("celebration event", "celebration events")}
+
+
 @dataclass
 class DesignRow:
     """One kind of session in the year as planned and as it went."""
 
     kind: str
     label: str
+
     planned: int = 0
     held: int = 0
     moved_in_advance: int = 0
@@ -135,6 +142,12 @@ class DesignRow:
     not_held: int = 0
     postponed_tbc: int = 0
     upcoming: int = 0
+
+    @property
+    def planned_phrase(self) -> str:
+        """"10 module days", "1 celebration event": the kind as a reader would count it."""
+        one, many = DESIGN_NOUNS.get(self.kind, (self.label.lower(), self.label.lower() + " sessions"))
+        return f"{self.planned} {one if self.planned == 1 else many}"
 
 
 @dataclass

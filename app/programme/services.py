@@ -210,13 +210,8 @@ def postpone_session(*, actor: User, session: ProgrammeSession, reason: str, now
         raise Conflict(f"This session cannot be postponed: it is {session.status_label.lower()}.")
     if session.ends_at <= now:
         raise Conflict("This session has already ended. If it did not take place, record that instead.")
-    session.status_reason = _reason(reason, "it is postponed")
-    session.status = SessionStatus.POSTPONED.value
-    session.sequence += 1
-    _record_change(session, SessionChangeKind.POSTPONED, actor=actor, now=now, from_starts_at=session.starts_at,
-                   reason=session.status_reason)
-    db.session.flush()
-    notify_session_change(session, now=now, was_starting_at=session.starts_at)
+    _call_off(session, SessionStatus.POSTPONED, SessionChangeKind.POSTPONED, actor=actor, now=now,
+              reason=_reason(reason, "it is postponed"))
 
 
 def set_new_date(*, actor: User, session: ProgrammeSession, day: date, starts: time, ends: time,
@@ -248,11 +243,16 @@ def mark_not_held(*, actor: User, session: ProgrammeSession, reason: str, now: d
         raise Conflict(f"This session is {session.status_label.lower()} already.")
     if session.starts_at > now:
         raise Conflict("This session has not started yet: postpone or cancel it instead.")
-    session.status_reason = _reason(reason, "it did not take place")
-    session.status = SessionStatus.NOT_HELD.value
+    _call_off(session, SessionStatus.NOT_HELD, SessionChangeKind.NOT_HELD, actor=actor, now=now,
+              reason=_reason(reason, "it did not take place"))
+
+
+def _call_off(session: ProgrammeSession, status: SessionStatus, kind: SessionChangeKind, *, actor: User,
+              now: datetime, reason: str) -> None:
+    """The session is not going ahead as scheduled: record why and when, and tell everyone."""
+    session.status, session.status_reason = status.value, reason
     session.sequence += 1
-    _record_change(session, SessionChangeKind.NOT_HELD, actor=actor, now=now, from_starts_at=session.starts_at,
-                   reason=session.status_reason)
+    _record_change(session, kind, actor=actor, now=now, from_starts_at=session.starts_at, reason=reason)
     db.session.flush()
     notify_session_change(session, now=now, was_starting_at=session.starts_at)
 
@@ -267,14 +267,8 @@ def cancel_session(*, actor: User, session: ProgrammeSession, now: datetime | No
     _require_team(actor)
     if session.is_cancelled:
         raise Conflict("This session is already cancelled.")
-    now = now or clock.now()
-    session.status = SessionStatus.CANCELLED.value
-    session.status_reason = " ".join(reason.split())[:500]
-    session.sequence += 1
-    _record_change(session, SessionChangeKind.CANCELLED, actor=actor, now=now, from_starts_at=session.starts_at,
-                   reason=session.status_reason)
-    db.session.flush()
-    notify_session_change(session, now=now, was_starting_at=session.starts_at)
+    _call_off(session, SessionStatus.CANCELLED, SessionChangeKind.CANCELLED, actor=actor, now=now or clock.now(),
+              reason=" ".join(reason.split())[:500])
 
 
 def reinstate_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None) -> None:

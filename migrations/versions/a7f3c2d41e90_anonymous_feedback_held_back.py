@@ -38,7 +38,8 @@ def upgrade():
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reason', sa.String(length=20), nullable=False),
     sa.Column('released', sa.Integer(), nullable=False),
-    sa.CheckConstraint("reason IN ('window_ended', 'everyone_answered', 'closed_by_team', 'session_withdrawn')", name=op.f('ck_feedback_closures_reason_valid')),
+    sa.Column('imported_unnamed', sa.Integer(), nullable=False),
+    sa.CheckConstraint("reason IN ('window_ended', 'everyone_answered', 'closed_by_team', 'session_withdrawn', 'imported')", name=op.f('ck_feedback_closures_reason_valid')),
     sa.ForeignKeyConstraint(['session_id'], ['programme_sessions.id'], name=op.f('fk_feedback_closures_session_id_programme_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('session_id', name=op.f('pk_feedback_closures'))
     )

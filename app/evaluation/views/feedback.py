@@ -9,11 +9,11 @@ from app import audit, clock
 from app.charts import bar_chart
 from app.db import db, write_unit
 from app.errors import DomainError
-from app.evaluation import anonymity, feedback, impact
-from app.evaluation.forms import FeedbackForm, FeedbackSettingsForm
+from app.evaluation import anonymity, feedback, feedback_import, impact
+from app.evaluation.forms import FeedbackForm, FeedbackImportForm, FeedbackSettingsForm
 from app.evaluation.models import ClosureReason, FeedbackResponse, RecommendScale, ValueCycle
 from app.evaluation.views import bp
-from app.exports import spreadsheet_response
+from app.exports import read_csv_upload, spreadsheet_response
 from app.form_errors import attach_domain_error
 from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
 from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession, SessionKind
@@ -164,6 +164,38 @@ def settings(cohort_id: int):
             return redirect(url_for("evaluation.settings", cohort_id=cohort.id, kind=kind))
     return render_template("evaluation/settings.html", cohort=cohort, form=form, kind=kind, current=current,
                            kind_labels=SESSION_KIND_LABELS, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.route("/cohorts/<int:cohort_id>/feedback/import", methods=["GET", "POST"])
+@team_required
+def import_feedback(cohort_id: int):
+    """Feedback from a year run on spreadsheets: preview, then import (audited)."""
+    cohort = db.get_or_404(Cohort, cohort_id)
+    now = clock.now()
+    form = FeedbackImportForm()
+    preview, text = None, ""
+    if form.validate_on_submit():
+        text = request.form.get("csv_text", "")
+        if request.form.get("action") == "confirm" and text:
+            try:
+                added = feedback_import.import_feedback(actor=current_user, cohort=cohort, text=text, now=now)
+            except DomainError as error:
+                attach_domain_error(form, error)
+            else:
+                audit.record(actor=current_user, action="feedback_imported", target_type="cohort",
+                             target_id=cohort.id, detail={"added": added})
+                db.session.commit()
+                flash(f"Feedback imported: {added} answer{'s' if added != 1 else ''} added.", "success")
+                return redirect(url_for("evaluation.results", cohort_id=cohort.id))
+        else:
+            text = read_csv_upload(form)
+            if text is not None:
+                try:
+                    preview = feedback_import.preview_feedback_import(cohort=cohort, text=text, now=now)
+                except DomainError as error:
+                    attach_domain_error(form, error)
+    return render_template("evaluation/import.html", cohort=cohort, form=form, preview=preview, text=text or "",
+                           form_errors=bool(form.errors or form.form_errors))
 
 
 EXPORT_HEADERS = ["Session", "Date", "Kind", "Worthwhile use of time (1-5)", "Would recommend", "What worked",
