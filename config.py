@@ -13,6 +13,23 @@ INSTANCE_DIR = Path(os.environ.get("CONVENE_INSTANCE_PATH", BASE_DIR / "instance
 INSECURE_SECRET_KEYS = {"", "dev", "change-me", "development-only-secret-key"}
 
 
+class ConfigurationError(Exception):
+    """Convene cannot start: one sentence saying what to put right (printed without a traceback)."""
+
+
+# Settings that could not be read, said once the configuration is chosen (Config.validate).
+_PROBLEMS: list[str] = []
+
+
+def _database_url(default: str) -> str:
+    """DATABASE_URL; the postgres:// and postgresql:// forms hosting services give use psycopg 3."""
+    url = os.environ.get("DATABASE_URL") or default
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -22,7 +39,13 @@ def _bool(name: str, default: bool) -> bool:
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        _PROBLEMS.append(f"{name} must be a whole number, not {value!r}")
+        return default
 
 
 class Config:
@@ -33,8 +56,8 @@ class Config:
     HEADER_LOGO_URL = os.environ.get("HEADER_LOGO_URL", "")
     SECRET_KEY = os.environ.get("SECRET_KEY", "development-only-secret-key")
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'convene.sqlite3'}"
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        f"sqlite:///{INSTANCE_DIR / 'convene.sqlite3'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "modules_content"))
@@ -53,12 +76,24 @@ class Config:
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     SMTP_TIMEOUT = _int("SMTP_TIMEOUT", 10)
     OUTBOX_BATCH_SIZE = _int("OUTBOX_BATCH_SIZE", 500)
-    OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 5)
+    # A refused email is tried again after 1, 2, 4 ... minutes, at most OUTBOX_RETRY_MAX_MINUTES apart,
+    # until OUTBOX_GIVE_UP_HOURS after its first attempt; then it is failed (the team can retry it).
+    OUTBOX_RETRY_MAX_MINUTES = _int("OUTBOX_RETRY_MAX_MINUTES", 60)
+    OUTBOX_GIVE_UP_HOURS = _int("OUTBOX_GIVE_UP_HOURS", 48)
+    # /healthz: mail due this long ago and not sent is overdue; a scheduler silent this long is stale.
+    HEALTH_OVERDUE_MINUTES = _int("HEALTH_OVERDUE_MINUTES", 15)
+    HEARTBEAT_STALE_MINUTES = _int("HEARTBEAT_STALE_MINUTES", 5)
 
     # The scheduler runs inside the web process in the embedded default; production runs
     # `flask scheduler run` as its own process and sets this to false.
     SCHEDULER_EMBEDDED = _bool("SCHEDULER_EMBEDDED", False)
     SCHEDULER_SEND_INTERVAL_SECONDS = _int("SCHEDULER_SEND_INTERVAL_SECONDS", 60)
+    # Names this scheduler's claims on the outbox, so a restarted scheduler at once takes back what it
+    # held when it stopped. Default: the host name; several schedulers on one host each set their own.
+    SCHEDULER_ID = os.environ.get("SCHEDULER_ID", "")
+    # /healthz reports "error" when no scheduler has run a job within HEARTBEAT_STALE_MINUTES: on in
+    # production (where `flask scheduler run` must be running), off by default elsewhere.
+    SCHEDULER_REQUIRED = _bool("SCHEDULER_REQUIRED", False)
 
     SPONSOR_LINK_TTL = timedelta(days=_int("SPONSOR_LINK_TTL_DAYS", 14))
     PASSWORD_RESET_TTL = timedelta(minutes=_int("PASSWORD_RESET_TTL_MINUTES", 60))
@@ -102,7 +137,14 @@ class Config:
 
     @classmethod
     def validate(cls) -> None:
-        """Raise if the configuration cannot run safely. Overridden by production."""
+        """Raise ConfigurationError if a setting could not be read (production checks more)."""
+        problems = list(_PROBLEMS)
+        url = cls.SQLALCHEMY_DATABASE_URI
+        if not url.startswith(("sqlite://", "postgresql+psycopg://")):
+            problems.append(f"DATABASE_URL must be a SQLite (sqlite:///path) or PostgreSQL "
+                            f"(postgresql://user@host/name) address, not {url.split('://')[0]}://...")
+        if problems:
+            raise ConfigurationError("; ".join(problems) + ".")
 
 
 class DevelopmentConfig(Config):
@@ -122,19 +164,21 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    SCHEDULER_REQUIRED = _bool("SCHEDULER_REQUIRED", True)
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     HSTS = True
 
     @classmethod
     def validate(cls) -> None:
+        super().validate()
         problems = []
         if cls.SECRET_KEY in INSECURE_SECRET_KEYS or len(cls.SECRET_KEY) < 32:
             problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
         if not os.environ.get("BASE_URL"):
             problems.append("BASE_URL must be set to the public address, e.g. https://convene.example.org")
         if problems:
-            raise RuntimeError("Convene cannot start in production: " + "; ".join(problems) + ".")
+            raise ConfigurationError("in production " + "; ".join(problems) + ".")
 
 
 CONFIGS = {
@@ -148,5 +192,5 @@ def config_from_environment() -> type[Config]:
     """The configuration class named by CONVENE_ENV (default: development)."""
     name = os.environ.get("CONVENE_ENV", "development").lower()
     if name not in CONFIGS:
-        raise RuntimeError(f"CONVENE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}.")
+        raise ConfigurationError(f"CONVENE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}.")
     return CONFIGS[name]

@@ -9,8 +9,8 @@ from flask import Flask, g, redirect, request, url_for
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import audit, clock, formatting
-from app.content import load_content
+from app import audit, clock, formatting, heartbeat  # noqa: F401  (heartbeat: its table)
+from app.content import ContentError, load_content
 from app.db import configure_sqlite, reset_write_unit, set_write_unit
 from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.notifications.transports import transport_from_config
@@ -32,7 +32,13 @@ def create_app(config=None) -> Flask:
     else:
         config.validate()
         app.config.from_object(config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    try:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        from config import ConfigurationError
+
+        raise ConfigurationError(f"The instance folder {app.instance_path} cannot be created ({error.strerror}): "
+                                 "set CONVENE_INSTANCE_PATH to a folder this user can write.") from None
 
     _configure_templates(app)
     register_extensions(app)
@@ -42,7 +48,12 @@ def create_app(config=None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
 
-    app.extensions["convene_content"] = load_content(app.config["CONTENT_DIR"])
+    try:
+        app.extensions["convene_content"] = load_content(app.config["CONTENT_DIR"])
+    except ContentError as error:
+        # `flask content check` still runs and lists the problems; anything else refuses to start
+        # (app.startup.check) rather than failing on the first page that needs the content.
+        app.extensions["convene_content"], app.extensions["convene_content_error"] = None, error
     app.extensions["convene_mail"] = transport_from_config(app.config)
 
     if app.config["SCHEDULER_EMBEDDED"]:

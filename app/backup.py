@@ -15,6 +15,8 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import zlib
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -76,6 +78,11 @@ def backup(target: Path, *, now: datetime) -> dict:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tarfile.open(target, "w:gz") as archive:
             archive.add(dump, arcname=dump.name)
+            # Always an uploads/ entry, even with no files: a restore replaces the uploads only when
+            # the archive holds them.
+            folder = tarfile.TarInfo("uploads")
+            folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(folder)
             for path in files:
                 archive.add(path, arcname=f"uploads/{path.relative_to(upload_dir)}")
             data = json.dumps(manifest, indent=2).encode()
@@ -85,22 +92,103 @@ def backup(target: Path, *, now: datetime) -> dict:
     return manifest
 
 
-def restore(source: Path) -> dict:
-    """Replace the database and the uploads with the archive's. Returns its manifest."""
+@dataclass
+class RestorePlan:
+    """What a restore would do, worked out from an archive that has been read in full and checked."""
+
+    work: Path
+    manifest: dict
+    replaces_uploads: bool
+    upgrade_from: str | None  # the archive's revision when it is older than the code's
+
+    def describe(self, upload_dir: Path) -> list[str]:
+        lines = [f"The {self.manifest['database']} database will be replaced by the backup made "
+                 f"{self.manifest['created_at']} (migration {self.manifest['revision']})."]
+        if self.upgrade_from:
+            lines.append("That backup is from an older version: it will be upgraded to this version's "
+                         "migrations after it is restored.")
+        if self.replaces_uploads:
+            lines.append(f"Every uploaded file in {upload_dir} will be replaced by the "
+                         f"{self.manifest['files']} file(s) in the backup.")
+        else:
+            lines.append(f"The backup holds no uploaded files, so the files in {upload_dir} are left as they are.")
+        return lines
+
+
+def _heads() -> tuple[set[str], set[str]]:
+    """The code's migration heads, and every revision it knows."""
+    from alembic.script import ScriptDirectory
+
+    migrate_ext = current_app.extensions["migrate"]
+    script = ScriptDirectory.from_config(migrate_ext.migrate.get_config(migrate_ext.directory))
+    return set(script.get_heads()), {rev.revision for rev in script.walk_revisions()}
+
+
+def plan_restore(source: Path, work: Path) -> RestorePlan:
+    """Read and check the whole archive into `work`, changing nothing. BackupError says what is wrong,
+    in one sentence, for a missing, empty, truncated, foreign or corrupt archive."""
     url = _url()
     if not source.is_file():
         raise BackupError(f"There is no backup at {source}.")
-    with tempfile.TemporaryDirectory() as work, tarfile.open(source, "r:gz") as archive:
-        archive.extractall(work, filter="data")
-        work_path = Path(work)
-        manifest = json.loads((work_path / "manifest.json").read_text())
-        if manifest["database"] != url.get_backend_name():
-            raise BackupError(f"This backup is of a {manifest['database']} database; this app uses "
-                              f"{url.get_backend_name()}.")
+    if source.stat().st_size == 0:
+        raise BackupError(f"{source} is empty: it is not a backup made by `flask backup`.")
+    try:
+        with tarfile.open(source, "r:gz") as archive:
+            names = archive.getnames()
+            archive.extractall(work, filter="data")
+    except (EOFError, zlib.error) as error:
+        raise BackupError(f"{source} is incomplete (it ends before the archive does: {error}); "
+                          "nothing was changed.") from None
+    except (tarfile.TarError, OSError) as error:
+        raise BackupError(f"{source} is not a backup made by `flask backup` (not a .tar.gz archive: {error}); "
+                          "nothing was changed.") from None
+    if "manifest.json" not in names:
+        raise BackupError(f"{source} has no manifest.json, so it is not a backup made by `flask backup`; "
+                          "nothing was changed.")
+    try:
+        manifest = json.loads((work / "manifest.json").read_text())
+        kind, revision = manifest["database"], manifest["revision"]
+    except (ValueError, KeyError, TypeError):
+        raise BackupError(f"{source} has a manifest.json that cannot be read; nothing was changed.") from None
+    if kind != url.get_backend_name():
+        raise BackupError(f"This backup is of a {kind} database; this app uses {url.get_backend_name()}.")
+    dump = work / ("database.sqlite3" if kind == "sqlite" else "database.pgdump")
+    if not dump.is_file():
+        raise BackupError(f"{source} has no {dump.name}, so there is no database to restore; nothing was changed.")
+    if kind == "sqlite":
+        try:
+            check = sqlite3.connect(dump)
+            result = check.execute("PRAGMA integrity_check").fetchone()[0]
+            check.close()
+        except sqlite3.DatabaseError as error:
+            raise BackupError(f"The database in {source} is damaged ({error}); nothing was changed.") from None
+        if result != "ok":
+            raise BackupError(f"The database in {source} is damaged ({result}); nothing was changed.")
+    heads, known = _heads()
+    if revision not in known:
+        raise BackupError(f"This backup was made by a newer or different version of Convene (migration "
+                          f"{revision}, unknown here): restore it with that version.")
+    replaces_uploads = "uploads" in names or any(name.startswith("uploads/") for name in names)
+    return RestorePlan(work, manifest, replaces_uploads, None if revision in heads else revision)
+
+
+def restore(source: Path, *, confirm=None) -> dict:
+    """Replace the database, and the uploads if the archive holds them, with the archive's.
+
+    The archive is read and checked in full first; `confirm(plan_lines)` is asked before anything
+    changes (return False to stop). A backup from an older version is upgraded after it is restored.
+    Returns the manifest.
+    """
+    url = _url()
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    with tempfile.TemporaryDirectory() as work:
+        plan = plan_restore(source, Path(work))
+        if confirm is not None and not confirm(plan.describe(upload_dir)):
+            raise BackupError("Nothing was restored.")
         db.session.remove()
         db.engine.dispose()
-        if manifest["database"] == "sqlite":
-            source_db = sqlite3.connect(work_path / "database.sqlite3")
+        if plan.manifest["database"] == "sqlite":
+            source_db = sqlite3.connect(plan.work / "database.sqlite3")
             live = sqlite3.connect(url.database)
             with live:
                 source_db.backup(live)
@@ -109,12 +197,18 @@ def restore(source: Path) -> dict:
         else:
             args, env = _pg_args(url)
             _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                  *args, str(work_path / "database.pgdump")], env)
-        upload_dir = Path(current_app.config["UPLOAD_DIR"])
-        if upload_dir.exists():
-            shutil.rmtree(upload_dir)
-        upload_dir.mkdir(parents=True, exist_ok=True)
-        restored = work_path / "uploads"
-        if restored.exists():
-            shutil.copytree(restored, upload_dir, dirs_exist_ok=True)
-    return manifest
+                  *args, str(plan.work / "database.pgdump")], env)
+        if plan.upgrade_from:
+            import flask_migrate
+
+            flask_migrate.upgrade()
+        if plan.replaces_uploads:
+            staged = upload_dir.with_name(upload_dir.name + ".restoring")
+            if staged.exists():
+                shutil.rmtree(staged)
+            restored = plan.work / "uploads"
+            shutil.copytree(restored, staged) if restored.exists() else staged.mkdir(parents=True)
+            if upload_dir.exists():
+                shutil.rmtree(upload_dir)
+            staged.rename(upload_dir)
+    return plan.manifest

@@ -13,7 +13,38 @@ from app import clock
 from app.db import db
 
 
+def guard_downgrade_to_base() -> None:
+    """`flask db downgrade base` drops every table: on a database that holds people, ask first."""
+    from flask.cli import with_appcontext
+    from flask_migrate.cli import db as migrate_group
+
+    command = migrate_group.commands["downgrade"]
+    if getattr(command.callback, "convene_guarded", False):
+        return
+    original = command.callback
+
+    @with_appcontext
+    def guarded(directory, sql, tag, x_arg, revision):
+        if revision == "base" and not sql:
+            from sqlalchemy import inspect, text
+
+            people = 0
+            if "users" in inspect(db.engine).get_table_names():
+                people = db.session.scalar(text("SELECT COUNT(*) FROM users")) or 0
+            db.session.remove()
+            if people and not click.confirm(f"This removes every table and all the data in them, including "
+                                            f"{people} account(s). There is no undo without a backup. Go on?",
+                                            default=False):
+                raise click.ClickException("Nothing was changed.")
+        return original(directory, sql, tag, x_arg, revision)
+
+    guarded.convene_guarded = True
+    command.callback = guarded
+
+
 def register(app: Flask) -> None:
+    guard_downgrade_to_base()
+
     @app.cli.command("create-admin")
     @click.option("--email", prompt=True)
     @click.option("--name", prompt=True)
@@ -72,12 +103,32 @@ def register(app: Flask) -> None:
 
     @reminders.command("send-due")
     def send_due_command() -> None:
-        """Send every email that is due now."""
-        from app.notifications.services import send_due
+        """Send every email that is due now. Exits 1 when the mail server refused or could not be reached."""
+        from app.notifications.services import send_due_report
 
-        sent = send_due(clock.now())
+        report = send_due_report(clock.now())
         db.session.commit()
-        click.echo(f"Sent {sent} message(s).")
+        click.echo(f"Sent {report.sent} message(s).")
+        if report.deferred or report.failed:
+            problem = "; ".join(report.errors[:3]) or "no reason given"
+            click.echo(f"{report.deferred + report.failed} message(s) could not be sent: the mail server at "
+                       f"{current_app.config['SMTP_HOST']}:{current_app.config['SMTP_PORT']} said or did: {problem}. "
+                       f"{report.deferred} will be tried again later; {report.failed} failed for good "
+                       "(retry them with `flask reminders retry-failed`).", err=True)
+            raise SystemExit(1)
+
+    @reminders.command("retry-failed")
+    @click.option("--id", "message_id", type=int, default=None, help="Only this outbox message.")
+    def retry_failed_command(message_id: int | None) -> None:
+        """Send failed email again: every failed message, or one (audited)."""
+        from app.audit import record
+        from app.notifications.services import retry_failed
+
+        count = retry_failed(now=clock.now(), message_id=message_id)
+        record(actor=None, action="outbox_retried", target_type="outbox_message", target_id=message_id,
+               detail={"count": count, "via": "command line"})
+        db.session.commit()
+        click.echo(f"{count} failed message(s) will be sent again on the next run.")
 
     @reminders.command("plan")
     def plan_command() -> None:
@@ -125,13 +176,18 @@ def register(app: Flask) -> None:
         """Replace the database and uploaded files with those in SOURCE."""
         from app.backup import BackupError, restore
 
-        if not yes:
-            click.confirm("This replaces the whole database and every uploaded file. Go on?", abort=True)
+        def confirm(plan: list[str]) -> bool:
+            for line in plan:
+                click.echo(line)
+            return yes or click.confirm("Go on?", default=False)
+
         try:
-            manifest = restore(source)
+            manifest = restore(source, confirm=confirm)
         except BackupError as error:
             raise click.ClickException(str(error)) from None
-        click.echo(f"Restored the backup made {manifest['created_at']} ({manifest['files']} file(s)).")
+        except click.Abort:
+            raise click.ClickException("Nothing was restored.") from None
+        click.echo(f"Restored the backup made {manifest['created_at']}.")
 
     retention = AppGroup("retention", help="The data retention schedule.")
 

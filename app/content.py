@@ -89,7 +89,13 @@ class Content:
 
 
 def _split(path: Path, problems: list[str]) -> tuple[dict, str, int] | None:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raw = path.read_bytes()
+        line = raw[:error.start].count(b"\n") + 1
+        problems.append(f"{path}:{line}: not valid UTF-8 (byte {raw[error.start]:#04x}); save the file as UTF-8")
+        return None
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
         problems.append(f"{path}:1: the file must start with '---' and YAML front matter")

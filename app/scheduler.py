@@ -20,7 +20,7 @@ import threading
 
 from flask import Flask
 
-from app import clock
+from app import clock, heartbeat
 from app.db import db
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def _run(name: str, work, report: str) -> None:
     with _app().app_context():
         try:
             result = work(clock.now())
+            heartbeat.beat(clock.now())
             db.session.commit()
             _state["last_run"] = clock.now().isoformat()
             if result:
@@ -162,6 +163,13 @@ def run_blocking(app: Flask) -> None:
     # table, so nothing is lost while the process is down: the next run sends the backlog.
     scheduler = production_scheduler(app)
     _state.update(running=True, mode="process")
+    with app.app_context():
+        from app.notifications.services import reclaim_own
+
+        reclaimed = reclaim_own(clock.now())
+        db.session.commit()
+        if reclaimed:
+            log.info("took back %s email(s) this scheduler was sending when it last stopped", reclaimed)
     install_stop_handlers(scheduler)
     log.info("scheduler started with jobs: %s", ", ".join(j[0] for j in JOBS))
     scheduler.start()
@@ -182,7 +190,10 @@ def install_stop_handlers(scheduler) -> None:
     def stop(signum, _frame) -> None:
         log.info("%s received: finishing the message in hand, then stopping", signal.Signals(signum).name)
         stop_sending.set()
-        scheduler.shutdown(wait=True)
+        # Shut down from another thread: the signal may have interrupted the main thread inside a
+        # job-store transaction, and waiting here for the running job (which may need to write)
+        # would hold that transaction's lock until the database's busy time-out.
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, name="scheduler-stop").start()
         _state.update(running=False)
 
     signal.signal(signal.SIGTERM, stop)

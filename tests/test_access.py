@@ -213,6 +213,7 @@ EXPECTED = {
     "admin.audit_log": ("GET", "/team/audit", TEAM_ONLY),
     "admin.reminders": ("GET", "/team/reminders", TEAM_ONLY),
     "admin.outbox_action": ("POST", "/team/outbox/{message}/cancel", {**TEAM_ONLY, "team": 302}),
+    "admin.retry_all_failed": ("POST", "/team/outbox/retry-failed", {**TEAM_ONLY, "team": 302}),
     "admin.dashboard": ("GET", "/team/", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 200, "team": 200}),

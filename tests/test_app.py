@@ -67,7 +67,7 @@ def test_production_refuses_to_start_without_a_secret_key_and_base_url(monkeypat
     import config
 
     monkeypatch.delenv("BASE_URL", raising=False)
-    with pytest.raises(RuntimeError, match="SECRET_KEY.*BASE_URL"):
+    with pytest.raises(config.ConfigurationError, match="SECRET_KEY.*BASE_URL"):
         create_app(config.ProductionConfig)
 
     class Configured(config.ProductionConfig):
@@ -228,6 +228,10 @@ def test_the_web_entry_point_keeps_start_up_objects_out_of_the_garbage_collector
 
     env = {**os.environ, "CONVENE_ENV": "development", "SCHEDULER_EMBEDDED": "false",
            "CONVENE_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/convene.sqlite3"}
+    env.pop("TEST_DATABASE_URL", None)
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=root, env=env,
+                   capture_output=True, timeout=120, check=True)  # the entry point refuses an unmigrated database
     done = subprocess.run([sys.executable, "-c", "import gc, wsgi; print(gc.get_freeze_count())"],
                           cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
                           timeout=60, check=True)

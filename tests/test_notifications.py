@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import smtplib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -52,13 +53,13 @@ def count_rows() -> int:
 class FailingTransport:
     """A transport whose server is down (or that refuses some recipients)."""
 
-    def __init__(self, refuse=lambda message: True):
-        self.refuse = refuse
+    def __init__(self, refuse=lambda message: True, error: Exception | None = None):
+        self.refuse, self.error = refuse, error
         self.sent = []
 
     def send(self, message):
         if self.refuse(message):
-            raise ConnectionRefusedError("mail server unavailable")
+            raise self.error or ConnectionRefusedError("mail server unavailable")
         self.sent.append(message)
 
 
@@ -206,36 +207,74 @@ def test_a_text_only_message_has_no_html_part_or_attachment(mailbox):
 # --- failures and retries -----------------------------------------------------------------------
 
 
-def test_a_failed_send_is_retried_with_exponential_back_off_then_marked_failed(app, mailbox):
-    assert app.config["OUTBOX_MAX_ATTEMPTS"] == 5
+def test_a_failed_send_backs_off_to_a_cap_then_fails_only_after_the_give_up_window(app, mailbox, monkeypatch):
+    assert (app.config["OUTBOX_RETRY_MAX_MINUTES"], app.config["OUTBOX_GIVE_UP_HOURS"]) == (60, 48)
+    monkeypatch.setitem(app.config, "OUTBOX_GIVE_UP_HOURS", 4)
     queue("fragile")
     db.session.commit()
     down = FailingTransport()
 
-    at = NOW
-    for attempt, delay_minutes in enumerate([1, 2, 4, 8], start=1):
+    at, delays = NOW, []
+    while True:
         assert send_due(at, transport=down) == 0
         message = row("fragile")
-        assert message.status == OutboxStatus.PENDING
-        assert message.attempts == attempt
-        assert message.due_at == at + timedelta(minutes=delay_minutes)
-        assert message.last_error == "ConnectionRefusedError: mail server unavailable"
+        if message.status == OutboxStatus.FAILED:
+            break
+        assert message.status == OutboxStatus.PENDING and message.last_error.startswith("ConnectionRefusedError")
         assert message.sent_at is None and message.claim_token is None
         # Not retried before its new due time.
         assert send_due(message.due_at - timedelta(seconds=1), transport=down) == 0
-        assert row("fragile").attempts == attempt
+        delays.append(int((message.due_at - at).total_seconds() // 60))
         at = message.due_at
+    assert delays[:7] == [1, 2, 4, 8, 16, 32, 60] and set(delays[6:]) == {60}
+    assert at - NOW <= timedelta(hours=4) < at - NOW + timedelta(hours=1)  # tried for the whole window
+    assert abs(message.first_attempted_at - NOW) < timedelta(seconds=1) and "mail server unavailable" in message.last_error
 
-    assert send_due(at, transport=down) == 0
-    message = row("fragile")
-    assert message.status == OutboxStatus.FAILED
-    assert message.attempts == 5
-    assert "mail server unavailable" in message.last_error
-
-    # A failed message is never picked up again, even when the server is back.
+    # A failed message is never picked up again by itself, even when the server is back...
     assert send_due(at + timedelta(days=1)) == 0
-    assert mailbox == []
-    assert row("fragile").status == OutboxStatus.FAILED
+    assert mailbox == [] and row("fragile").status == OutboxStatus.FAILED
+    # ...until someone retries it: then it goes, with the same Message-ID it always had.
+    assert services.retry_failed(now=at + timedelta(days=1)) == 1
+    db.session.commit()
+    assert send_due(at + timedelta(days=1)) == 1
+    assert mailbox[0]["Message-ID"] == services.message_id_for(message.id, "fragile", "convene.test")
+
+
+def test_a_thirty_minute_outage_loses_nothing(mailbox):
+    for n in range(3):
+        queue(f"outage:{n}")
+    db.session.commit()
+    down, at = FailingTransport(), NOW
+    while at < NOW + timedelta(minutes=30):
+        send_due(at, transport=down)
+        at += timedelta(minutes=1)
+    assert {row(f"outage:{n}").status for n in range(3)} == {OutboxStatus.PENDING}
+    assert send_due(NOW + timedelta(hours=2)) == 3
+    assert sorted(m["X-Convene-Key"] for m in mailbox) == [f"outage:{n}" for n in range(3)]
+
+
+def test_when_the_server_is_down_the_rest_of_the_batch_waits_instead_of_each_timing_out():
+    for n in range(5):
+        queue(f"down:{n}")
+    db.session.commit()
+    down = FailingTransport()
+    calls = []
+    original = down.send
+    down.send = lambda message: (calls.append(message), original(message))
+    report = services.send_due_report(NOW, transport=down)
+    assert len(calls) == 1 and (report.sent, report.deferred, report.failed) == (0, 5, 0)
+    assert "ConnectionRefusedError: mail server unavailable" in report.errors
+    assert {row(f"down:{n}").status for n in range(5)} == {OutboxStatus.PENDING}
+    assert {row(f"down:{n}").due_at for n in range(5)} == {NOW + timedelta(minutes=1)}
+    assert [row(f"down:{n}").attempts for n in range(5)] == [1, 0, 0, 0, 0]
+
+
+def test_an_expired_reminder_is_never_sent_even_after_retries(mailbox):
+    queue("expiring", expires_at=NOW + timedelta(minutes=5))
+    db.session.commit()
+    send_due(NOW, transport=FailingTransport())
+    assert send_due(NOW + timedelta(minutes=10)) == 0
+    assert mailbox == [] and row("expiring").status == OutboxStatus.CANCELLED
 
 
 def test_a_message_that_fails_once_is_sent_on_retry_and_its_error_cleared(mailbox):
@@ -259,17 +298,18 @@ def test_one_refused_message_does_not_stop_the_others():
     queue("bad")
     queue("good-2")
     db.session.commit()
-    picky = FailingTransport(refuse=lambda message: message["To"] == "bad@example.org")
+    picky = FailingTransport(refuse=lambda message: message["To"] == "bad@example.org",
+                             error=smtplib.SMTPRecipientsRefused({"bad@example.org": (550, b"No such user")}))
 
     assert send_due(NOW, transport=picky) == 2
 
     assert sorted(m["To"] for m in picky.sent) == ["good-1@example.org", "good-2@example.org"]
     assert row("bad").status == OutboxStatus.PENDING
-    assert row("bad").last_error.startswith("ConnectionRefusedError")
+    assert row("bad").last_error.startswith("SMTPRecipientsRefused")
     assert {row("good-1").status, row("good-2").status} == {OutboxStatus.SENT}
 
 
-@pytest.mark.parametrize(("attempts", "minutes"), [(1, 1), (2, 2), (3, 4), (4, 8)])
+@pytest.mark.parametrize(("attempts", "minutes"), [(1, 1), (2, 2), (3, 4), (4, 8), (7, 60), (30, 60)])
 def test_retry_delay_doubles_after_each_failed_attempt(attempts, minutes):
     assert services.retry_delay(attempts) == timedelta(minutes=minutes)
 
@@ -602,3 +642,88 @@ def test_cancel_pending_matches_the_key_prefix_exactly_including_case():
 def test_an_outbox_message_goes_to_exactly_one_address():
     with pytest.raises(ValueError):
         queue("two", recipient="a@example.org, b@example.org")
+
+
+def test_a_repeat_after_a_kill_carries_the_same_message_id(mailbox):
+    queue("repeat")
+    db.session.commit()
+    seen = []
+
+    class AcceptsThenDies:
+        def send(self, message):
+            seen.append(message["Message-ID"])
+            raise SenderKilled
+
+    with pytest.raises(SenderKilled):
+        send_due(NOW, transport=AcceptsThenDies())
+    db.session.rollback()
+    assert send_due(NOW + CLAIM_LEASE + timedelta(minutes=1)) == 1
+    assert mailbox[0]["Message-ID"] == seen[0] == row("repeat").message_id
+
+
+def test_a_restarted_scheduler_takes_back_its_own_half_sent_claim_at_once_but_not_anothers(app, monkeypatch):
+    queue("mine")
+    queue("theirs")
+    db.session.commit()
+    monkeypatch.setitem(app.config, "SCHEDULER_ID", "scheduler-a")
+    mine = services.sender_prefix() + "0" * 24
+    monkeypatch.setitem(app.config, "SCHEDULER_ID", "scheduler-b")
+    theirs = services.sender_prefix() + "0" * 24
+    for key, token in (("mine", mine), ("theirs", theirs)):
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.key == key).values(
+            status=OutboxStatus.SENDING.value, claimed_at=NOW, claim_token=token, attempts=1))
+    db.session.commit()
+    monkeypatch.setitem(app.config, "SCHEDULER_ID", "scheduler-a")
+    assert services.reclaim_own(NOW) == 1
+    db.session.commit()
+    assert (row("mine").status, row("mine").attempts) == (OutboxStatus.PENDING, 0)
+    assert row("theirs").status == OutboxStatus.SENDING
+    assert send_due(NOW) == 1  # at once, not after the lease
+
+
+def test_the_team_retries_one_failed_email_or_all_of_them_and_it_is_audited(client, login_as):
+    from app.audit import AuditEvent
+    from tests.conftest import csrf_token
+    from tests.factories import make_team
+
+    for key in ("failed:1", "failed:2", "failed:3"):
+        queue(key)
+    db.session.execute(update(OutboxMessage).values(status=OutboxStatus.FAILED.value, attempts=9,
+                                                    last_error="ConnectionRefusedError: down"))
+    db.session.commit()
+    one = row("failed:1").id
+    login_as(make_team())
+    page = client.get("/team/outbox").get_data(as_text=True)
+    assert "3 emails could not be sent" in page and "Try every failed email again" in page
+    token = csrf_token(client, f"/team/outbox/{one}")
+    assert client.post(f"/team/outbox/{one}/retry", data={"csrf_token": token}).status_code == 302
+    assert (row("failed:1").status, row("failed:1").attempts) == (OutboxStatus.PENDING, 0)
+    again = client.post(f"/team/outbox/{one}/retry", data={"csrf_token": token}, follow_redirects=True)
+    assert "Only an email that failed can be tried again" in again.get_data(as_text=True)
+    assert client.post("/team/outbox/retry-failed", data={"csrf_token": token}).status_code == 302
+    assert {row(k).status for k in ("failed:2", "failed:3")} == {OutboxStatus.PENDING}
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "email_retried")).all()
+    assert len(actions) == 2
+
+
+def test_healthz_is_not_ok_with_failed_or_overdue_mail_or_no_scheduler(app, client, monkeypatch, frozen_now):
+    from app import heartbeat
+
+    assert client.get("/healthz").status_code == 200
+    queue("late", due_at=clock.now() - timedelta(minutes=20))
+    db.session.commit()
+    body = client.get("/healthz")
+    assert body.status_code == 503 and "overdue" in " ".join(body.get_json()["problems"])
+    db.session.execute(update(OutboxMessage).values(status=OutboxStatus.FAILED.value))
+    db.session.commit()
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "error" and "failed for good" in " ".join(body["problems"])
+    db.session.execute(update(OutboxMessage).values(status=OutboxStatus.SENT.value))
+    db.session.commit()
+    monkeypatch.setitem(app.config, "SCHEDULER_REQUIRED", True)
+    assert "no scheduler has run" in " ".join(client.get("/healthz").get_json()["problems"])
+    heartbeat.beat(clock.now() - timedelta(minutes=2), name="host:1")
+    db.session.commit()
+    assert client.get("/healthz").status_code == 200
+    frozen_now.move_to(clock.now() + timedelta(minutes=10))
+    assert client.get("/healthz").status_code == 503  # the scheduler went quiet

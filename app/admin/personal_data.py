@@ -107,6 +107,7 @@ NO_PERSONAL_DATA = {
     "feedback_settings", "report_narratives", "alembic_version", "apscheduler_jobs",
     # Anonymous answers held back sealed until feedback closes, and when it closed: linked to nobody.
     "feedback_sealed", "feedback_closures",
+    "scheduler_heartbeats",  # host and process id of each scheduler, and when it last ran a job
 }
 
 

@@ -12,6 +12,7 @@ from app.db import db
 from app.errors import Conflict
 from app.formatting import local_date
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.notifications.services import retry_failed
 
 OUTBOX_PAGE_SIZE = 50
 
@@ -65,6 +66,17 @@ def cancel_message(*, actor, message: OutboxMessage, now: datetime) -> None:
     message.status, message.last_error = OutboxStatus.CANCELLED.value, f"Cancelled by {actor.name}"
     audit.record(actor=actor, action="email_cancelled", target_type="outbox_message", target_id=message.id, now=now)
     db.session.flush()
+
+
+def retry_failed_email(*, actor, now: datetime, message: OutboxMessage | None = None) -> int:
+    """Send one failed email again, or every failed one (audited). Returns how many."""
+    if message is not None and message.status != OutboxStatus.FAILED:
+        raise Conflict("Only an email that failed can be tried again.")
+    count = retry_failed(now=now, message_id=message.id if message is not None else None)
+    audit.record(actor=actor, action="email_retried", target_type="outbox_message",
+                 target_id=message.id if message is not None else None, detail={"count": count}, now=now)
+    db.session.flush()
+    return count
 
 
 def send_message_now(*, actor, message: OutboxMessage, now: datetime) -> None:

@@ -14,6 +14,7 @@ from app.admin.services import (
     outbox_page,
     reminder_kind,
     reminder_queue,
+    retry_failed_email,
     send_message_now,
 )
 from app.db import db
@@ -67,13 +68,24 @@ def reminders():
                            cohorts=[c for c in list_cohorts() if c.status != CohortStatus.COMPLETED])
 
 
-@bp.post("/outbox/<int:message_id>/<any(cancel, send):action>")
+@bp.post("/outbox/retry-failed")
+@team_required
+def retry_all_failed():
+    count = retry_failed_email(actor=current_user, now=clock.now())
+    db.session.commit()
+    flash(f"{count} failed email{'s go' if count != 1 else ' goes'} out again with the next sending run.", "success")
+    return redirect(url_for("admin.outbox", status="failed"))
+
+
+@bp.post("/outbox/<int:message_id>/<any(cancel, send, retry):action>")
 @team_required
 def outbox_action(message_id: int, action: str):
     message = db.get_or_404(OutboxMessage, message_id)
     try:
         if action == "cancel":
             cancel_message(actor=current_user, message=message, now=clock.now())
+        elif action == "retry":
+            retry_failed_email(actor=current_user, message=message, now=clock.now())
         else:
             send_message_now(actor=current_user, message=message, now=clock.now())
     except DomainError as error:

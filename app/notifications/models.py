@@ -46,6 +46,8 @@ class OutboxMessage(TimestampMixin, db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     claimed_at: Mapped[datetime | None]
+    # When sending was first tried: retries go on, backing off, until OUTBOX_GIVE_UP_HOURS after it.
+    first_attempted_at: Mapped[datetime | None]
     claim_token: Mapped[str | None] = mapped_column(String(32), index=True)
     sent_at: Mapped[datetime | None]
     message_id: Mapped[str] = mapped_column(String(250), default="")

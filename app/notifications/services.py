@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import smtplib
+import socket
 import threading
+import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
@@ -27,8 +31,10 @@ from app.urls import site_domain
 # Reminder planners look back this far, so after downtime they still write what is relevant
 # (each row also expires when it stops being useful, so nothing goes out late).
 CATCH_UP = timedelta(hours=24)
-# A row left in "sending" this long (its worker died) is claimed again.
+# A row left in "sending" this long (its worker died) is claimed again. A live sender renews the lease
+# of its batch at least this often, and of each message just before sending it.
 CLAIM_LEASE = timedelta(minutes=10)
+LEASE_RENEW_EVERY = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -165,9 +171,16 @@ def build_message(row, *, sender: str, domain: str, now: datetime | None = None,
     message["To"] = row.recipient
     message["Subject"] = Header(row.subject, "utf-8").encode() if not row.subject.isascii() else row.subject
     message["Date"] = format_datetime(now or clock.now())
-    message["Message-ID"] = message_id or row.message_id or message_id_for(row.id, row.claim_token, domain)
+    message["Message-ID"] = message_id or message_id_for(row.id, row.key, domain)
     message["X-Convene-Key"] = _clean_header(row.key)
     return message
+
+
+def sender_prefix() -> str:
+    """The first characters of every claim token this scheduler writes (from SCHEDULER_ID, by default
+    the host name), so a restarted scheduler knows which half-sent claims were its own."""
+    identity = current_app.config.get("SCHEDULER_ID") or socket.gethostname()
+    return hashlib.sha256(identity.encode()).hexdigest()[:8]
 
 
 def _claim(now: datetime, limit: int) -> tuple[str, list]:
@@ -177,13 +190,17 @@ def _claim(now: datetime, limit: int) -> tuple[str, list]:
     rows. SQLite: the conditional UPDATE runs under BEGIN IMMEDIATE, which serialises claims.
     Returns plain rows (not ORM objects), so the commits made while sending reload nothing.
     """
-    token = secrets.token_hex(16)
+    token = sender_prefix() + secrets.token_hex(12)
     stale = now - CLAIM_LEASE
     table = OutboxMessage.__table__
-    # Reminders that became irrelevant while waiting (their session started) are skipped.
+    # Reminders that became irrelevant while waiting (their session started) are skipped, and so are
+    # those left half-sent by a sender that died: nothing goes out after it has expired.
     db.session.execute(
-        update(table).where(table.c.status == OutboxStatus.PENDING.value, table.c.expires_at <= now)
-        .values(status=OutboxStatus.CANCELLED.value, last_error="Skipped: no longer relevant when it was due")
+        update(table).where(table.c.expires_at <= now, or_(
+            table.c.status == OutboxStatus.PENDING.value,
+            (table.c.status == OutboxStatus.SENDING.value) & (table.c.claimed_at < stale)))
+        .values(status=OutboxStatus.CANCELLED.value, claim_token=None,
+                last_error="Skipped: no longer relevant when it was due")
     )
     due = select(table.c.id).where(
         or_(
@@ -196,7 +213,8 @@ def _claim(now: datetime, limit: int) -> tuple[str, list]:
     # One statement claims the batch (no list of ids sent back and forth); then read what we got.
     db.session.execute(
         update(table).where(table.c.id.in_(due.scalar_subquery()))
-        .values(status=OutboxStatus.SENDING.value, claimed_at=now, claim_token=token, attempts=table.c.attempts + 1)
+        .values(status=OutboxStatus.SENDING.value, claimed_at=now, claim_token=token, attempts=table.c.attempts + 1,
+                first_attempted_at=func.coalesce(table.c.first_attempted_at, now))
     )
     # Only what sending needs: the timestamps' conversions cost more than the rest of the claim.
     rows = db.session.execute(select(*_SENDING_COLUMNS).where(table.c.claim_token == token).order_by(table.c.id)).all()
@@ -205,17 +223,38 @@ def _claim(now: datetime, limit: int) -> tuple[str, list]:
 
 
 _SENDING_COLUMNS = [OutboxMessage.__table__.c[name] for name in (
-    "id", "key", "recipient", "subject", "body_text", "body_html", "attachments", "attempts", "message_id")]
+    "id", "key", "recipient", "subject", "body_text", "body_html", "attachments", "attempts", "first_attempted_at")]
 
 
-def message_id_for(row_id: int, token: str | None, domain: str) -> str:
-    """The Message-ID of one sending attempt: unique for the row and the claim."""
-    return f"<outbox.{row_id}.{token}@{domain}>" if token else make_msgid(idstring=f"outbox-{row_id}", domain=domain)
+def message_id_for(row_id: int, key: str, domain: str) -> str:
+    """The Message-ID of a row: the same on every attempt, so a repeat can be recognised as one."""
+    return f"<outbox.{row_id}.{hashlib.sha256(key.encode()).hexdigest()[:16]}@{domain}>"
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """Exponential back-off: 1, 2, 4, 8 ... minutes after each failed attempt."""
-    return timedelta(minutes=2 ** max(attempts - 1, 0))
+def retry_delay(attempts: int, cap: timedelta = timedelta(hours=1)) -> timedelta:
+    """Exponential back-off: 1, 2, 4, 8 ... minutes after each failed attempt, never more than `cap`."""
+    return min(timedelta(minutes=2 ** min(max(attempts - 1, 0), 20)), cap)
+
+
+# Errors that mean the mail server cannot be reached or stopped answering (not that it refused one
+# message): the rest of the batch would fail the same way, so it is handed back to try later.
+SERVER_DOWN = (ConnectionError, TimeoutError, socket.timeout, socket.gaierror, smtplib.SMTPServerDisconnected,
+               smtplib.SMTPConnectError, smtplib.SMTPHeloError)
+
+
+@dataclass
+class SendReport:
+    """What one run of send_due did: for the CLI's message and exit status."""
+
+    sent: int = 0
+    deferred: int = 0  # tried and refused, or handed back while the server was down: due again later
+    failed: int = 0  # refused for longer than OUTBOX_GIVE_UP_HOURS: failed for good (the team can retry)
+    skipped: int = 0  # claimed by another sender meanwhile
+    errors: list[str] = field(default_factory=list)
+
+    def error(self, text: str) -> None:
+        if text not in self.errors:
+            self.errors.append(text)
 
 
 # Set by the scheduler process on SIGTERM/SIGINT: senders stop between two messages, record what
@@ -224,24 +263,40 @@ stop_sending = threading.Event()
 
 
 def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
-    """Send every due message once. Returns how many were sent.
+    """Send every due message once. Returns how many were sent (`send_due_report` says the rest)."""
+    return send_due_report(now, transport=transport, limit=limit).sent
 
-    Claims a batch (one statement, committed), then sends its messages one by one, committing each
-    outcome as soon as the transport has accepted the message. A sender killed outright can
-    therefore repeat at most the one message between "accepted" and "recorded"; its other claimed
-    rows are sent by the next run once the claim lease has passed. Safe to run in several processes
-    at once: a row is claimed by one of them only.
+
+def send_due_report(now: datetime, *, transport=None, limit: int | None = None) -> SendReport:
+    """Send every due message once.
+
+    Claims a batch (one statement, committed), then sends its messages one by one. Before each
+    message it checks the row is still its own and renews its lease (a slow server cannot let
+    another sender take it over), renews the whole batch's lease every LEASE_RENEW_EVERY, and
+    records each outcome as soon as the transport has answered. A sender killed outright can repeat
+    at most the one message between "accepted" and "recorded", with the same Message-ID. When the
+    server cannot be reached or stops answering, the rest of the batch is handed back to be tried
+    after the back-off rather than each waiting for its own time-out. Safe in several processes.
     """
     config = current_app.config
     transport = transport or current_app.extensions["convene_mail"]
     limit = limit or config["OUTBOX_BATCH_SIZE"]
-    max_attempts = config["OUTBOX_MAX_ATTEMPTS"]
+    give_up = timedelta(hours=config["OUTBOX_GIVE_UP_HOURS"])
+    cap = timedelta(minutes=config["OUTBOX_RETRY_MAX_MINUTES"])
     domain = site_domain()
-    sent_total = 0
+    report = SendReport()
+    # Leases are measured on the run's own clock (`now` plus the time spent since), so a run for a
+    # given instant (a catch-up, a test) claims and renews in the same terms, batch after batch.
+    started = time.monotonic()
+
+    def moment() -> datetime:
+        return now + timedelta(seconds=time.monotonic() - started)
+
     while not stop_sending.is_set():
-        token, rows = _claim(now, limit)
+        token, rows = _claim(moment(), limit)
         if not rows:
-            return sent_total
+            return report
+        renewed = moment()
         # Transports that can, send a batch over one connection; plain ones send one by one.
         with _recorder(token, now, domain) as record, \
                 (transport.batch() if hasattr(transport, "batch") else nullcontext()):
@@ -249,19 +304,63 @@ def send_due(now: datetime, *, transport=None, limit: int | None = None) -> int:
                 if stop_sending.is_set():
                     record.other(_hand_back(token, [r.id for r in rows[index:]]))
                     break
-                message_id = message_id_for(row.id, token, domain)
+                at = moment()
+                if at - renewed >= LEASE_RENEW_EVERY:
+                    record.renew_all(at)
+                    renewed = at
+                if not record.hold(row.id, at):
+                    report.skipped += 1  # another sender has it now: it is theirs to send
+                    continue
+                message_id = message_id_for(row.id, row.key, domain)
                 try:
                     transport.send(build_message(row, sender=config["MAIL_FROM"], domain=domain, now=now,
                                                  message_id=message_id))
                 except Exception as error:  # noqa: BLE001 - any transport failure is recorded and retried
-                    failed = row.attempts >= max_attempts
-                    record.other(_unsent(token, row.id, error, now + retry_delay(row.attempts), failed))
+                    retry_at = now + retry_delay(row.attempts, cap)
+                    failed = retry_at > (row.first_attempted_at or now) + give_up
+                    record.other(_unsent(token, row.id, error, retry_at, failed))
+                    report.error(f"{type(error).__name__}: {error}")
+                    if failed:
+                        report.failed += 1
+                    else:
+                        report.deferred += 1
+                    if isinstance(error, SERVER_DOWN):
+                        rest = [r.id for r in rows[index + 1:]]
+                        if rest:
+                            record.other(_hand_back(token, rest, due_at=retry_at))
+                            report.deferred += len(rest)
+                        return report
                 else:
                     record.sent(row.id, message_id)
-                    sent_total += 1
+                    report.sent += 1
         if len(rows) < limit:
-            return sent_total
-    return sent_total
+            return report
+    return report
+
+
+def reclaim_own(now: datetime) -> int:
+    """At a scheduler's start: what this scheduler claimed before it stopped (same SCHEDULER_ID) is due
+    again at once rather than after the lease. Returns how many rows."""
+    prefix = sender_prefix()
+    result = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING.value,
+                                    func.substr(OutboxMessage.claim_token, 1, len(prefix)) == prefix)
+        .values(status=OutboxStatus.PENDING.value, claim_token=None, claimed_at=None, due_at=now,
+                attempts=OutboxMessage.attempts - 1)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def retry_failed(*, now: datetime, message_id: int | None = None) -> int:
+    """Send failed email again: one message, or every failed one. Its attempts start afresh; one that
+    has expired meanwhile is not sent (it is skipped when claimed). Returns how many."""
+    statement = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED.value)
+    if message_id is not None:
+        statement = statement.where(OutboxMessage.id == message_id)
+    result = db.session.execute(statement.values(
+        status=OutboxStatus.PENDING.value, due_at=now, attempts=0, first_attempted_at=None, claim_token=None,
+        last_error="").execution_options(synchronize_session=False))
+    return result.rowcount
 
 
 _OUTBOX = OutboxMessage.__table__
@@ -270,8 +369,8 @@ _OUTBOX = OutboxMessage.__table__
 class _Recorder:
     """Commits each claimed message's outcome on one connection held for the whole batch.
 
-    A sent message is recorded with one short statement on the driver's own cursor (SQLite:
-    an autocommitted UPDATE; PostgreSQL: UPDATE then COMMIT): about a third of the cost of going
+    A sent message is recorded with one short statement on the driver's own cursor and a commit
+    (and so is each check that a row is still ours): about a third of the cost of going
     through SQLAlchemy for each of thousands of rows. Every outcome applies only while the claim
     is still ours, so a sender that outlived its lease records nothing.
     """
@@ -283,8 +382,10 @@ class _Recorder:
         self.raw = connection.connection.driver_connection
         self.cursor = self.raw.cursor()
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        process = _OUTBOX.c.sent_at.type.bind_processor(dialect)
+        self.process = process = _OUTBOX.c.sent_at.type.bind_processor(dialect)
         self.sent_at = process(now) if process else now
+        self.hold_sql = (f"UPDATE outbox_messages SET claimed_at = {mark} "
+                         f"WHERE id = {mark} AND claim_token = {mark} AND status = 'sending'")
         self.sent_sql = (f"UPDATE outbox_messages SET status = 'sent', claim_token = NULL, last_error = '', "
                          f"sent_at = {mark}, message_id = {mark} "
                          f"WHERE id = {mark} AND claim_token = {mark} AND status = 'sending'")
@@ -296,10 +397,25 @@ class _Recorder:
             self.cursor.execute("SET synchronous_commit TO OFF")
             self.raw.commit()
 
+    def hold(self, row_id: int, moment: datetime) -> bool:
+        """Still ours? Renew this row's lease just before sending it; False if another sender has it."""
+        self.cursor.execute(self.hold_sql, (self.process(moment) if self.process else moment, row_id, self.token))
+        held = self.cursor.rowcount == 1
+        self.raw.commit()
+        return held
+
+    def renew_all(self, moment: datetime) -> None:
+        """Renew the lease of every row of the batch not yet sent (a slow server keeps them ours)."""
+        self.connection.execute(update(_OUTBOX).where(_OUTBOX.c.claim_token == self.token,
+                                                      _OUTBOX.c.status == OutboxStatus.SENDING.value)
+                                .values(claimed_at=moment))
+        self.connection.commit()
+
     def sent(self, row_id: int, message_id: str) -> None:
         self.cursor.execute(self.sent_sql, (self.sent_at, message_id, row_id, self.token))
-        if self.postgres:
-            self.raw.commit()
+        # On SQLite the driver may hold a transaction the pool began: commit, so the record is durable
+        # now and no write lock is held while the next message goes (a no-op when none is open).
+        self.raw.commit()
 
     def other(self, statement) -> None:
         """A rarer outcome (refused, handed back), through SQLAlchemy."""
@@ -334,22 +450,28 @@ def _unsent(token: str, row_id: int, error: Exception, retry_at: datetime, faile
                                  _OUTBOX.c.status == OutboxStatus.SENDING.value).values(**values)
 
 
-def _hand_back(token: str, ids: list[int]):
-    """Claimed rows we will not send now (the process is stopping): due again at once."""
-    return update(_OUTBOX).where(_OUTBOX.c.id.in_(ids), _OUTBOX.c.claim_token == token).values(
-        status=OutboxStatus.PENDING.value, claim_token=None, claimed_at=None, attempts=_OUTBOX.c.attempts - 1)
+def _hand_back(token: str, ids: list[int], due_at: datetime | None = None):
+    """Claimed rows we will not send now (the process is stopping, or the server is down): due again at
+    once, or at `due_at`; not counted as attempts."""
+    values = dict(status=OutboxStatus.PENDING.value, claim_token=None, claimed_at=None,
+                  attempts=_OUTBOX.c.attempts - 1)
+    if due_at is not None:
+        values["due_at"] = due_at
+    return update(_OUTBOX).where(_OUTBOX.c.id.in_(ids), _OUTBOX.c.claim_token == token).values(**values)
 
 
-def backlog(now: datetime) -> dict:
-    """Counts for health checks and the outbox page."""
+def backlog(now: datetime, overdue_after: timedelta = timedelta(minutes=15)) -> dict:
+    """Counts for health checks and the outbox page: by status, due now, overdue (due more than
+    `overdue_after` ago and still not sent), and retrying (refused for longer than that)."""
     rows = db.session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     ).all()
     counts = {status.value: 0 for status in OutboxStatus}
     counts.update({status: n for status, n in rows})
-    overdue = db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.due_at <= now
-        )
-    )
-    return {"by_status": counts, "due_now": overdue}
+    waiting = OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value])
+    late = now - overdue_after
+    due_now, overdue, retrying = db.session.execute(
+        select(func.count().filter(OutboxMessage.due_at <= now), func.count().filter(OutboxMessage.due_at <= late),
+               func.count().filter(OutboxMessage.attempts > 0, OutboxMessage.first_attempted_at <= late))
+        .select_from(OutboxMessage).where(waiting)).one()
+    return {"by_status": counts, "due_now": due_now, "overdue": overdue, "retrying": retrying}

@@ -1,9 +1,11 @@
 """Pages anyone can open: the programme page and the health check."""
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy import text
 
-from app import clock
+from app import clock, heartbeat
 from app.applications.services import cohort_taking_applications
 from app.db import db, read_only_unit
 from app.notifications.services import backlog
@@ -42,6 +44,25 @@ def liveness():
     return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
 
 
+def mail_problems(outbox: dict, scheduler: dict) -> list[str]:
+    """What /healthz counts as wrong with mail: failed email, overdue email, no live scheduler."""
+    problems = []
+    failed = outbox["by_status"].get("failed", 0)
+    if failed:
+        problems.append(f"{failed} email(s) failed for good: retry them from the outbox")
+    if outbox["overdue"]:
+        problems.append(f"{outbox['overdue']} email(s) overdue: due more than "
+                        f"{current_app.config['HEALTH_OVERDUE_MINUTES']} minutes ago and not sent")
+    if outbox["retrying"]:
+        problems.append(f"{outbox['retrying']} email(s) refused by the mail server for over "
+                        f"{current_app.config['HEALTH_OVERDUE_MINUTES']} minutes and being retried")
+    beat = scheduler.get("heartbeat") or {}
+    if current_app.config["SCHEDULER_REQUIRED"] and beat.get("stale", True):
+        problems.append("no scheduler has run in the last "
+                        f"{current_app.config['HEARTBEAT_STALE_MINUTES']} minutes (is `flask scheduler run` running?)")
+    return problems
+
+
 @bp.get("/healthz")
 @public
 def healthz():
@@ -50,6 +71,7 @@ def healthz():
     from alembic.script import ScriptDirectory
 
     status = {"database": "ok", "migrations": "unknown", "outbox": None}
+    beat_info = None
     healthy = True
     with read_only_unit():
         try:
@@ -62,7 +84,11 @@ def healthz():
             status["migrations"] = "at head" if current == heads else "behind"
             if current != heads:
                 healthy = False
-            status["outbox"] = backlog(clock.now())
+            now = clock.now()
+            status["outbox"] = backlog(now, overdue_after=timedelta(minutes=current_app.config["HEALTH_OVERDUE_MINUTES"]))
+            last = heartbeat.last_beat()
+            stale = heartbeat.is_stale(last, now, timedelta(minutes=current_app.config["HEARTBEAT_STALE_MINUTES"]))
+            beat_info = {"last": last.isoformat() if last else None, "stale": stale}
         except Exception as error:  # noqa: BLE001 - the health check reports, never raises
             status["database"] = f"error: {type(error).__name__}"
             healthy = False
@@ -70,6 +96,10 @@ def healthz():
             db.session.rollback()
     from app.scheduler import scheduler_state
 
-    status["scheduler"] = scheduler_state(current_app)
+    status["scheduler"] = {**scheduler_state(current_app), "heartbeat": beat_info}
+    if status["outbox"] is not None:
+        problems = mail_problems(status["outbox"], status["scheduler"])
+        status["problems"] = problems
+        healthy = healthy and not problems
     status["status"] = "ok" if healthy else "error"
     return jsonify(status), 200 if healthy else 503
