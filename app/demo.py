@@ -23,6 +23,7 @@ from app.db import db
 from app.evaluation.demo import seed_evaluation
 from app.groups.services import allocate_groups
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.notifications.services import open_links
 from app.portal import services as portal
 from app.portal.uploads import check_upload
 from app.programme import services as programme
@@ -310,7 +311,7 @@ def _sponsor_token(application) -> str:
     approval = application.current_approval
     message = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.key.startswith(f"sponsor-request:{approval.id}:")).order_by(OutboxMessage.id.desc())).first()
-    return re.search(r"/sponsor/([A-Za-z0-9_\-]+)", message.body_text).group(1)
+    return re.search(r"/sponsor/([A-Za-z0-9_\-]+)", open_links(message.body_text)).group(1)
 
 
 COPS = [

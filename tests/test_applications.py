@@ -20,6 +20,7 @@ from app.auth.models import OrganisationKind
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
 from app.notifications.models import OutboxMessage
+from app.notifications.services import open_links
 from app.programme.models import Enrolment
 from tests.conftest import csrf_token
 from tests.factories import (
@@ -41,7 +42,7 @@ def outbox(prefix: str = "") -> list[OutboxMessage]:
 def sponsor_token(application: Application) -> str:
     approval = application.current_approval
     message = [m for m in outbox(f"sponsor-request:{approval.id}:")][-1]
-    return re.search(r"/sponsor/([A-Za-z0-9_\-]+)", message.body_text).group(1)
+    return re.search(r"/sponsor/([A-Za-z0-9_\-]+)", open_links(message.body_text)).group(1)
 
 
 def approved(cohort, **kwargs) -> Application:
@@ -112,7 +113,7 @@ def test_submitting_asks_the_line_manager_with_a_hashed_expiring_token(frozen_no
     assert approval.expires_at - approval.requested_at == timedelta(days=14)
     request = outbox(f"sponsor-request:{approval.id}:")[0]
     assert request.recipient == "pat.manager@example.org"
-    assert "http://convene.test/sponsor/" in request.body_text  # from BASE_URL
+    assert "http://convene.test/sponsor/" in open_links(request.body_text)  # from BASE_URL
     chasers = outbox(f"sponsor-chaser:{approval.id}:")
     assert [m.due_at - approval.requested_at for m in chasers] == [timedelta(days=3), timedelta(days=7)]
     assert outbox("application-submitted:")[0].recipient == application.applicant.email

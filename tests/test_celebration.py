@@ -17,6 +17,7 @@ from app.celebration.models import Guest
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken
 from app.notifications.models import OutboxMessage
+from app.notifications.services import open_links
 from tests.conftest import csrf_token
 from tests.factories import make_application, make_cohort, make_facilitator, make_participant, make_team, open_cohort
 
@@ -24,7 +25,7 @@ from tests.factories import make_application, make_cohort, make_facilitator, mak
 def token_for(guest: Guest) -> str:
     message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith(f"guest-invitation:{guest.id}:"))
                                  .order_by(OutboxMessage.id.desc())).first()
-    return re.search(r"/rsvp/([A-Za-z0-9_\-]+)", message.body_text).group(1)
+    return re.search(r"/rsvp/([A-Za-z0-9_\-]+)", open_links(message.body_text)).group(1)
 
 
 def invite(cohort, person=None, name="Guest One", email="guest.one@example.org"):
@@ -143,7 +144,7 @@ def test_line_managers_are_proposed_and_participants_can_stop_theirs(frozen_now)
         approval = application.current_approval
         message = db.session.scalars(select(OutboxMessage).where(
             OutboxMessage.key.startswith(f"sponsor-request:{approval.id}:"))).one()
-        token = re.search(r"/sponsor/([A-Za-z0-9_\-]+)", message.body_text).group(1)
+        token = re.search(r"/sponsor/([A-Za-z0-9_\-]+)", open_links(message.body_text)).group(1)
         applications.record_sponsor_decision(token=token, approve=True, confirms_release=True, comment="",
                                              now=clock.now())
         applications.set_decision(actor=team, application=application, decision=Decision.OFFER, now=clock.now())

@@ -16,6 +16,7 @@ from app.db import db
 from app.errors import DomainError
 from app.evaluation.models import ParticipantCommunity
 from app.notifications.models import OutboxMessage
+from app.notifications.services import open_links
 from tests.conftest import csrf_token, sign_in_client
 from tests.factories import (
     PASSWORD,
@@ -92,7 +93,7 @@ def test_emailed_links_use_base_url_whatever_the_host_header(app, frozen_now):
         make_application(cohort, submit=True)
         invite_guest(actor=make_participant(cohort), cohort=cohort, name="A Guest", email="guest@example.org",
                      relationship="colleague", now=clock.now())
-    bodies = [m.body_text + m.body_html for m in db.session.scalars(select(OutboxMessage))]
+    bodies = [open_links(m.body_text) + open_links(m.body_html) for m in db.session.scalars(select(OutboxMessage))]
     assert len(bodies) >= 2
     assert all("attacker.example" not in body for body in bodies)
     assert any("http://convene.test/sponsor/" in body for body in bodies)
@@ -150,7 +151,7 @@ def test_password_reset_disabling_and_sign_out_everywhere_end_every_session(app,
     keep.post("/settings/sessions", data={"csrf_token": token, "scope": "others"})
     assert _signed_in(keep) and not _signed_in(other)
     services.request_password_reset(email=person.email, now=clock.now())
-    link = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first().body_text
+    link = open_links(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first().body_text)
     reset_token = re.search(r"/password/reset/(\S+)", link).group(1)
     services.reset_password(token=reset_token, password="a brand new phrase", now=clock.now())
     db.session.commit()

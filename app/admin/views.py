@@ -20,7 +20,7 @@ from app.admin.services import (
 from app.db import db
 from app.errors import DomainError
 from app.notifications.models import OutboxMessage, OutboxStatus
-from app.notifications.services import backlog
+from app.notifications.services import backlog, redact_links
 from app.permissions import staff_required, team_required
 from app.programme.models import CohortStatus
 from app.programme.services import enrolment_counts, list_cohorts
@@ -57,8 +57,11 @@ def outbox():
 def outbox_message(message_id: int):
     message = db.get_or_404(OutboxMessage, message_id)
     # Our own HTML, still sanitised before it is shown inside the page.
-    body = Markup(nh3.clean(message.body_html, url_schemes={"http", "https", "mailto"})) if message.body_html else None
-    return render_template("admin/outbox_message.html", message=message, body_html=body)
+    # Secret links (sign-off, RSVP, reset) stay sealed: the page says a private link is there.
+    html = redact_links(message.body_html)
+    body = Markup(nh3.clean(html, url_schemes={"http", "https", "mailto"})) if html else None
+    return render_template("admin/outbox_message.html", message=message, body_html=body,
+                           body_text=redact_links(message.body_text))
 
 
 @bp.get("/reminders")

@@ -14,7 +14,7 @@ from app.auth.models import PasswordResetToken, StaffRole, User
 from app.auth.sessions import end_all_sessions
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
-from app.notifications.services import queue_email
+from app.notifications.services import queue_email, seal_link
 from app.tokens import hash_token, new_token
 from app.urls import absolute_url
 
@@ -99,7 +99,7 @@ def request_password_reset(*, email: str, now: datetime) -> None:
     reset = PasswordResetToken(user_id=user.id, token_hash=token_hash, created_at=now, expires_at=now + ttl)
     db.session.add(reset)
     db.session.flush()
-    link = absolute_url("auth.reset_password", token=token)
+    link = seal_link(absolute_url("auth.reset_password", token=token))
     context = {"user": user, "link": link, "minutes": int(ttl.total_seconds() // 60)}
     queue_email(
         key=f"password-reset:{reset.id}", recipient=user.email,

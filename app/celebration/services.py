@@ -13,7 +13,7 @@ from app.auth.services import normalise_email
 from app.celebration.models import ClinicSignup, Guest, GuestStatus, Relationship, Rsvp, Showcase
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
-from app.notifications.services import cancel_pending, cancel_pending_to, queue_email
+from app.notifications.services import cancel_pending, cancel_pending_to, queue_email, seal_link
 from app.permissions import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
 from app.tokens import hash_token, new_token
@@ -40,7 +40,7 @@ def _send_invitation(guest: Guest, *, inviter_name: str, now: datetime) -> None:
     token, guest.token_hash = new_token()
     guest.status, guest.invited_at = GuestStatus.INVITED.value, now
     db.session.flush()
-    link = absolute_url("celebration.rsvp", token=token)
+    link = seal_link(absolute_url("celebration.rsvp", token=token))
     context = dict(guest=guest, event=event, inviter=inviter_name, link=link,
                    programme_name=current_app.config["PROGRAMME_NAME"])
     render = {kind: render_template(f"celebration/email/invitation.{kind}", **context) for kind in ("txt", "html")}

@@ -21,18 +21,15 @@ they were from who answered (the privacy notice says so). Someone who controls t
 from __future__ import annotations
 
 import json
-import os
 import random
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from sqlalchemy import delete, func, insert, select
 
+from app import sealing
 from app.db import db
 from app.evaluation.models import ClosureReason, FeedbackClosure, FeedbackResponse, SealedFeedback, _random_key
 from app.programme.models import ProgrammeSession
@@ -40,7 +37,6 @@ from app.programme.models import ProgrammeSession
 # Every sealed answer is padded to this many bytes before encryption: three free-text answers of
 # 2,000 characters, even if every character were escaped in JSON (6 bytes), fit with room to spare.
 SEAL_SIZE = 40_960
-_NONCE = 12
 _CONTEXT = b"convene anonymous feedback v1"
 
 
@@ -59,24 +55,15 @@ class HeldAnswer:
     value_cycles: list[str] = field(default_factory=list)
 
 
-def _cipher() -> AESGCM:
-    secret = current_app.config["SECRET_KEY"]
-    secret = secret.encode() if isinstance(secret, str) else bytes(secret)
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_CONTEXT).derive(secret)
-    return AESGCM(key)
-
-
 def seal(answer: HeldAnswer) -> bytes:
     data = json.dumps(asdict(answer), ensure_ascii=False, separators=(",", ":")).encode()
     if len(data) > SEAL_SIZE - 4:
         raise ValueError("answer too long to seal")  # cannot happen within the form's limits
-    padded = len(data).to_bytes(4, "big") + data + bytes(SEAL_SIZE - 4 - len(data))
-    nonce = os.urandom(_NONCE)
-    return nonce + _cipher().encrypt(nonce, padded, _CONTEXT)
+    return sealing.seal(_CONTEXT, len(data).to_bytes(4, "big") + data + bytes(SEAL_SIZE - 4 - len(data)))
 
 
 def unseal(blob: bytes) -> HeldAnswer:
-    padded = _cipher().decrypt(bytes(blob[:_NONCE]), bytes(blob[_NONCE:]), _CONTEXT)
+    padded = sealing.unseal(_CONTEXT, blob)
     size = int.from_bytes(padded[:4], "big")
     return HeldAnswer(**json.loads(padded[4:4 + size].decode()))
 

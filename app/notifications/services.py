@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
 import secrets
 import smtplib
 import socket
@@ -17,13 +19,14 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
+from html import escape as html_escape
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app import clock
+from app import clock, sealing
 from app.db import db
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.urls import site_domain
@@ -45,6 +48,35 @@ class Attachment:
 
     def as_dict(self) -> dict:
         return {"filename": self.filename, "content_type": self.content_type, "content": self.content}
+
+
+# Secret links (sign-off, RSVP, password reset) are written into an email's stored body sealed, and
+# opened only as the message is built for sending: nobody reading the outbox table, its pages, a
+# backup or a subject access export can follow one. `_LINK_CONTEXT` keeps this key apart from others.
+_LINK_CONTEXT = b"convene outbox secret link v1"
+_SEALED_LINK = re.compile(r"\[\[sealed:([A-Za-z0-9_-]+)\]\]")
+REDACTED_LINK = "[a private link, only in the email itself]"
+
+
+def seal_link(url: str) -> str:
+    """A placeholder for `url` to put in an email's template instead of the link itself."""
+    blob = sealing.seal(_LINK_CONTEXT, url.encode())
+    return "[[sealed:" + base64.urlsafe_b64encode(blob).decode().rstrip("=") + "]]"
+
+
+def open_links(text: str, *, html: bool = False) -> str:
+    """The text as it is sent: every sealed placeholder replaced by its link."""
+    def opened(match: re.Match) -> str:
+        data = match.group(1)
+        url = sealing.unseal(_LINK_CONTEXT, base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))).decode()
+        return html_escape(url, quote=True) if html else url
+
+    return _SEALED_LINK.sub(opened, text)
+
+
+def redact_links(text: str) -> str:
+    """The text as the team's pages show it: sealed links stay private."""
+    return _SEALED_LINK.sub(REDACTED_LINK, text)
 
 
 def _clean_header(value: str) -> str:
@@ -148,11 +180,11 @@ def build_message(row, *, sender: str, domain: str, now: datetime | None = None,
     Built with the email package's classic MIME classes: the modern EmailMessage API parses every
     header it is given and cost about 7 ms a message, which capped sending near 130 a second.
     """
-    body = MIMEText(row.body_text, "plain", "utf-8")
+    body = MIMEText(open_links(row.body_text), "plain", "utf-8")
     if row.body_html:
         alternative = MIMEMultipart("alternative")
         alternative.attach(body)
-        alternative.attach(MIMEText(row.body_html, "html", "utf-8"))
+        alternative.attach(MIMEText(open_links(row.body_html, html=True), "html", "utf-8"))
         body = alternative
     if row.attachments:
         message = MIMEMultipart("mixed")
@@ -209,7 +241,11 @@ def _claim(now: datetime, limit: int) -> tuple[str, list]:
         )
     ).order_by(table.c.due_at, table.c.id).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # A materialised CTE: PostgreSQL runs the locking, limited select once. As a plain IN
+        # (subquery) it may run it again for each row it updates, and claim past the limit (seen:
+        # 1,000 rows claimed by a batch of 50).
+        chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        due = select(chosen.c.id)
     # One statement claims the batch (no list of ids sent back and forth); then read what we got.
     db.session.execute(
         update(table).where(table.c.id.in_(due.scalar_subquery()))

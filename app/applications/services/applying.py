@@ -26,7 +26,7 @@ from app.auth.models import Organisation, OrganisationKind, User
 from app.auth.services import normalise_email
 from app.db import db
 from app.errors import Conflict, DomainError
-from app.notifications.services import cancel_pending
+from app.notifications.services import cancel_pending, seal_link
 from app.programme.models import Cohort
 from app.programme.reminder_rules import rules_for
 from app.tokens import new_token
@@ -240,7 +240,7 @@ def _request_sponsor(application: Application, *, now: datetime, actor: User | N
 
 
 def _email_sponsor(approval: SponsorApproval, token: str, *, now: datetime) -> None:
-    link = absolute_url("applications.sponsor", token=token)
+    link = seal_link(absolute_url("applications.sponsor", token=token))
     application = approval.application
     context = dict(approval=approval, application=application, link=link, expires_at=approval.expires_at)
     queue_applications_email(key=f"sponsor-request:{approval.id}:{approval.token_hash[:12]}", to=approval.sponsor_email,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, redirect, render_template, url_for
+from flask_login import current_user
 
 from app import clock
 from app.applications import services
@@ -24,6 +25,10 @@ def sponsor(token: str):
         link = services.open_sponsor_link(token=token, now=now)
     except InvalidToken as error:
         return render_template("applications/sponsor_invalid.html", message=error.message), 404
+    if current_user.is_authenticated and current_user.is_staff:
+        # The link is the line manager's alone: the team records an answer on their behalf from the
+        # application, with a reason, in the audit log, never by following the emailed link.
+        return render_template("applications/sponsor_staff.html", application=link.approval.application), 403
     form = SponsorDecisionForm()
     if link.state == "pending" and form.validate_on_submit():
         try:
