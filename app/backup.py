@@ -24,7 +24,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app.db import db
+from app.db import db, migration_script
 
 
 class BackupError(Exception):
@@ -117,10 +117,7 @@ class RestorePlan:
 
 def _heads() -> tuple[set[str], set[str]]:
     """The code's migration heads, and every revision it knows."""
-    from alembic.script import ScriptDirectory
-
-    migrate_ext = current_app.extensions["migrate"]
-    script = ScriptDirectory.from_config(migrate_ext.migrate.get_config(migrate_ext.directory))
+    script = migration_script()
     return set(script.get_heads()), {rev.revision for rev in script.walk_revisions()}
 
 

@@ -135,3 +135,19 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_unit.get() else "BEGIN")
+
+
+def migration_script():
+    """The app's Alembic script directory (Flask-Migrate's migrations/): its heads and revisions."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    migrate_ext = current_app.extensions["migrate"]
+    return ScriptDirectory.from_config(migrate_ext.migrate.get_config(migrate_ext.directory))
+
+
+def database_heads(connection) -> set[str]:
+    """The migration revisions the database on `connection` is at (empty when never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return set(MigrationContext.configure(connection).get_current_heads())

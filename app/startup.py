@@ -68,19 +68,15 @@ def _database_problem(app: Flask) -> str | None:
 
 
 def _migration_problem(app: Flask) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    from app.db import db
+    from app.db import database_heads, db, migration_script
 
     with app.app_context():
         try:
             with db.engine.connect() as connection:
-                current = set(MigrationContext.configure(connection).get_current_heads())
+                current = database_heads(connection)
         finally:
             db.engine.dispose()
-        migrate_ext = app.extensions["migrate"]
-        heads = set(ScriptDirectory.from_config(migrate_ext.migrate.get_config(migrate_ext.directory)).get_heads())
+        heads = set(migration_script().get_heads())
     if not current:
         return "The database has no tables yet: run `flask --app wsgi db upgrade` (or `make run`, which does)."
     if current != heads:

@@ -30,6 +30,7 @@ from app.evaluation.models import FeedbackReceipt, FeedbackResponse, SealedFeedb
 from app.evaluation.report import build_report
 from app.groups.services import withdraw_participant
 from app.programme.models import Enrolment
+from tests.adversary import everything_stored
 from tests.conftest import csrf_token
 from tests.factories import make_cohort, make_participant, make_team
 
@@ -46,15 +47,6 @@ def _database_bytes() -> bytes:
     """Everything SQLite has on disk: the database file, its write-ahead log and any journal."""
     path = Path(db.engine.url.database)
     return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-journal")) if p.exists())
-
-
-def _every_stored_value() -> str:
-    """Every value of every row of every table, as text: what a database reader sees."""
-    seen = []
-    for table in db.metadata.sorted_tables:
-        for row in db.session.execute(table.select()):
-            seen += [bytes(v).decode("latin-1") if isinstance(v, bytes | memoryview) else str(v) for v in row]
-    return "\n".join(seen)
 
 
 def _give(person, session, *, anonymous: bool, at, words: str) -> None:
@@ -123,7 +115,7 @@ def _physical_orders(session_id: int) -> dict[str, list[str]]:
 def test_an_anonymous_answer_cannot_be_read_until_feedback_closes(answered_year, client, login_as):
     cohort, sessions, truth = answered_year
     # While held back: no answer's words are anywhere in the database (nor, on SQLite, in its files).
-    stored = _every_stored_value()
+    stored = everything_stored()
     assert not [words for words in truth if words in stored]
     if _dialect() == "sqlite":
         raw = _database_bytes()
@@ -275,3 +267,22 @@ def test_the_privacy_notice_says_what_the_adversary_test_holds_and_what_it_canno
     assert "not even someone with a copy of the whole database, can tell which anonymous answer is yours" in page
     assert "if only one or two people answer a session anonymously" in page
     assert "cannot be linked to you, even by us" not in page  # the old, unqualified promise
+
+
+def test_a_changed_secret_key_keeps_held_answers_sealed_and_loses_none(app, frozen_now, monkeypatch):
+    cohort = make_cohort()
+    people = [make_participant(cohort) for _ in range(3)]
+    session = next(s for s in cohort.sessions if s.ends_at < clock.now())
+    for n, person in enumerate(people[:2]):
+        _give(person, session, anonymous=True, at=session.ends_at + timedelta(minutes=n), words=f"kept {n}")
+    after = session.ends_at + feedback.FEEDBACK_WINDOW + timedelta(minutes=1)
+    original = app.config["SECRET_KEY"]
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-different-key-after-a-careless-redeploy")
+    assert release_feedback(after) == 0
+    db.session.commit()
+    assert len(db.session.scalars(select(SealedFeedback.key)).all()) == 2  # still there, still sealed
+    assert feedback.tallies([session])[session.id].held == 2
+    monkeypatch.setitem(app.config, "SECRET_KEY", original)
+    assert release_feedback(after) == 2
+    db.session.commit()
+    assert sorted(db.session.scalars(select(FeedbackResponse.what_worked))) == ["kept 0", "kept 1"]

@@ -27,7 +27,8 @@ from app.attendance.services import save_attendance
 from app.auth.models import OrganisationKind
 from app.db import db
 from app.errors import Conflict
-from app.evaluation import feedback
+from app.evaluation import feedback, feedback_import
+from app.evaluation.jobs import release_feedback
 from app.groups.services import allocate_groups, record_meeting, withdraw_participant
 from app.programme import services as programme
 from tests.conftest import csrf_token
@@ -337,3 +338,22 @@ def test_chart_labels_tell_every_bar_apart_and_a_missing_value_draws_no_bar():
     chart = str(bar_chart(title="t", labels=["Welcome", "Module"], values=[None, 50], maximum=100, chart_id="c",
                           value_label="%"))
     assert chart.count("<rect") == 1 and "no answers" in chart and ">0%<" not in chart
+
+
+def test_importing_the_feedback_download_back_adds_nothing_twice(client, login_as, frozen_now):
+    team = make_team()
+    cohort = make_cohort(starts_on=date(2026, 3, 2))
+    build_year(cohort, random.Random(3), team, now=clock.now())
+    release_feedback(clock.now() + timedelta(days=400))
+    db.session.commit()
+    before = db.session.scalar(text("SELECT COUNT(*) FROM feedback_responses"))
+    cohort_id = cohort.id
+    login_as(team)
+    exported = client.get(f"/cohorts/{cohort_id}/feedback.csv").get_data(as_text=True)
+    preview = feedback_import.preview_feedback_import(cohort=cohort, text=exported, now=clock.now())
+    assert preview and all(row.outcome == "rejected" for row in preview)
+    assert {row.message.split(",")[0] for row in preview} == {
+        "This person's feedback on that session is already recorded",
+        "That session already has feedback recorded here"}
+    assert feedback_import.import_feedback(actor=team, cohort=cohort, text=exported, now=clock.now()) == 0
+    assert db.session.scalar(text("SELECT COUNT(*) FROM feedback_responses")) == before

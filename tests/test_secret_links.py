@@ -14,6 +14,7 @@ from app.auth.services import request_password_reset
 from app.db import db
 from app.notifications.models import OutboxMessage
 from app.notifications.services import open_links, send_due
+from tests.adversary import everything_stored
 from tests.factories import make_application, make_team, open_cohort
 
 SECRET = re.compile(r"/(sponsor|rsvp|password/reset)/([A-Za-z0-9_\-]{20,})")
@@ -23,14 +24,6 @@ def _text_of(message) -> str:
     """Every part of a sent email, decoded (bodies go out base64-encoded)."""
     return "\n".join(part.get_payload(decode=True).decode("utf-8", "replace") for part in message.walk()
                      if not part.is_multipart())
-
-
-def _everything_stored() -> str:
-    seen = []
-    for table in db.metadata.sorted_tables:
-        for row in db.session.execute(table.select()):
-            seen += [bytes(v).decode("latin-1") if isinstance(v, bytes | memoryview) else str(v) for v in row]
-    return "\n".join(seen)
 
 
 def test_no_working_secret_link_is_stored_or_shown_after_the_demo_and_a_send(app, client, login_as, mailbox,
@@ -46,7 +39,7 @@ def test_no_working_secret_link_is_stored_or_shown_after_the_demo_and_a_send(app
     db.session.commit()
     assert {kind for message in mailbox for kind, _ in SECRET.findall(_text_of(message))} >= {
         "sponsor", "password/reset"}
-    assert not SECRET.findall(_everything_stored()), "a secret link is readable in the database"
+    assert not SECRET.findall(everything_stored()), "a secret link is readable in the database"
     # The emails sent do carry working links (the sign-off page opens from one).
     sent_links = [m for message in mailbox for m in SECRET.findall(_text_of(message))]
     assert any(kind == "sponsor" for kind, _ in sent_links)
@@ -66,3 +59,34 @@ def test_no_working_secret_link_is_stored_or_shown_after_the_demo_and_a_send(app
     assert staff_view.status_code == 403 and "record it on their behalf" in staff_view.get_data(as_text=True)
     refused = client.post(f"/sponsor/{token}", data={"decision": "approve", "confirms_release": "y"})
     assert refused.status_code in (400, 403)
+
+
+def test_the_migration_seals_links_of_mail_still_to_go_and_removes_those_already_sent(app, scratch_database_url):
+    """Email written before links were sealed: after upgrading, none of its links is readable, and the
+    one still to go opens back to its link when it is sent."""
+    import flask_migrate
+    from sqlalchemy import text
+
+    from app import create_app
+
+    link = "http://convene.test/sponsor/" + "A" * 43
+    scratch = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": scratch_database_url})
+    with scratch.app_context():
+        flask_migrate.upgrade(revision="5b8e1d7c9a20")
+        for key, status in (("waiting", "pending"), ("gone", "sent")):
+            db.session.execute(text(
+                "INSERT INTO outbox_messages (key, recipient, subject, body_text, body_html, attachments, category, "
+                "due_at, status, attempts, last_error, message_id, created_at, updated_at) VALUES (:key, "
+                "'lm@example.org', 'Please confirm', :body, :html, '[]', 'application', :at, :status, 0, '', '', "
+                ":at, :at)"), {"key": key, "status": status, "body": f"Open {link} to answer.",
+                               "html": f'<a href="{link}">Answer</a>', "at": clock.now()})
+        db.session.commit()
+        flask_migrate.upgrade()
+        assert link not in everything_stored()
+        waiting = db.session.scalar(select(OutboxMessage).where(OutboxMessage.key == "waiting"))
+        gone = db.session.scalar(select(OutboxMessage).where(OutboxMessage.key == "gone"))
+        assert open_links(waiting.body_text) == f"Open {link} to answer."
+        assert link in open_links(waiting.body_html, html=True)
+        assert "a private link, only in the email itself" in gone.body_text
+        db.session.remove()
+        db.engine.dispose()

@@ -100,7 +100,7 @@ def release(session_id: int, *, now: datetime, reason: ClosureReason) -> int:
     """
     lock_session(session_id)
     if closure(session_id) is not None:
-        return _release_late(session_id)
+        return 0  # released already (giving takes the same lock, so nothing can be sealed after)
     rows = db.session.execute(select(SealedFeedback.key, SealedFeedback.sealed)
                               .where(SealedFeedback.session_id == session_id)).all()
     try:
@@ -111,17 +111,6 @@ def release(session_id: int, *, now: datetime, reason: ClosureReason) -> int:
         return 0
     db.session.add(FeedbackClosure(session_id=session_id, closed_at=now, reason=reason.value, released=len(answers)))
     db.session.flush()
-    _write_out(session_id, answers)
-    return len(answers)
-
-
-def _release_late(session_id: int) -> int:
-    """Sealed answers found after their session closed (an answer that raced the closing): write them
-    out too, rather than lose them. Cannot happen while both paths take the session's lock."""
-    rows = db.session.execute(select(SealedFeedback.sealed).where(SealedFeedback.session_id == session_id)).all()
-    if not rows:
-        return 0
-    answers = [unseal(blob) for (blob,) in rows]
     _write_out(session_id, answers)
     return len(answers)
 

@@ -12,6 +12,7 @@ from app.attendance.models import ATTENDED, Attendance
 from app.auth.models import User
 from app.db import db
 from app.evaluation import communities, feedback, impact
+from app.evaluation.jobs import release_feedback
 from app.evaluation.models import MEETING_METHODS, CommunityStatus, EvidenceKind, RecommendScale
 from app.evaluation.report import save_narrative
 from app.programme.models import Enrolment, EnrolmentStatus, SessionKind
@@ -89,7 +90,7 @@ def _seed_feedback(cohort, enrolments, *, now: datetime, rng: random.Random) -> 
                                    now=session.ends_at + timedelta(hours=2 + rng.randint(0, 48)))
     # As the scheduler would have done by now: sessions whose 30 days are over have their anonymous
     # answers released; the recent ones still hold theirs back.
-    feedback.release_closed_feedback(now)
+    release_feedback(now)
 
 
 def _seed_communities(cohort, enrolments, *, now: datetime, rng: random.Random) -> None:

@@ -27,7 +27,6 @@ from app.evaluation.models import (
     FeedbackResponse,
     FeedbackSetting,
     RecommendScale,
-    SealedFeedback,
     cycles_in,
 )
 from app.notifications.services import cancel_pending
@@ -258,21 +257,6 @@ def close_feedback(*, actor, session: ProgrammeSession, now: datetime) -> int:
     if anonymity.closure(session.id) is not None or now > session.ends_at + FEEDBACK_WINDOW:
         raise Conflict("Feedback on this session has already closed.")
     return anonymity.release(session.id, now=now, reason=ClosureReason.CLOSED_BY_TEAM)
-
-
-def release_closed_feedback(now: datetime) -> int:
-    """Job: release the held-back answers of every session whose feedback has closed by time or
-    whose session was cancelled or marked as not held. Returns how many answers were released."""
-    pending = db.session.execute(
-        select(ProgrammeSession.id, ProgrammeSession.ends_at, ProgrammeSession.status)
-        .where(ProgrammeSession.id.in_(select(SealedFeedback.session_id).distinct()))).all()
-    released = 0
-    for session_id, ends_at, status in pending:
-        if status != SessionStatus.SCHEDULED:
-            released += anonymity.release(session_id, now=now, reason=ClosureReason.SESSION_WITHDRAWN)
-        elif now > ends_at + FEEDBACK_WINDOW:
-            released += anonymity.release(session_id, now=now, reason=ClosureReason.WINDOW_ENDED)
-    return released
 
 
 # -- results ---------------------------------------------------------------------------------

@@ -95,6 +95,11 @@ def preview_feedback_import(*, cohort: Cohort, text: str, now: datetime) -> list
         select(FeedbackReceipt.session_id, FeedbackReceipt.enrolment_id).join(
             ProgrammeSession, ProgrammeSession.id == FeedbackReceipt.session_id)
         .where(ProgrammeSession.cohort_id == cohort.id))}
+    # Unnamed answers cannot be told apart from ones already here, so a session that has feedback in
+    # Convene takes no more of them (re-importing the feedback download would double them).
+    has_feedback = {sid for sid, _ in answered} | set(db.session.scalars(
+        select(FeedbackResponse.session_id).join(ProgrammeSession, ProgrammeSession.id == FeedbackResponse.session_id)
+        .where(ProgrammeSession.cohort_id == cohort.id).distinct()))
     cycles = {c.value for c in ValueCycle}
     result = []
     for line, raw in enumerate(reader, start=2):
@@ -128,6 +133,9 @@ def preview_feedback_import(*, cohort: Cohort, text: str, now: datetime) -> list
             row.message = f"{row.respondent} is not a participant of {cohort.name} (give their email, or Anonymous)"
         elif who not in ANONYMOUS and (session.id, people[who]) in answered:
             row.message = "This person's feedback on that session is already recorded"
+        elif who in ANONYMOUS and session.id in has_feedback:
+            row.message = ("That session already has feedback recorded here, and an answer without a name "
+                           "could be one of those: it is not imported")
         else:
             scale, yes, score = recommend
             row.outcome, row.session_id = "add", session.id

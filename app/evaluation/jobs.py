@@ -19,8 +19,16 @@ from sqlalchemy import func, select
 from app import clock
 from app.auth.models import User
 from app.db import db
-from app.evaluation.feedback import FEEDBACK_WINDOW, invited, release_closed_feedback, settings_for
-from app.evaluation.models import CommunityMeeting, FeedbackClosure, FeedbackReceipt, ParticipantCommunity
+from app.evaluation import anonymity
+from app.evaluation.feedback import FEEDBACK_WINDOW, invited, settings_for
+from app.evaluation.models import (
+    ClosureReason,
+    CommunityMeeting,
+    FeedbackClosure,
+    FeedbackReceipt,
+    ParticipantCommunity,
+    SealedFeedback,
+)
 from app.notifications.services import CATCH_UP, cancel_pending, cancel_pending_any, queue_email
 from app.programme.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus, ProgrammeSession, SessionStatus
 from app.programme.reminder_rules import enabled_rules
@@ -106,7 +114,18 @@ def on_session_changed(session: ProgrammeSession, *, now: datetime, was_starting
 
 
 def release_feedback(now: datetime) -> int:
-    return release_closed_feedback(now)
+    """Job: release the held-back answers of every session whose feedback has closed by time or
+    whose session was cancelled or marked as not held. Returns how many answers were released."""
+    pending = db.session.execute(
+        select(ProgrammeSession.id, ProgrammeSession.ends_at, ProgrammeSession.status)
+        .where(ProgrammeSession.id.in_(select(SealedFeedback.session_id).distinct()))).all()
+    released = 0
+    for session_id, ends_at, status in pending:
+        if status != SessionStatus.SCHEDULED:
+            released += anonymity.release(session_id, now=now, reason=ClosureReason.SESSION_WITHDRAWN)
+        elif now > ends_at + FEEDBACK_WINDOW:
+            released += anonymity.release(session_id, now=now, reason=ClosureReason.WINDOW_ENDED)
+    return released
 
 
 def cop_due_dates(starts_on: date, every_days: int, first: date, last: date) -> list[date]:

@@ -288,12 +288,9 @@ def _design(lines: list[SessionLine]) -> list[DesignRow]:
     for line in lines:
         row = rows[line.session.kind]
         row.planned += 1
-        if line.held:
-            row.held += 1
-        field_name = {"moved_in_advance": "moved_in_advance", "postponed": "postponed", "cancelled": "cancelled",
-                      "not_held": "not_held", "postponed_tbc": "postponed_tbc", "upcoming": "upcoming"}.get(line.state)
-        if field_name:
-            setattr(row, field_name, getattr(row, field_name) + 1)
+        row.held += line.held
+        if line.state != "as_planned":  # each other outcome has its own count, named as the state
+            setattr(row, line.state, getattr(row, line.state) + 1)
     return [row for row in rows.values() if row.planned]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from app import clock, heartbeat
 from app.applications.services import cohort_taking_applications
-from app.db import db, read_only_unit
+from app.db import database_heads, db, migration_script, read_only_unit
 from app.notifications.services import backlog
 from app.permissions import public
 from app.programme.services import cohort_sessions, current_cohort
@@ -67,9 +67,6 @@ def mail_problems(outbox: dict, scheduler: dict) -> list[str]:
 @public
 def healthz():
     """Database reachable, migrations at head, outbox backlog. 503 when something is wrong."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
     status = {"database": "ok", "migrations": "unknown", "outbox": None}
     beat_info = None
     healthy = True
@@ -77,10 +74,8 @@ def healthz():
         try:
             connection = db.session.connection()
             connection.execute(text("SELECT 1"))
-            current = set(MigrationContext.configure(connection).get_current_heads())
-            migrate_ext = current_app.extensions["migrate"]
-            script = ScriptDirectory.from_config(migrate_ext.migrate.get_config(migrate_ext.directory))
-            heads = set(script.get_heads())
+            current = database_heads(connection)
+            heads = set(migration_script().get_heads())
             status["migrations"] = "at head" if current == heads else "behind"
             if current != heads:
                 healthy = False
