@@ -97,6 +97,8 @@ class Config:
 
     SPONSOR_LINK_TTL = timedelta(days=_int("SPONSOR_LINK_TTL_DAYS", 14))
     PASSWORD_RESET_TTL = timedelta(minutes=_int("PASSWORD_RESET_TTL_MINUTES", 60))
+    # How long the link that confirms a new account's email address works.
+    EMAIL_CONFIRM_TTL = timedelta(hours=_int("EMAIL_CONFIRM_TTL_HOURS", 48))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12))
     # Data retention (README "Data protection"): applied every night by the scheduler.
     RETENTION_APPLICATION_MONTHS = _int("RETENTION_APPLICATION_MONTHS", 12)

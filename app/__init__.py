@@ -97,8 +97,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     from app.auth.sessions import load_user
+    from app.held_forms import unauthorized
 
     login_manager.user_loader(load_user)
+    # The sign-in redirect, which also keeps what was typed into a form when the sign-in had ended.
+    login_manager.unauthorized_handler(unauthorized)
 
     with app.app_context():
         configure_sqlite(db.engine)
@@ -127,12 +130,16 @@ TWO_STEP_EXEMPT = {"auth.two_step_settings", "auth.logout", "static", "public.he
 
 def register_signal_handlers() -> None:
     """Domains above programme subscribe to what it announces (connecting twice is harmless)."""
+    from app.applications.services.cohort_changes import on_cohort_settings_changed as applications_check
+    from app.celebration.services import on_cohort_settings_changed as celebration_checks
     from app.celebration.services import on_session_changed as celebration_reacts
     from app.evaluation.jobs import on_session_changed as evaluation_reacts
-    from app.programme.signals import session_changed
+    from app.programme.signals import cohort_settings_changed, session_changed
 
     for receiver in (celebration_reacts, evaluation_reacts):
         session_changed.connect(receiver, weak=False)
+    for receiver in (applications_check, celebration_checks):
+        cohort_settings_changed.connect(receiver, weak=False)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -50,12 +50,12 @@ def register(app: Flask) -> None:
     @click.option("--name", prompt=True)
     @click.password_option()
     def create_admin(email: str, name: str, password: str) -> None:
-        """Create a programme team account (or make an existing account team)."""
+        """Create a programme team account (or make an existing account team), its address confirmed."""
         from app.auth.services import create_admin as create
         from app.errors import DomainError
 
         try:
-            user = create(email=email, name=name, password=password)
+            user = create(email=email, name=name, password=password, now=clock.now())
         except DomainError as error:
             db.session.rollback()
             raise click.ClickException(error.message) from None

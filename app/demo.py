@@ -90,7 +90,7 @@ def database_is_empty() -> bool:
 def _user(email: str, name: str, *, staff_role: StaffRole = StaffRole.NONE, job_title: str = "",
           profession: str = "", organisation: Organisation | None = None) -> User:
     user = User(email=email, name=name, staff_role=staff_role.value, job_title=job_title,
-                profession=profession, organisation=organisation)
+                profession=profession, organisation=organisation, email_confirmed_at=clock.now())
     user.password_hash = _PASSWORD_HASH[0]
     db.session.add(user)
     return user
@@ -106,7 +106,7 @@ def seed(*, now: datetime) -> None:
     probe.set_password(DEMO_PASSWORD)  # one scrypt hash, shared: seeding stays quick
     _PASSWORD_HASH[:] = [probe.password_hash]
 
-    organisations = [Organisation(name=n, kind=k.value, region=r) for n, k, r in ORGANISATIONS]
+    organisations = [Organisation(name=n, kind=k.value, region=r, accepted_at=now) for n, k, r in ORGANISATIONS]
     db.session.add_all(organisations)
 
     team = _user("team@example.org", "Morgan Team-Lead", staff_role=StaffRole.TEAM, job_title="Programme manager",
@@ -374,13 +374,26 @@ def _seed_next_cohort(*, now, team, programme_row, start, organisations, rng) ->
     db.session.flush()
     # Waiting for line managers: one asked today, one asked eight days ago (chased twice).
     _apply(people[0], cohort, now - timedelta(hours=3), rng, submit=True, sponsor=1)
-    _apply(people[1], cohort, now - timedelta(days=8), rng, submit=True)
+    chased = _apply(people[1], cohort, now - timedelta(days=8), rng, submit=True)
+    # An organisation the applicant added, waiting for the team to accept it.
+    added = Organisation(name="Lakeside Wellbeing Collective", kind=OrganisationKind.CHARITY.value, region="North West")
+    db.session.add(added)
+    db.session.flush()
+    chased.organisation_id = added.id
     # Approved and scored, waiting for selection; one deferred from last year already offered a place.
+    facilitator = db.session.scalar(select(User).where(User.email == "facilitator@example.org"))
     for i, person in enumerate(people[2:4]):
         application = _apply(person, cohort, now - timedelta(days=15 - i), rng, submit=True)
         applications.record_sponsor_decision(token=_sponsor_token(application), approve=True, confirms_release=True,
                                              comment="Fully supported.", now=now - timedelta(days=12 - i))
-        applications.score_application(actor=team, application=application, boundary=4 + i, ambition=4, readiness=3 + i)
+        # Reviewed blind by the team and the facilitator; the facilitator has one still to score.
+        applications.assign_reviewers(actor=team, application=application, reviewer_ids=[team.id, facilitator.id],
+                                      now=now - timedelta(days=11))
+        applications.score_application(actor=team, application=application, boundary=4 + i, ambition=4, readiness=3 + i,
+                                       comment="Clear plan for the community's first year." if i else "")
+        if i:
+            applications.score_application(actor=facilitator, application=application, boundary=4, ambition=5,
+                                           readiness=4, comment="Strong on crossing organisational boundaries.")
     deferred = _apply(people[6], cohort, now - timedelta(days=20), rng, submit=True)
     applications.record_sponsor_decision(token=_sponsor_token(deferred), approve=True, confirms_release=True,
                                          comment="", now=now - timedelta(days=18))

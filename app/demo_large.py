@@ -64,7 +64,8 @@ def seed_large(*, now: datetime) -> None:
 def _bulk_users(prefix: str, count: int, *, now: datetime) -> list[int]:
     rows = [{"email": f"{prefix}-{n:03d}@example.org", "name": f"{prefix.replace('-', ' ').title()} {n:03d}",
              "password_hash": _PASSWORD_HASH[0], "staff_role": StaffRole.NONE.value, "job_title": "Team leader",
-             "profession": "Nursing", "created_at": now, "updated_at": now} for n in range(count)]
+             "profession": "Nursing", "email_confirmed_at": now, "created_at": now, "updated_at": now}
+            for n in range(count)]
     return list(db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), rows))
 
 

@@ -1,13 +1,19 @@
 """Spreadsheet exports (CSV and XLSX), safe against formula injection.
 
 A cell that starts with =, +, -, @, a tab or a carriage return would be run as a formula by
-Excel or LibreOffice; such text cells are prefixed with an apostrophe.
+Excel or LibreOffice. In a workbook such text is written as a text cell, which is never run and
+shows as typed. A CSV has no cell types, so there the text is prefixed with an apostrophe, except
+a plain number or phone number ("-3", "+44 20 7946 0000"), which cannot call anything.
+
+Dates and times are given as local (wall-clock) values: a workbook gets real Excel dates shown as
+"30 Nov 2026 14:05"; a CSV gets that text.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
@@ -44,7 +50,25 @@ def from_cell(text: str) -> str:
     return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
 
 
+# A sign, then only digits, spaces, brackets, dots and commas: a number or a phone number, no formula.
+PLAIN_NUMBER = re.compile(r"[+-][\d ().,]*\d[\d ().,]*")
+XLSX_DATETIME_FORMAT = "d mmm yyyy hh:mm"
+XLSX_DATE_FORMAT = "d mmm yyyy"
+
+
+def readable_datetime(value: datetime | date) -> str:
+    """30 Nov 2026 14:05 (a datetime's own wall-clock time) or 30 Nov 2026."""
+    if isinstance(value, datetime):
+        return f"{value.day} {value:%b %Y %H:%M}"
+    return f"{value.day} {value:%b %Y}"
+
+
+def _is_formula_like(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text)
+
+
 def safe_cell(value):
+    """A value as CSV text (numbers stay numbers), with formula-like text made inert."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -52,11 +76,29 @@ def safe_cell(value):
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, (datetime, date)):
-        return value.isoformat()
+        return readable_datetime(value)
     text = str(value)
-    if text.startswith(FORMULA_STARTS):
+    if _is_formula_like(text):
         return "'" + text
     return text
+
+
+def _write_xlsx_cell(sheet, row: int, column: int, value) -> None:
+    """One workbook cell: numbers and dates typed as such, all other text as a text cell, which
+    Excel never runs as a formula, so no apostrophe is needed."""
+    if isinstance(value, bool):
+        value = "Yes" if value else "No"
+    if isinstance(value, datetime):
+        cell = sheet.cell(row=row, column=column, value=value.replace(tzinfo=None))
+        cell.number_format = XLSX_DATETIME_FORMAT
+    elif isinstance(value, date):
+        cell = sheet.cell(row=row, column=column, value=value)
+        cell.number_format = XLSX_DATE_FORMAT
+    elif isinstance(value, (int, float)):
+        sheet.cell(row=row, column=column, value=value)
+    elif value is not None and value != "":
+        cell = sheet.cell(row=row, column=column, value=str(value))
+        cell.data_type = "s"  # openpyxl takes text starting "=" for a formula; this keeps it text
 
 
 def to_csv(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
@@ -73,9 +115,9 @@ def to_xlsx(headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "E
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]
-    sheet.append([safe_cell(h) for h in headers])
-    for row in rows:
-        sheet.append([safe_cell(v) for v in row])
+    for row_number, row in enumerate([headers, *rows], start=1):
+        for column_number, value in enumerate(row, start=1):
+            _write_xlsx_cell(sheet, row_number, column_number, value)
     for index, header in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(12, min(50, len(str(header)) + 4))
     sheet.freeze_panes = "A2"

@@ -21,7 +21,8 @@ _counter = itertools.count(1)
 
 def make_organisation(name: str | None = None, kind: OrganisationKind = OrganisationKind.NHS_TRUST,
                       region: str = "North West") -> Organisation:
-    organisation = Organisation(name=name or f"Organisation {next(_counter)}", kind=kind.value, region=region)
+    organisation = Organisation(name=name or f"Organisation {next(_counter)}", kind=kind.value, region=region,
+                                accepted_at=clock.now())
     db.session.add(organisation)
     db.session.flush()
     return organisation
@@ -30,6 +31,7 @@ def make_organisation(name: str | None = None, kind: OrganisationKind = Organisa
 def make_user(*, email: str | None = None, name: str | None = None, role: StaffRole = StaffRole.NONE,
               organisation: Organisation | None = None, **fields) -> User:
     n = next(_counter)
+    fields.setdefault("email_confirmed_at", clock.now())
     user = User(email=(email or f"person{n}@example.org").lower(), name=name or f"Person {n}",
                 staff_role=role.value, organisation=organisation, password_hash=_PASSWORD_HASH, **fields)
     db.session.add(user)

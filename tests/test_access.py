@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 
 from app import clock
 from app.applications.services import start_application
+from app.auth.models import Organisation
 from app.celebration.services import invite_guest
 from app.db import db
 from app.evaluation import communities, feedback, impact
@@ -50,6 +51,8 @@ EXPECTED = {
                                        "other_cohort": 302, "facilitator": 302, "team": 302}),
     "auth.register": ("GET", "/register", {"anonymous": 200, "applicant": 302, "participant": 302,
                                            "other_cohort": 302, "facilitator": 302, "team": 302}),
+    "auth.resend_confirmation": ("GET", "/register/resend", dict.fromkeys(ROLES, 200)),
+    "auth.confirm_email": ("GET", "/register/confirm/not-a-token", dict.fromkeys(ROLES, 400)),
     "auth.forgot_password": ("GET", "/password/forgot", dict.fromkeys(ROLES, 200)),
     "auth.reset_password": ("GET", "/password/reset/not-a-token", dict.fromkeys(ROLES, 400)),
     "auth.logout": ("POST", "/sign-out", {"anonymous": LOGIN, "applicant": 302, "participant": 302,
@@ -93,7 +96,10 @@ EXPECTED = {
                                                "other_cohort": 302, "facilitator": 302, "team": 302}),
     "applications.edit": ("GET", "/applications/{application}/edit", OWNER_ONLY),
     "applications.status": ("GET", "/applications/{application}", OWNER_ONLY),
-    "applications.change_sponsor": ("GET", "/applications/{application}/line-manager", OWNER_ONLY),
+    "applications.answers": ("GET", "/applications/{application}/answers", OWNER_ONLY),
+    # A draft has no line manager to change: its owner is sent back to the application.
+    "applications.change_sponsor": ("GET", "/applications/{application}/line-manager", {**OWNER_ONLY, "applicant": 302}),
+    "applications.apply_to": ("GET", "/apply/{cohort}", dict.fromkeys(ROLES, 200)),
     "applications.resend_sponsor": ("POST", "/applications/{application}/line-manager/resend",
                                     {**OWNER_ONLY, "applicant": 302}),
     "applications.withdraw": ("GET", "/applications/{application}/withdraw", OWNER_ONLY),
@@ -102,7 +108,18 @@ EXPECTED = {
     "applications.team_list": ("GET", "/team/cohorts/{cohort}/applications", TEAM_ONLY),
     "applications.export": ("GET", "/team/cohorts/{cohort}/applications.csv", TEAM_ONLY),
     "applications.team_detail": ("GET", "/team/applications/{application}", TEAM_ONLY),
-    "applications.review": ("POST", "/team/applications/{application}/review", TEAM_ONLY),
+    # Reviewers are staff; a reviewer not assigned to the application finds nothing there.
+    "applications.review": ("POST", "/team/applications/{application}/review", {**TEAM_ONLY, "facilitator": 404}),
+    "applications.review_page": ("GET", "/team/reviews/{application}", {**TEAM_ONLY, "facilitator": 404}),
+    "applications.my_reviews": ("GET", "/team/reviews", STAFF_ONLY),
+    "applications.reviewers": ("GET", "/team/cohorts/{cohort}/reviewers", TEAM_ONLY),
+    "applications.assign": ("POST", "/team/applications/{application}/reviewers", TEAM_ONLY),
+    "applications.organisations": ("GET", "/team/organisations", TEAM_ONLY),
+    "applications.accept_organisation": ("POST", "/team/organisations/{organisation}/accept",
+                                         {**TEAM_ONLY, "team": 302}),
+    "applications.merge_organisation": ("POST", "/team/organisations/{organisation}/merge",
+                                        {**TEAM_ONLY, "team": 302}),
+    "programme.cohort_settings": ("GET", "/cohorts/{cohort}/settings", TEAM_ONLY),
     "applications.decide": ("POST", "/team/applications/{application}/decision", TEAM_ONLY),
     "applications.record_on_behalf": ("POST", "/team/applications/{application}/sponsor-decision", TEAM_ONLY),
     "applications.selection": ("GET", "/team/cohorts/{cohort}/selection", TEAM_ONLY),
@@ -267,6 +284,9 @@ def world(app, frozen_now):
                          email="private.guest@example.org", relationship="colleague", now=now)
     clinic = next(s for s in cohort.sessions if s.kind == "drop_in")
     application.cop_title = "Private community title"
+    organisation = Organisation(name="Private organisation", kind="charity")  # added by an applicant, not accepted
+    db.session.add(organisation)
+    db.session.flush()
     session = cohort.sessions[-1]
     cancelled = cohort.sessions[-2]
     services.cancel_session(actor=people["team"], session=cancelled)
@@ -296,7 +316,7 @@ def world(app, frozen_now):
            "post": thread.posts[0].id, "group": group.id, "rota": rota.id, "group_session": rota.session_id,
            "enrolment": group.memberships[0].enrolment_id, "guest": guest.id, "clinic": clinic.id,
            "ended_session": ended.id, "feedback": feedback_key, "meeting": meeting.id, "evidence": evidence.id,
-           "story": story.id, "person": people["applicant"].id}
+           "story": story.id, "person": people["applicant"].id, "organisation": organisation.id}
     return people, ids, {"session": session.title, "message": "Private subject",
                          "application": "Private community title", "resource": "Private resource title",
                          "thread": "Private thread title", "post": "Private post body", "guest": "Private Guest",

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 import threading
-from datetime import timedelta
+from datetime import time, timedelta
 
 import openpyxl
 import pytest
@@ -346,7 +346,9 @@ def test_outcomes_are_emailed_only_when_released_and_all_at_once(frozen_now):
     assert (best.status, second.status, third.status, fourth.status) == (
         "offered", "waitlisted", "waitlisted", "unsuccessful")
     assert (second.waitlist_rank, third.waitlist_rank) == (1, 2)  # better score first
-    assert best.offer_expires_at == clock.now() + timedelta(days=14)
+    # Offers are answered by the end of a day (UK time): 14 days from today by default.
+    assert best.offer_expires_at == clock.local_instant(clock.local_today() + timedelta(days=14), time(23, 59),
+                                                        "Europe/London")
     assert sorted(m.key.split(":")[2] for m in outbox("outcome:")) == [
         "offered", "unsuccessful", "waitlisted", "waitlisted"]
     with pytest.raises(Conflict, match="no decisions waiting"):
@@ -385,7 +387,7 @@ def test_a_lapsed_offer_cannot_be_accepted(frozen_now):
     application = approved(cohort)
     services.set_decision(actor=team, application=application, decision=Decision.OFFER, now=clock.now())
     services.release_outcomes(actor=team, cohort=cohort, now=clock.now())
-    frozen_now.shift(timedelta(days=14, seconds=1))
+    frozen_now.move_to(application.offer_expires_at + timedelta(seconds=1))
     with pytest.raises(Conflict, match="lapsed"):
         services.respond_to_offer(actor=application.applicant, application=application, accept=True, now=clock.now())
     assert services.places_taken(cohort, clock.now()) == 0  # a lapsed offer frees the place
@@ -427,12 +429,12 @@ def test_the_form_keeps_what_was_typed_and_lists_what_is_missing_on_submit(clien
 
 
 def test_the_applicant_journey_through_the_pages(client, login_as, frozen_now):
-    open_cohort(name="2027 to 2028")
+    cohort = open_cohort(name="2027 to 2028")
     organisation = make_organisation(name="Harbour Health NHS Trust")
     user = make_user(email="applicant@example.org")
     login_as(user)
     assert "Start your application" in client.get("/apply").get_data(as_text=True)
-    response = client.post("/apply", data={"csrf_token": csrf_token(client, "/apply")})
+    response = client.post("/apply", data={"csrf_token": csrf_token(client, "/apply"), "cohort_id": cohort.id})
     application = db.session.scalars(select(Application)).one()
     assert response.headers["Location"] == f"/applications/{application.id}/edit"
     data = {k: v for k, v in {
@@ -492,7 +494,7 @@ def test_exports_neutralise_formulas_and_are_audited(client, login_as, frozen_no
     workbook = openpyxl.load_workbook(io.BytesIO(client.get(f"/team/cohorts/{cohort.id}/applications.xlsx").data))
     sheet = workbook.active
     values = [cell.value for cell in sheet[2]]
-    assert "'=HYPERLINK(\"http://evil.example\")" in values
+    assert '=HYPERLINK("http://evil.example")' in values  # a text cell: inert, and no apostrophe shown
     assert all(cell.data_type != "f" for cell in sheet[2])
     actions = db.session.scalars(select(AuditEvent.action)).all()
     assert actions.count("applications_exported") == 2
@@ -514,8 +516,10 @@ def test_team_scores_decides_and_releases_through_the_pages(client, login_as, fr
     selection = client.get(f"/team/cohorts/{cohort.id}/selection").get_data(as_text=True)
     assert "1 of 5 places offered or accepted" in selection and "To be offered (not released)" in selection
     confirm = client.get(f"/team/cohorts/{cohort.id}/selection/release").get_data(as_text=True)
-    assert "Release outcomes to 1 applicant?" in confirm
-    released = client.post(f"/team/cohorts/{cohort.id}/selection/release", data={"csrf_token": token},
+    assert "Release outcomes to 1 applicant" in confirm
+    released = client.post(f"/team/cohorts/{cohort.id}/selection/release",
+                           data={"csrf_token": token, "action": "release",
+                                 "offer_deadline": (clock.local_today() + timedelta(days=10)).isoformat()},
                            follow_redirects=True).get_data(as_text=True)
     assert "Outcomes released: 1 offered" in released
     assert application.status == "offered"

@@ -292,4 +292,4 @@ def test_excel_export_matches_the_csv(client, login_as, frozen_now):
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0] == tuple(exchange.EXPORT_HEADERS)
     assert len(rows) == 1 + 21
-    assert rows[1][0] == "'=cmd|' /C calc'!A0" and rows[1][6] == "Present"
+    assert rows[1][0] == "=cmd|' /C calc'!A0" and rows[1][6] == "Present"

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.audit import AuditEvent
 from app.auth import services
 from app.auth.models import PasswordResetToken, User
 from app.db import db
@@ -22,16 +23,28 @@ def _reset_link() -> str:
     return re.search(r"http://convene\.test(/password/reset/\S+)", open_links(message.body_text)).group(1)
 
 
-def test_register_signs_you_in_with_a_case_folded_email(client):
+def _confirmation_link() -> str:
+    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.key.startswith("email-confirmation:"))
+                                 .order_by(OutboxMessage.id.desc())).first()
+    return re.search(r"http://convene\.test(/register/confirm/\S+)", open_links(message.body_text)).group(1)
+
+
+def test_register_then_the_emailed_link_signs_you_in_with_a_case_folded_email(client):
     token = csrf_token(client, "/register")
     response = client.post("/register", data={
         "csrf_token": token, "name": "Rosa Delgado", "email": "Rosa.Delgado@Example.ORG", "job_title": "Nurse",
         "password": "a long enough phrase", "confirm": "a long enough phrase",
     }, follow_redirects=True)
-    assert "Your account has been created" in response.get_data(as_text=True)
+    assert "Check your email" in response.get_data(as_text=True)
+    assert client.get("/my-applications").status_code == 302  # not signed in yet
     user = db.session.scalars(select(User)).one()
-    assert user.email == "rosa.delgado@example.org"
+    assert user.email == "rosa.delgado@example.org" and user.email_confirmed_at is None
     assert user.password_hash.startswith("scrypt:")
+    link = _confirmation_link()
+    done = client.post(link, data={"csrf_token": csrf_token(client, link)}, follow_redirects=True)
+    assert "Your email address is confirmed" in done.get_data(as_text=True)
+    assert client.get("/my-applications").status_code == 200
+    assert db.session.get(User, user.id).email_confirmed_at is not None
 
 
 def test_register_form_errors_keep_what_was_typed(client):
@@ -47,15 +60,17 @@ def test_register_form_errors_keep_what_was_typed(client):
     assert 'value="short"' not in page  # passwords are never echoed back
 
 
-def test_register_refuses_an_existing_email_with_a_clear_message(client):
-    make_user(email="taken@example.org")
+def test_register_with_an_existing_email_changes_nothing_and_emails_its_owner(client):
+    make_user(email="taken@example.org", name="Owner")
     token = csrf_token(client, "/register")
     page = client.post("/register", data={
         "csrf_token": token, "name": "Sam", "email": "Taken@example.org", "password": "long enough pass",
         "confirm": "long enough pass",
     }).get_data(as_text=True)
-    assert "An account with this email address already exists" in page
+    assert "Check your email" in page and "already exists" not in page
     assert db.session.scalar(select(User).where(User.name == "Sam")) is None
+    message = db.session.scalars(select(OutboxMessage)).one()
+    assert message.recipient == "taken@example.org" and "sign in" in message.body_text
 
 
 def test_service_rules():
@@ -200,8 +215,27 @@ def test_create_admin_command(runner):
     assert "lead@example.org is a programme team account" in result.output
     user = db.session.scalars(select(User)).one()
     assert user.is_team and user.check_password("a strong admin phrase")
+    assert user.email_confirmed_at is not None  # whoever runs the command vouches for the address
+    audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "admin_created")).one()
+    assert (audit.actor_id, audit.target_type, audit.target_id) == (None, "user", user.id)
+    assert audit.detail == {"email": "lead@example.org"}
     short = runner.invoke(args=["create-admin", "--email", "x@example.org", "--name", "X"], input="short\nshort\n")
     assert short.exit_code != 0 and "at least 8" in short.output
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action.startswith("admin_"))).all() == [audit]
+
+
+def test_create_admin_promotes_an_existing_account_and_says_so_in_the_audit_log(runner, login_as, client):
+    person = make_user(email="waiting@example.org", email_confirmed_at=None)
+    login_as(person)
+    result = runner.invoke(args=["create-admin", "--email", "Waiting@example.org", "--name", "Ignored"],
+                           input="a strong admin phrase\na strong admin phrase\n")
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    person = db.session.get(User, person.id)
+    assert person.is_team and person.check_password("a strong admin phrase") and person.email_confirmed_at
+    audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "admin_promoted")).one()
+    assert audit.target_id == person.id and audit.detail == {"email": "waiting@example.org", "from": "none"}
+    assert client.get("/settings").status_code == 302  # a new password and role: older sign-ins end
 
 
 @pytest.mark.parametrize(("path", "data", "kept", "message"), [

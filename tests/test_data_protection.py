@@ -16,10 +16,11 @@ from sqlalchemy import String, Text, select
 from app import clock
 from app.admin.personal_data import HOLDINGS, NO_PERSONAL_DATA, collect
 from app.admin.retention import apply_retention, erase_person, request_deletion
+from app.applications.services import assign_reviewers
 from app.applications.services.selection import score_application
 from app.attendance.models import AttendanceStatus
 from app.attendance.services import save_attendance
-from app.auth.models import User
+from app.auth.models import EmailConfirmation, HeldForm, User
 from app.auth.services import authenticate, request_password_reset
 from app.auth.sessions import start_session
 from app.celebration.services import invite_guest, propose_showcase, sign_up_for_clinic
@@ -31,6 +32,7 @@ from app.portal.services import ResourceDetails, directory_entry, share_resource
 from app.portal.uploads import check_upload
 from app.programme import services as programme
 from app.programme.models import Enrolment
+from app.tokens import hash_token
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_application, make_participant, make_team, make_user, open_cohort
 
@@ -48,7 +50,12 @@ def everywhere(app, frozen_now, tmp_path):
     start_session(person, now=clock.now())
     authenticate(email=EMAIL, password=PASSWORD, now=clock.now())
     request_password_reset(email=EMAIL, now=clock.now())
+    db.session.add(EmailConfirmation(user_id=person.id, token_hash=hash_token("confirm"), created_at=clock.now(),
+                                     expires_at=clock.now() + timedelta(hours=48), used_at=clock.now()))
+    db.session.add(HeldForm(token_hash=hash_token("held"), user_id=person.id, path="/applications/1/edit",
+                            data={"hopes": "typed"}, created_at=clock.now(), expires_at=clock.now() + timedelta(hours=1)))
     application = make_application(cohort, applicant=person, submit=True)
+    assign_reviewers(actor=team, application=application, reviewer_ids=[team.id], now=clock.now())
     score_application(actor=team, application=application, boundary=4, ambition=4, readiness=4)
     programme.enrol(cohort=cohort, user=person, now=clock.now())
     partner = make_participant(cohort)
@@ -182,6 +189,28 @@ def test_the_retention_schedule(frozen_now):
     assert apply_retention(clock.now())["people"] == 1  # the participant (staff are never erased by the schedule)
     assert db.session.get(User, participant.id).name == "Deleted person"
     assert db.session.scalar(select(OutboxMessage.id)) is None
+
+
+def test_retention_clears_held_forms_old_confirmation_links_and_accounts_never_confirmed(frozen_now):
+    cohort = open_cohort()
+    never = make_user(email="never.confirmed@example.org", email_confirmed_at=None)
+    applied = make_user(email="applied.unconfirmed@example.org", email_confirmed_at=None)
+    make_application(cohort, applicant=applied)
+    confirmed = make_user(email="confirmed@example.org")
+    db.session.add(EmailConfirmation(user_id=never.id, token_hash=hash_token("old"), created_at=clock.now(),
+                                     expires_at=clock.now() + timedelta(hours=48)))
+    db.session.add(HeldForm(token_hash=hash_token("held"), user_id=confirmed.id, path="/x", data={},
+                            created_at=clock.now(), expires_at=clock.now() + timedelta(hours=1)))
+    db.session.commit()
+    frozen_now.shift(timedelta(hours=2))
+    done = apply_retention(clock.now())
+    assert done["held_forms"] == 1 and done["unconfirmed_accounts"] == 0 and done["confirmation_links"] == 0
+    frozen_now.shift(timedelta(days=33))
+    done = apply_retention(clock.now())
+    assert done["confirmation_links"] == 1 and done["unconfirmed_accounts"] == 1
+    emails = set(db.session.scalars(select(User.email)))
+    assert "never.confirmed@example.org" not in emails
+    assert {"applied.unconfirmed@example.org", "confirmed@example.org"} <= emails
 
 
 def test_backup_then_restore_brings_back_the_database_and_the_files(app, runner, tmp_path, frozen_now):

@@ -189,7 +189,7 @@ def test_application_rules_deadline_offer_and_line_manager_chasers(frozen_now):
     draft = make_application(cohort)
     change(cohort, "application_deadline", days="10, 2")
     plan_application_reminders(clock.now())
-    assert [r.key for r in rows("deadline-reminder:")] == [f"deadline-reminder:{draft.id}:10:r1"]
+    assert [r.key for r in rows("deadline-reminder:")] == [f"deadline-reminder:{draft.id}:10:r1:{draft.cohort.application_deadline_at:%Y%m%d%H%M}"]
 
     # Chasers go with the request: turned off, none are queued and waiting ones are cancelled.
     waiting = make_application(cohort, submit=True)

@@ -136,14 +136,15 @@ def test_drafts_are_reminded_7_days_and_1_day_before_the_deadline(time_machine):
     cohort = open_cohort(application_deadline_at=datetime(2026, 12, 4, 23, 59, tzinfo=UTC))
     draft = make_application(cohort)
     make_application(cohort, submit=True)  # submitted: no deadline reminder
+    deadline = "202612042359"
     from app.applications.jobs import plan_application_reminders
 
     plan_application_reminders(clock.now())
-    assert [r.key for r in reminders("deadline-reminder:")] == [f"deadline-reminder:{draft.id}:7"]  # 1d is later
+    assert [r.key for r in reminders("deadline-reminder:")] == [f"deadline-reminder:{draft.id}:7:{deadline}"]  # 1d is later
     time_machine.move_to(datetime(2026, 12, 2, 10, tzinfo=UTC), tick=False)
     plan_application_reminders(clock.now())
     rows = reminders("deadline-reminder:")
-    assert [r.key for r in rows] == [f"deadline-reminder:{draft.id}:7", f"deadline-reminder:{draft.id}:1"]
+    assert [r.key for r in rows] == [f"deadline-reminder:{draft.id}:7:{deadline}", f"deadline-reminder:{draft.id}:1:{deadline}"]
     assert [cohort.application_deadline_at - r.due_at for r in rows] == [timedelta(days=7), timedelta(days=1)]
     assert rows[0].recipient == draft.applicant.email and "still a draft" in rows[0].body_text
 

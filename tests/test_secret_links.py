@@ -1,6 +1,6 @@
-"""Secret links at rest: after the demo is seeded and its email sent, no sign-off, RSVP or reset link
-that works can be found anywhere in the database, nor on the team's outbox pages; the email itself
-carries a working link; a team member who opens a line manager's link cannot act on it."""
+"""Secret links at rest: after the demo is seeded and its email sent, no sign-off, RSVP, reset or
+email confirmation link that works can be found anywhere in the database, nor on the team's outbox
+pages; the email itself carries a working link; a team member who opens a line manager's link cannot act on it."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app import clock
-from app.auth.services import request_password_reset
+from app.auth.services import request_password_reset, start_registration
 from app.db import db
 from app.notifications.models import OutboxMessage
 from app.notifications.services import open_links, send_due
 from tests.adversary import everything_stored
 from tests.factories import make_application, make_team, open_cohort
 
-SECRET = re.compile(r"/(sponsor|rsvp|password/reset)/([A-Za-z0-9_\-]{20,})")
+SECRET = re.compile(r"/(sponsor|rsvp|password/reset|register/confirm)/([A-Za-z0-9_\-]{20,})")
 
 
 def _text_of(message) -> str:
@@ -31,14 +31,17 @@ def test_no_working_secret_link_is_stored_or_shown_after_the_demo_and_a_send(app
     from app.demo import seed
 
     seed(now=clock.now())
-    # And fresh mail of every secret kind: a line manager's request, a password reset, an invitation.
+    # And fresh mail of every secret kind: a line manager's request, a password reset, an invitation,
+    # a new account's confirmation.
     make_application(open_cohort(), submit=True)
     request_password_reset(email="participant@example.org", now=clock.now())
+    start_registration(email="newcomer@example.org", name="New Comer", password="a long enough phrase",
+                       now=clock.now())
     db.session.commit()
     send_due(clock.now() + timedelta(days=3))
     db.session.commit()
     assert {kind for message in mailbox for kind, _ in SECRET.findall(_text_of(message))} >= {
-        "sponsor", "password/reset"}
+        "sponsor", "password/reset", "register/confirm"}
     assert not SECRET.findall(everything_stored()), "a secret link is readable in the database"
     # The emails sent do carry working links (the sign-off page opens from one).
     sent_links = [m for message in mailbox for m in SECRET.findall(_text_of(message))]

@@ -26,12 +26,13 @@ from sqlalchemy import delete, func, or_, select, update
 
 from app.applications.models import Application, ApplicationStatus
 from app.audit import AuditEvent, record
-from app.auth.models import PasswordResetToken, User, UserSession
+from app.auth.models import EmailConfirmation, HeldForm, PasswordResetToken, User, UserSession
 from app.auth.sessions import end_all_sessions
 from app.celebration.models import ClinicSignup, Showcase
 from app.db import db
 from app.errors import Conflict, PermissionDenied
 from app.evaluation.models import FeedbackResponse, ImpactStory, ParticipantCommunity, ValueEvidence
+from app.held_forms import purge_expired_held_forms
 from app.notifications.models import OutboxMessage
 from app.portal.models import DirectoryEntry, Post, Resource, Thread
 from app.programme.models import Cohort, Enrolment, ProgrammeSession
@@ -84,7 +85,8 @@ def erase_person(*, actor: User | None, person: User, now: datetime, reason: str
     db.session.execute(delete(OutboxMessage).where(or_(
         OutboxMessage.recipient == person.email, OutboxMessage.subject.contains(person.name),
         OutboxMessage.body_text.contains(person.name))))
-    db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == person.id))
+    for model in (PasswordResetToken, EmailConfirmation, HeldForm):
+        db.session.execute(delete(model).where(model.user_id == person.id))
     end_all_sessions(person, now=now)
     person.name, person.email = "Deleted person", f"deleted-{person.id}@invalid.example"
     person.password_hash, person.job_title, person.profession, person.organisation_id = "", "", "", None
@@ -132,6 +134,17 @@ def apply_retention(now: datetime) -> dict[str, int]:
         UserSession.revoked_at.is_not(None), UserSession.revoked_at <= month_ago)).rowcount
     done["reset_links"] = db.session.execute(delete(PasswordResetToken).where(
         PasswordResetToken.expires_at <= month_ago)).rowcount
+    done["confirmation_links"] = db.session.execute(delete(EmailConfirmation).where(
+        EmailConfirmation.expires_at <= month_ago)).rowcount
+    done["held_forms"] = purge_expired_held_forms(now)
+    # Accounts whose address was never confirmed hold nothing but a name and an address: after 30 days
+    # they go (the address can register again).
+    unconfirmed = db.session.scalars(select(User).where(
+        User.email_confirmed_at.is_(None), User.staff_role == "none", User.created_at <= month_ago,
+        User.id.not_in(select(Application.applicant_id)), User.id.not_in(select(Enrolment.user_id)))).all()
+    for person in unconfirmed:
+        db.session.delete(person)
+    done["unconfirmed_accounts"] = len(unconfirmed)
     audit_before = now - timedelta(days=round(config["RETENTION_AUDIT_YEARS"] * 365.25))
     done["audit_events"] = db.session.execute(delete(AuditEvent).where(AuditEvent.at <= audit_before)).rowcount
     db.session.flush()

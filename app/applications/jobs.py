@@ -51,7 +51,9 @@ def plan_application_reminders(now: datetime) -> int:
         for days in setting.days:
             due = cohort.application_deadline_at - timedelta(days=days)
             if setting.earliest(now) <= due <= now + HORIZON:
-                written += _queue(f"deadline-reminder:{application.id}:{days}{setting.key_suffix}", user.email,
+                # The key carries the deadline: when it moves, reminders for the new one are planned.
+                written += _queue(f"deadline-reminder:{application.id}:{days}{setting.key_suffix}"
+                                  f":{cohort.application_deadline_at:%Y%m%d%H%M}", user.email,
                                   "deadline_reminder",
                                   f"{days} day{'s' if days != 1 else ''} left to submit your application", due, now,
                                   application=application, cohort=cohort, days=days,

@@ -53,6 +53,13 @@ class Decision(StrEnum):
     WAITLIST = "waitlist"
     UNSUCCESSFUL = "unsuccessful"
 
+    @property
+    def label(self) -> str:
+        return DECISION_LABELS[self]
+
+
+DECISION_LABELS = {"offer": "Offer a place", "waitlist": "Waiting list", "unsuccessful": "Unsuccessful"}
+
 
 class CopStatus(StrEnum):
     PLANNING = "planning"
@@ -118,6 +125,8 @@ class Application(TimestampMixin, db.Model):
     approvals: Mapped[list[SponsorApproval]] = relationship(
         back_populates="application", order_by="SponsorApproval.id", cascade="all, delete-orphan")
     reviews: Mapped[list[Review]] = relationship(back_populates="application", cascade="all, delete-orphan")
+    assignments: Mapped[list[ReviewAssignment]] = relationship(back_populates="application",
+                                                               cascade="all, delete-orphan")
 
     @property
     def status_label(self) -> str:
@@ -216,3 +225,21 @@ class Review(TimestampMixin, db.Model):
     @property
     def total(self) -> int:
         return self.boundary_score + self.ambition_score + self.readiness_score
+
+
+class ReviewAssignment(db.Model):
+    """A reviewer asked by the team to score an application."""
+
+    __tablename__ = "review_assignments"
+    __table_args__ = (
+        UniqueConstraint("application_id", "reviewer_id", name="uq_review_assignments_application_id_reviewer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assigned_at: Mapped[datetime]
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    application: Mapped[Application] = relationship(back_populates="assignments")
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])

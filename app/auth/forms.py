@@ -25,6 +25,14 @@ class RegisterForm(FlaskForm):
     ])
 
 
+class ConfirmEmailForm(FlaskForm):
+    """Only the CSRF token: opening the emailed link changes nothing, the button does."""
+
+
+class ResendConfirmationForm(FlaskForm):
+    email = EmailField("Email address", validators=[EMAIL_REQUIRED, EMAIL_VALID])
+
+
 class ForgotPasswordForm(FlaskForm):
     email = EmailField("Email address", validators=[EMAIL_REQUIRED, EMAIL_VALID])
 

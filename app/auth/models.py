@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -60,6 +60,9 @@ class Organisation(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(40), default=OrganisationKind.OTHER.value)
     region: Mapped[str] = mapped_column(String(100), default="")
+    # An organisation an applicant adds is offered to others only once the team has accepted it
+    # (until then only applications naming it show it).
+    accepted_at: Mapped[datetime | None]
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -87,6 +90,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Bumped to sign the person out everywhere: it is part of the id kept in session cookies.
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None]
+    # When the person proved they receive email at this address (a confirmation link). An account
+    # whose address is not confirmed cannot sign in.
+    email_confirmed_at: Mapped[datetime | None]
     # The private calendar feed's token (its SHA-256; the token itself is shown once).
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Optional reminders (not sign-off requests or schedule changes) can be turned off.
@@ -134,6 +140,21 @@ class User(UserMixin, TimestampMixin, db.Model):
         return f"<User {self.id} {self.email}>"
 
 
+class EmailConfirmation(db.Model):
+    """A single-use, expiring link proving an address receives email. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "email_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
 class PasswordResetToken(db.Model):
     """A single-use, expiring password reset link. Only the token's SHA-256 is stored."""
 
@@ -168,3 +189,18 @@ class UserSession(db.Model):
     def is_live(self) -> bool:
         return self.revoked_at is None
 
+
+
+class HeldForm(db.Model):
+    """What someone typed into a form when their sign-in had expired, kept for an hour so that signing
+    in again puts it back. Only for the account that was signed in; only the token's SHA-256 is stored."""
+
+    __tablename__ = "held_forms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(300))
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -1,13 +1,20 @@
-"""Sign in, sign out, register, reset a forgotten password."""
+"""Sign in, sign out, register and confirm the address, reset a forgotten password."""
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from app import clock
 from app.auth import services, sessions
-from app.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from app.auth.forms import (
+    ConfirmEmailForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResendConfirmationForm,
+    ResetPasswordForm,
+)
 from app.db import db
 from app.errors import DomainError, InvalidToken
 from app.extensions import limiter
@@ -40,13 +47,14 @@ def login():
         return redirect(landing_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(email=form.email.data, password=form.password.data, now=clock.now())
+        try:
+            user = services.authenticate(email=form.email.data, password=form.password.data, now=clock.now())
+        except services.EmailNotConfirmed as error:
+            db.session.commit()  # the audit row and the new link
+            form.email.errors = [error.message]
+            return render_template("auth/login.html", form=form, form_errors=True)
         if user is not None and user.totp_enabled_at:
-            db.session.commit()
-            session.clear()
-            session["two_step"] = {"user": user.id, "at": clock.now().timestamp(),
-                                   "next": _safe_next(request.args.get("next"))}
-            return redirect(url_for("auth.two_step_code"))
+            return _start_two_step(user, _safe_next(request.args.get("next")))
         if user is not None:
             sessions.sign_in(user, now=clock.now())
             db.session.commit()
@@ -55,6 +63,14 @@ def login():
         form.form_errors.append("Enter a correct email address and password")
         form.email.errors = ["Enter a correct email address and password"]
     return render_template("auth/login.html", form=form, form_errors=bool(form.errors or form.form_errors))
+
+
+def _start_two_step(user, target: str | None):
+    """The password (or emailed link) is done: ask for the authenticator code before signing in."""
+    db.session.commit()
+    session.clear()
+    session["two_step"] = {"user": user.id, "at": clock.now().timestamp(), "next": target}
+    return redirect(url_for("auth.two_step_code"))
 
 
 @bp.post("/sign-out")
@@ -75,16 +91,65 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register_user(email=form.email.data, name=form.name.data,
-                                          password=form.password.data, job_title=form.job_title.data or "")
+            services.start_registration(email=form.email.data, name=form.name.data, password=form.password.data,
+                                        job_title=form.job_title.data or "", now=clock.now())
         except DomainError as error:
             attach_domain_error(form, error)
         else:
-            sessions.sign_in(user, now=clock.now())
             db.session.commit()
-            flash("Your account has been created.", "success")
-            return redirect(landing_for(user))
+            # The same page whether or not the address already had an account.
+            return _check_your_email(form.email.data)
     return render_template("auth/register.html", form=form, form_errors=bool(form.errors or form.form_errors))
+
+
+def _check_your_email(email: str, *, resent: bool = False):
+    hours = int(current_app.config["EMAIL_CONFIRM_TTL"].total_seconds() // 3600)
+    return render_template("auth/register_sent.html", email=email.strip(), hours=hours, resent=resent)
+
+
+@bp.route("/register/resend", methods=["GET", "POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"])
+@public
+def resend_confirmation():
+    form = ResendConfirmationForm()
+    if form.validate_on_submit():
+        services.resend_confirmation(email=form.email.data, now=clock.now())
+        db.session.commit()
+        return _check_your_email(form.email.data, resent=True)
+    return render_template("auth/resend.html", form=form, form_errors=bool(form.errors))
+
+
+def _private(body: str, status: int = 200) -> Response:
+    """A page reached by a secret link: not cached, and the link not passed on as a referrer."""
+    return Response(body, status=status, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+@public
+def confirm_email(token: str):
+    """Opening the emailed link changes nothing; its one button confirms the address and signs in."""
+    now = clock.now()
+    try:
+        user = services.check_confirmation_token(token=token, now=now)
+    except InvalidToken as error:
+        return _private(render_template("auth/confirm_invalid.html", message=error.message), 400)
+    form = ConfirmEmailForm()
+    if form.validate_on_submit():
+        try:
+            user = services.confirm_email(token=token, now=now)
+        except InvalidToken as error:
+            db.session.rollback()
+            return _private(render_template("auth/confirm_invalid.html", message=error.message), 400)
+        if user.totp_enabled_at:
+            response = _start_two_step(user, None)
+            flash("Your email address is confirmed.", "success")
+            return response
+        sessions.sign_in(user, now=now)
+        db.session.commit()
+        flash("Your email address is confirmed and your account is ready.", "success")
+        return redirect(landing_for(user))
+    return _private(render_template("auth/confirm.html", form=form, user=user))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

@@ -177,6 +177,17 @@ def notify_guests_of_change(event: ProgrammeSession, *, now: datetime, was_start
     return len(guests)
 
 
+def on_cohort_settings_changed(cohort: Cohort, *, changes: dict, actor, now: datetime) -> None:
+    """Subscribed to programme's `cohort_settings_changed`: fewer guest places than guests already
+    coming is refused."""
+    if "guest_capacity" in changes:
+        coming = db.session.scalar(select(func.count()).select_from(Guest).where(
+            Guest.cohort_id == cohort.id, Guest.rsvp == Rsvp.YES.value))
+        if cohort.guest_capacity < coming:
+            raise Conflict(f"{coming} guests have said they are coming, so the celebration needs at least {coming} "
+                           "guest places.", field="guest_capacity")
+
+
 def on_session_changed(session: ProgrammeSession, *, now: datetime, was_starting_at: datetime) -> None:
     """Subscribed to programme's `session_changed`: guest reminders planned for the old time go (the
     next planning pass writes them again), and guests hear of a celebration moved or cancelled."""

@@ -1,5 +1,14 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -23,6 +32,25 @@ class CohortForm(FlaskForm):
             raise ValidationError("The application deadline must be after applications open")
         if field.data and self.starts_on.data and field.data >= self.starts_on.data:
             raise ValidationError("The application deadline must be before the cohort starts")
+
+
+class CohortSettingsForm(FlaskForm):
+    name = StringField("Cohort name", validators=[DataRequired("Enter a name for the cohort"), Length(max=120)])
+    capacity = IntegerField("Places", validators=[
+        InputRequired("Enter how many places the cohort has"),
+        NumberRange(min=1, max=500, message="Places must be between 1 and 500"),
+    ])
+    applications_open = DateField("Applications open", validators=[Optional()], format="%Y-%m-%d")
+    application_deadline = DateField("Application deadline", validators=[Optional()], format="%Y-%m-%d")
+    offer_response_days = IntegerField("Days to answer an offer", validators=[
+        InputRequired("Enter how many days applicants have to answer an offer"),
+        NumberRange(min=1, max=60, message="Days to answer an offer must be between 1 and 60"),
+    ])
+    guest_capacity = IntegerField("Guest places at the celebration", validators=[
+        InputRequired("Enter how many guests the celebration can take"),
+        NumberRange(min=0, max=2000, message="Guest places must be between 0 and 2,000"),
+    ])
+    blind_review = BooleanField("Blind review: reviewers see others' scores only after giving their own")
 
 
 class SessionForm(FlaskForm):

@@ -102,6 +102,8 @@ class Cohort(TimestampMixin, db.Model):
     offer_response_days: Mapped[int] = mapped_column(default=14, server_default="14")
     # How many guests the celebration event can take.
     guest_capacity: Mapped[int] = mapped_column(default=60, server_default="60")
+    # Blind review: a reviewer sees other reviewers' scores only once they have scored themselves.
+    blind_review: Mapped[bool] = mapped_column(default=True, server_default="1")
 
     programme: Mapped[Programme] = relationship(back_populates="cohorts")
     modules: Mapped[list[ProgrammeModule]] = relationship(

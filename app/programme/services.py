@@ -10,7 +10,7 @@ from flask import current_app, render_template
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import clock
+from app import audit, clock
 from app.auth.models import User
 from app.content import Content
 from app.db import db
@@ -30,7 +30,7 @@ from app.programme.models import (
     SessionKind,
     SessionStatus,
 )
-from app.programme.signals import session_changed
+from app.programme.signals import cohort_settings_changed, session_changed
 from app.programme.template import WorkingDays, plan_year
 from app.urls import absolute_url, site_domain
 
@@ -92,6 +92,78 @@ def create_cohort(*, actor: User, programme: Programme, name: str, starts_on: da
         ))
     db.session.flush()
     return cohort
+
+
+@dataclass
+class CohortSettings:
+    """What the team can change about a cohort once it exists."""
+
+    name: str
+    capacity: int
+    applications_open_at: datetime | None
+    application_deadline_at: datetime | None
+    offer_response_days: int
+    guest_capacity: int
+    blind_review: bool
+
+
+SETTING_LABELS = {"name": "Name", "capacity": "Places", "applications_open_at": "Applications open",
+                  "application_deadline_at": "Application deadline", "offer_response_days": "Days to answer an offer",
+                  "guest_capacity": "Guest places", "blind_review": "Blind review"}
+
+
+def change_cohort_settings(*, actor: User, cohort: Cohort, settings: CohortSettings, now: datetime) -> dict:
+    """Change a cohort's settings. Returns what changed ({setting: (before, after)}), audited.
+
+    The domains built on the cohort check what they hold (places already offered, guests already
+    coming) and tell the people affected (applicants when the deadline moves) through the
+    `cohort_settings_changed` signal; a refusal from any of them undoes the whole change.
+    """
+    _require_team(actor)
+    name = settings.name.strip()
+    if not name:
+        raise DomainError("Give the cohort a name.", field="name")
+    if name != cohort.name and db.session.scalar(select(Cohort.id).where(
+            Cohort.programme_id == cohort.programme_id, Cohort.name == name, Cohort.id != cohort.id)):
+        raise Conflict(f"There is already a cohort called {name}.", field="name")
+    if settings.capacity < 1:
+        raise DomainError("Places must be at least 1.", field="capacity")
+    if not 1 <= settings.offer_response_days <= 60:
+        raise DomainError("Days to answer an offer must be from 1 to 60.", field="offer_response_days")
+    if settings.guest_capacity < 0:
+        raise DomainError("Guest places cannot be negative.", field="guest_capacity")
+    opens, deadline = settings.applications_open_at, settings.application_deadline_at
+    if (opens is None) != (deadline is None):
+        raise DomainError("Give both the date applications open and the deadline, or neither.",
+                          field="application_deadline" if deadline is None else "applications_open")
+    if opens and deadline:
+        if deadline <= opens:
+            raise DomainError("The application deadline must be after applications open.",
+                              field="application_deadline")
+        if clock.to_local(deadline, cohort.timezone).date() >= cohort.starts_on:
+            raise DomainError("The application deadline must be before the cohort starts.",
+                              field="application_deadline")
+        if deadline != cohort.application_deadline_at and deadline < now:
+            raise DomainError("That deadline has already passed. To close applications today, give today's date.",
+                              field="application_deadline")
+    new = {"name": name, "capacity": settings.capacity, "applications_open_at": opens,
+           "application_deadline_at": deadline, "offer_response_days": settings.offer_response_days,
+           "guest_capacity": settings.guest_capacity, "blind_review": settings.blind_review}
+    changes = {key: (getattr(cohort, key), value) for key, value in new.items() if getattr(cohort, key) != value}
+    if not changes:
+        return {}
+    for key, (_before, after) in changes.items():
+        setattr(cohort, key, after)
+    db.session.flush()
+    cohort_settings_changed.send(cohort, changes=changes, actor=actor, now=now)
+    audit.record(actor=actor, action="cohort_settings_changed", target_type="cohort", target_id=cohort.id, now=now,
+                 detail={key: [_plain(before), _plain(after)] for key, (before, after) in changes.items()})
+    db.session.flush()
+    return changes
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 @dataclass

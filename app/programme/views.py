@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import clock
@@ -17,6 +17,7 @@ from app.programme import reminder_rules, services
 from app.programme.calendar import build_calendar, session_ics_filename
 from app.programme.forms import (
     CohortForm,
+    CohortSettingsForm,
     NewDateForm,
     ReminderRuleForm,
     RescheduleModuleForm,
@@ -98,6 +99,56 @@ def new_cohort():
                   "success")
             return redirect(url_for("programme.schedule", cohort_id=cohort.id))
     return render_template("programme/cohort_form.html", form=form, form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.route("/cohorts/<int:cohort_id>/settings", methods=["GET", "POST"])
+@team_required
+def cohort_settings(cohort_id: int):
+    """Change a cohort's name, places, application window, offer and guest settings."""
+    cohort = db.get_or_404(Cohort, cohort_id)
+    tz = cohort.timezone
+    if request.method == "POST":
+        form = CohortSettingsForm()
+    else:
+        form = CohortSettingsForm(data={
+            "name": cohort.name, "capacity": cohort.capacity, "offer_response_days": cohort.offer_response_days,
+            "guest_capacity": cohort.guest_capacity, "blind_review": cohort.blind_review,
+            "applications_open": clock.to_local(cohort.applications_open_at, tz).date()
+            if cohort.applications_open_at else None,
+            "application_deadline": clock.to_local(cohort.application_deadline_at, tz).date()
+            if cohort.application_deadline_at else None})
+    if form.validate_on_submit():
+        opens = form.applications_open.data
+        deadline = form.application_deadline.data
+        settings = services.CohortSettings(
+            name=form.name.data, capacity=form.capacity.data, offer_response_days=form.offer_response_days.data,
+            guest_capacity=form.guest_capacity.data, blind_review=bool(form.blind_review.data),
+            applications_open_at=clock.local_instant(opens, time(9, 0), tz) if opens else None,
+            application_deadline_at=clock.local_instant(deadline, time(23, 59), tz) if deadline else None)
+        # A date kept as it was keeps its exact time (a cohort created elsewhere may open at 08:00).
+        if opens and cohort.applications_open_at and clock.to_local(cohort.applications_open_at, tz).date() == opens:
+            settings.applications_open_at = cohort.applications_open_at
+        if (deadline and cohort.application_deadline_at
+                and clock.to_local(cohort.application_deadline_at, tz).date() == deadline):
+            settings.application_deadline_at = cohort.application_deadline_at
+        try:
+            changes = services.change_cohort_settings(actor=current_user, cohort=cohort, settings=settings,
+                                                      now=clock.now())
+        except DomainError as error:
+            db.session.rollback()
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            if not changes:
+                flash("Nothing was changed.", "success")
+            else:
+                told = " Applicants whose application depends on the deadline have been emailed." if (
+                    "application_deadline_at" in changes and changes["application_deadline_at"][0]) else ""
+                flash("Saved: " + ", ".join(services.SETTING_LABELS[k].lower() for k in changes) + "." + told,
+                      "success")
+            return redirect(url_for("programme.cohort_settings", cohort_id=cohort.id))
+    return render_template("programme/cohort_settings.html", form=form, cohort=cohort, now=clock.now(),
+                           form_errors=bool(form.errors or form.form_errors))
 
 
 def _details(form: SessionForm) -> services.SessionDetails:

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy import text
 
 from app import clock, heartbeat
-from app.applications.services import cohort_taking_applications
+from app.applications.services import applying_cohorts
 from app.db import database_heads, db, migration_script, read_only_unit
 from app.notifications.services import backlog
 from app.permissions import public
@@ -28,7 +28,7 @@ def index():
             modules.setdefault(session.module.number, []).append(session)
     return render_template("public/index.html", page=content.pages["programme"], content=content,
                            cohort=cohort, module_sessions=modules, sessions=sessions, now=now,
-                           applying=cohort_taking_applications(now))
+                           applying=applying_cohorts(now))
 
 
 @bp.get("/privacy")

@@ -26,7 +26,7 @@ from app.auth.models import Organisation, OrganisationKind, User
 from app.auth.services import normalise_email
 from app.db import db
 from app.errors import Conflict, DomainError
-from app.notifications.services import cancel_pending, seal_link
+from app.notifications.services import cancel_pending, cancel_pending_any, seal_link
 from app.programme.models import Cohort
 from app.programme.reminder_rules import rules_for
 from app.tokens import new_token
@@ -80,17 +80,27 @@ ANSWER_COLUMNS = ("job_title", "profession", "phone", "is_improvement_community_
 
 # -- applying --------------------------------------------------------------------------------
 
-def cohort_taking_applications(now: datetime) -> Cohort | None:
-    """The cohort whose application window is open, or else the next one to open."""
+@dataclass
+class ApplyingCohorts:
+    """Every cohort an applicant could apply to now (soonest deadline first), those opening later
+    (soonest first), and the cohort whose applications closed most recently."""
+
+    open: list[Cohort]
+    upcoming: list[Cohort]
+    last_closed: Cohort | None
+
+
+def applying_cohorts(now: datetime) -> ApplyingCohorts:
     cohorts = db.session.scalars(
         select(Cohort).where(Cohort.applications_open_at.is_not(None), Cohort.application_deadline_at.is_not(None))
-        .order_by(Cohort.applications_open_at)
+        .order_by(Cohort.application_deadline_at, Cohort.id)
     ).all()
-    open_now = [c for c in cohorts if c.application_window(now) == "open"]
-    if open_now:
-        return open_now[0]
-    upcoming = [c for c in cohorts if c.application_window(now) == "not_open"]
-    return upcoming[0] if upcoming else (cohorts[-1] if cohorts else None)
+    closed = [c for c in cohorts if c.application_window(now) == "closed"]
+    return ApplyingCohorts(
+        open=[c for c in cohorts if c.application_window(now) == "open"],
+        upcoming=sorted((c for c in cohorts if c.application_window(now) == "not_open"),
+                        key=lambda c: (c.applications_open_at, c.id)),
+        last_closed=closed[-1] if closed else None)
 
 
 def application_for(user: User, cohort: Cohort) -> Application | None:
@@ -130,7 +140,7 @@ def start_application(*, applicant: User, cohort: Cohort, now: datetime) -> Appl
     return application
 
 
-def _resolve_organisation(answers: Answers) -> Organisation | None:
+def _resolve_organisation(answers: Answers, current_id: int | None) -> Organisation | None:
     name = answers.new_organisation_name.strip()
     if name:
         try:
@@ -146,7 +156,7 @@ def _resolve_organisation(answers: Answers) -> Organisation | None:
         return organisation
     if answers.organisation_id:
         organisation = db.session.get(Organisation, answers.organisation_id)
-        if organisation is None:
+        if organisation is None or (organisation.accepted_at is None and organisation.id != current_id):
             raise DomainError("Choose your organisation from the list, or add it.", field="organisation_id")
         return organisation
     return None
@@ -164,7 +174,7 @@ def save_draft(*, actor: User, application: Application, answers: Answers, now: 
         value = getattr(answers, name)
         setattr(application, name, value.strip() if isinstance(value, str) else value)
     application.sponsor_email = normalise_email(answers.sponsor_email) if answers.sponsor_email else ""
-    organisation = _resolve_organisation(answers)
+    organisation = _resolve_organisation(answers, application.organisation_id)
     application.organisation_id = organisation.id if organisation else None
     db.session.flush()
 
@@ -256,6 +266,18 @@ def _email_sponsor(approval: SponsorApproval, token: str, *, now: datetime) -> N
                    subject=f"Reminder: {application.applicant.name} is waiting for your confirmation", **context)
 
 
+def cancel_emails_about(application: Application) -> int:
+    """Cancel every email still to go about this application (to the applicant, their line managers
+    and the team): requests, chasers, reminders and outcomes. Returns how many."""
+    prefixes = [f"{kind}:{application.id}:" for kind in ("outcome", "deadline-reminder", "offer-reminder",
+                                                           "place-free")]
+    prefixes += [f"application-submitted:{application.id}", f"offer-accepted:{application.id}"]
+    for approval in application.approvals:
+        prefixes += [f"sponsor-request:{approval.id}:", f"sponsor-chaser:{approval.id}:",
+                     f"sponsor-decided:{approval.id}"]
+    return cancel_pending_any(prefixes)
+
+
 def stop_chasers(approval: SponsorApproval) -> None:
     cancel_pending(f"sponsor-chaser:{approval.id}:")
 
@@ -269,11 +291,27 @@ def pending_approval(application: Application) -> SponsorApproval:
     return approval
 
 
+def can_ask_another_sponsor(application: Application, now: datetime) -> bool:
+    """Waiting for a line manager, or turned down by one while the application window is open."""
+    if application.status == ApplicationStatus.AWAITING_SPONSOR:
+        return True
+    return (application.status == ApplicationStatus.SPONSOR_DECLINED
+            and application.cohort.application_window(now) == "open")
+
+
 def change_sponsor(*, actor: User, application: Application, name: str, email: str, job_title: str,
                    now: datetime) -> SponsorApproval:
-    """Ask a different line manager. The old link stops working."""
+    """Ask a different line manager: instead of one who has not answered (whose link stops working),
+    or after one declined, while applications are open."""
     require_applicant(actor, application)
-    old = pending_approval(application)
+    declined = application.status == ApplicationStatus.SPONSOR_DECLINED
+    if declined:
+        if application.cohort.application_window(now) != "open":
+            raise Conflict("Applications have closed, so you cannot ask another line manager now. Contact the "
+                           "programme team if you think this is wrong.")
+        old = application.current_approval
+    else:
+        old = pending_approval(application)
     name, email, job_title = name.strip(), normalise_email(email), job_title.strip()
     if not name:
         raise DomainError("Enter your line manager's name.", field="sponsor_name")
@@ -281,6 +319,14 @@ def change_sponsor(*, actor: User, application: Application, name: str, email: s
         raise DomainError("Enter your line manager's email address.", field="sponsor_email")
     if email == application.applicant.email:
         raise DomainError("Your line manager's email address must not be your own.", field="sponsor_email")
+    if declined:
+        if old is not None and email == old.sponsor_email:
+            raise DomainError(f"{old.sponsor_name} has already declined. Ask a different line manager.",
+                              field="sponsor_email")
+        # The declined request keeps its decision (the history shows it); a new request goes out.
+        application.sponsor_name, application.sponsor_email, application.sponsor_job_title = name, email, job_title
+        db.session.flush()
+        return _request_sponsor(application, now=now, actor=actor)
     old.decision = SponsorDecision.SUPERSEDED.value
     stop_chasers(old)
     application.sponsor_name, application.sponsor_email, application.sponsor_job_title = name, email, job_title
@@ -316,6 +362,7 @@ def withdraw_application(*, actor: User, application: Application, now: datetime
         stop_chasers(approval)
     application.decision = None
     change_status(application, ApplicationStatus.WITHDRAWN, actor=actor, now=now, note=reason.strip()[:500])
+    cancel_emails_about(application)
     if was_offered:
         notify_team_place_free(application, now=now)
     db.session.flush()

@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("applications", __name__, template_folder="../templates")
 
-from app.applications.views import applicant, sponsor, team  # noqa: E402,F401  (registers the routes)
+from app.applications.views import (  # noqa: E402,F401  (registers the routes)
+    applicant,
+    export,
+    organisations,
+    reviewing,
+    sponsor,
+    team,
+)

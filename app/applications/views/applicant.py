@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app import clock
@@ -17,11 +16,12 @@ from app.applications.forms import (
 )
 from app.applications.models import Application, ApplicationStatus
 from app.applications.views import bp
-from app.auth.models import ORGANISATION_KIND_LABELS, Organisation
+from app.auth.models import ORGANISATION_KIND_LABELS
 from app.db import db
 from app.errors import DomainError
 from app.form_errors import attach_domain_error
 from app.permissions import can_view_application, public, signed_in
+from app.programme.models import Cohort
 
 
 def _own_application(application_id: int) -> Application:
@@ -37,40 +37,67 @@ def _own_application(application_id: int) -> Application:
 @signed_in
 def mine():
     now = clock.now()
-    cohort = services.cohort_taking_applications(now)
-    return render_template("applications/mine.html", applications=services.applications_of(current_user),
-                           cohort=cohort, window=cohort.application_window(now) if cohort else None, now=now)
+    applications = services.applications_of(current_user)
+    applied = {a.cohort_id for a in applications}
+    cohorts = services.applying_cohorts(now)
+    return render_template("applications/mine.html", applications=applications, now=now,
+                           open_cohorts=[c for c in cohorts.open if c.id not in applied],
+                           upcoming=[c for c in cohorts.upcoming if c.id not in applied])
 
 
 @bp.get("/apply")
 @public
 def apply():
+    """Every cohort taking applications; with one, its page directly."""
     now = clock.now()
-    cohort = services.cohort_taking_applications(now)
-    existing = services.application_for(current_user, cohort) if cohort and current_user.is_authenticated else None
+    cohorts = services.applying_cohorts(now)
+    if len(cohorts.open) == 1:
+        return _apply_page(cohorts.open[0], now)
+    if cohorts.open:
+        existing = {}
+        if current_user.is_authenticated:
+            existing = {a.cohort_id: a for a in services.applications_of(current_user)}
+        return render_template("applications/apply_choose.html", cohorts=cohorts, existing=existing, now=now)
+    shown = cohorts.upcoming[0] if cohorts.upcoming else cohorts.last_closed
+    if shown is None:
+        return render_template("applications/apply.html", cohort=None, now=now)
+    return _apply_page(shown, now)
+
+
+@bp.get("/apply/<int:cohort_id>")
+@public
+def apply_to(cohort_id: int):
+    """One cohort's application page: the link the team shares for a particular cohort."""
+    return _apply_page(db.get_or_404(Cohort, cohort_id), clock.now())
+
+
+def _apply_page(cohort: Cohort, now):
+    existing = services.application_for(current_user, cohort) if current_user.is_authenticated else None
     return render_template("applications/apply.html", cohort=cohort, now=now, existing=existing,
-                           window=cohort.application_window(now) if cohort else None)
+                           window=cohort.application_window(now),
+                           others=len(services.applying_cohorts(now).open) > 1)
 
 
 @bp.post("/apply")
 @signed_in
 def start():
     now = clock.now()
-    cohort = services.cohort_taking_applications(now)
+    cohort = db.session.get(Cohort, request.form.get("cohort_id", type=int) or 0)
     if cohort is None:
-        abort(404)
+        flash("Choose the cohort you are applying to.", "error")
+        return redirect(url_for("applications.apply"))
     try:
         application = services.start_application(applicant=current_user, cohort=cohort, now=now)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return redirect(url_for("applications.apply"))
+        return redirect(url_for("applications.apply_to", cohort_id=cohort.id))
     db.session.commit()
     return redirect(url_for("applications.edit", application_id=application.id))
 
 
-def _organisation_choices() -> list[SelectChoice]:
-    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+def _organisation_choices(including: int | None) -> list[SelectChoice]:
+    organisations = services.choosable_organisations(including=including)
     return [SelectChoice("", "Choose your organisation")] + [SelectChoice(str(o.id), o.name) for o in organisations]
 
 
@@ -95,15 +122,22 @@ def _answers(form: ApplicationForm) -> services.Answers:
 
 
 def _form_for(application: Application) -> ApplicationForm:
+    from app import held_forms  # kept here: this function is the only user in this module
+
+    held = held_forms.restore(request.path) if request.method == "GET" else None
     if request.method == "POST":
         form = ApplicationForm()
+    elif held is not None:
+        # What they typed when their sign-in had ended: shown, not saved, until they press a button.
+        form = ApplicationForm(formdata=held)
+        flash(held_forms.RESTORED_MESSAGE, "info")
     else:
         data = {name: getattr(application, name) for name in services.ANSWER_COLUMNS}
         data["crosses_boundaries"] = {True: "yes", False: "no"}.get(application.crosses_boundaries)
         data["organisation_id"] = str(application.organisation_id) if application.organisation_id else ""
         data["sponsor_email"] = application.sponsor_email
         form = ApplicationForm(data=data)
-    form.organisation_id.choices = _organisation_choices()
+    form.organisation_id.choices = _organisation_choices(application.organisation_id)
     return form
 
 
@@ -160,11 +194,15 @@ def status(application_id: int):
 @signed_in
 def change_sponsor(application_id: int):
     application = _own_application(application_id)
+    if not services.can_ask_another_sponsor(application, clock.now()):
+        flash("Your line manager has already answered, so you cannot change who we ask.", "error")
+        return redirect(url_for("applications.status", application_id=application.id))
+    declined = application.status == ApplicationStatus.SPONSOR_DECLINED
     form = SponsorChangeForm()
     if not form.is_submitted():
-        form = SponsorChangeForm(data={"sponsor_name": application.sponsor_name,
-                                       "sponsor_email": application.sponsor_email,
-                                       "sponsor_job_title": application.sponsor_job_title})
+        form = SponsorChangeForm(data={} if declined else {"sponsor_name": application.sponsor_name,
+                                                           "sponsor_email": application.sponsor_email,
+                                                           "sponsor_job_title": application.sponsor_job_title})
     elif form.validate():
         try:
             services.change_sponsor(actor=current_user, application=application, name=form.sponsor_name.data,
@@ -174,7 +212,8 @@ def change_sponsor(application_id: int):
             attach_domain_error(form, error)
         else:
             db.session.commit()
-            flash(f"We have emailed {application.sponsor_name}. The link sent to your previous line manager "
+            flash(f"We have emailed {application.sponsor_name} to ask for their support." if declined else
+                  f"We have emailed {application.sponsor_name}. The link sent to your previous line manager "
                   "no longer works.", "success")
             return redirect(url_for("applications.status", application_id=application.id))
     return render_template("applications/change_sponsor.html", form=form, application=application,
@@ -236,3 +275,22 @@ def respond(application_id: int):
         return redirect(url_for("programme.home"))
     flash("You have declined the place. Thank you for letting us know.", "success")
     return redirect(url_for("applications.status", application_id=application.id))
+
+
+# -- the applicant's copy of their answers ---------------------------------------------------
+
+@bp.app_template_global("application_answers")
+def application_answers(application: Application) -> list[tuple[str, str]]:
+    """The questions as the form words them, with this application's answers: for the applicant's
+    copy and the confirmation email."""
+    from app.applications.forms import submitted_answers
+
+    return submitted_answers(application)
+
+
+@bp.get("/applications/<int:application_id>/answers")
+@signed_in
+def answers(application_id: int):
+    application = _own_application(application_id)
+    return render_template("applications/answers.html", application=application,
+                           answers=application_answers(application))

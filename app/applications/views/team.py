@@ -6,20 +6,21 @@ import math
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
-from app import audit, clock
+from app import clock
 from app.applications import services
 from app.applications.forms import (
     DecisionForm,
     OnBehalfForm,
     ReviewForm,
 )
-from app.applications.models import Application, ApplicationStatus, Decision
+from app.applications.models import DECISION_LABELS, Application, ApplicationStatus, Decision
+from app.applications.team_forms import AssignReviewersForm, BulkDecisionForm, ReleaseForm
 from app.applications.views import bp
 from app.auth.models import ORGANISATION_KIND_LABELS
-from app.db import db, write_unit
+from app.db import db
 from app.errors import DomainError
-from app.exports import spreadsheet_response
 from app.form_errors import attach_domain_error
 from app.permissions import team_required
 from app.programme.models import Cohort
@@ -52,40 +53,6 @@ def team_list(cohort_id: int):
                            statuses=list(ApplicationStatus), args=args)
 
 
-EXPORT_HEADERS = ["Reference", "Name", "Email", "Status", "Submitted", "Job title", "Profession", "Organisation",
-                  "Organisation kind", "Region", "Improvement community member", "Leads a network CoP",
-                  "Community of practice", "What it cares about", "Who it brings together", "Crosses boundaries",
-                  "How", "CoP status", "Hopes", "Line manager", "Line manager email", "Line manager job title",
-                  "Mean score", "Decision", "Waiting list position"]
-
-
-def _export_rows(cohort: Cohort):
-    applications = db.session.scalars(
-        services.filtered_query(cohort, _filters()).order_by(Application.id)
-        .options(*services.LIST_OPTIONS)
-    ).all()
-    for a in applications:
-        org = a.organisation
-        yield [a.id, a.applicant.name, a.applicant.email, a.status_label,
-               clock.to_local(a.submitted_at, cohort.timezone).isoformat() if a.submitted_at else "",
-               a.job_title, a.profession, org.name if org else "", org.kind_label if org else "",
-               org.region if org else "", a.is_improvement_community_member, a.leads_network_cop, a.cop_title,
-               a.cop_domain, a.cop_members, "" if a.crosses_boundaries is None else a.crosses_boundaries,
-               a.boundaries_how, a.cop_status or "", a.hopes, a.sponsor_name, a.sponsor_email, a.sponsor_job_title,
-               a.mean_score if a.mean_score is not None else "", a.decision or "", a.waitlist_rank or ""]
-
-
-@bp.get("/team/cohorts/<int:cohort_id>/applications.<any(csv, xlsx):fmt>")
-@team_required
-def export(cohort_id: int, fmt: str):
-    cohort = db.get_or_404(Cohort, cohort_id)
-    rows = list(_export_rows(cohort))
-    with write_unit():
-        audit.record(actor=current_user, action="applications_exported", target_type="cohort", target_id=cohort.id,
-                     detail={"format": fmt, "rows": len(rows)})
-    return spreadsheet_response(fmt, EXPORT_HEADERS, rows, title="Applications", filename_stem=f"applications-{cohort.name}")
-
-
 def _team_detail(application: Application, **forms):
     my_review = next((r for r in application.reviews if r.reviewer_id == current_user.id), None)
     review_form = forms.get("review_form") or ReviewForm(data={
@@ -95,10 +62,21 @@ def _team_detail(application: Application, **forms):
         "comment": my_review.comment if my_review else ""})
     decision_form = forms.get("decision_form") or DecisionForm(data={"decision": application.decision or "none"})
     on_behalf_form = forms.get("on_behalf_form") or OnBehalfForm()
-    has_errors = any(f.errors or f.form_errors for f in (review_form, decision_form, on_behalf_form))
+    assign_form = forms.get("assign_form") or reviewer_form(application)
+    has_errors = any(f.errors or f.form_errors for f in (review_form, decision_form, on_behalf_form, assign_form))
     return render_template("applications/team_detail.html", application=application, now=clock.now(),
                            review_form=review_form, decision_form=decision_form, on_behalf_form=on_behalf_form,
-                           missing=services.missing_answers(application), form_errors=has_errors)
+                           assign_form=assign_form, show_scores=services.can_see_scores(current_user, application),
+                           decision_labels=DECISION_LABELS, missing=services.missing_answers(application),
+                           form_errors=has_errors)
+
+
+def reviewer_form(application: Application, form: AssignReviewersForm | None = None) -> AssignReviewersForm:
+    if form is None:
+        form = AssignReviewersForm(data={"reviewers": [a.reviewer_id for a in application.assignments]})
+    form.reviewers.choices = [SelectChoice(u.id, f"{u.name} ({'team' if u.is_team else 'facilitator'})")
+                              for u in services.possible_reviewers() if u.id != application.applicant_id]
+    return form
 
 
 @bp.get("/team/applications/<int:application_id>")
@@ -107,23 +85,23 @@ def team_detail(application_id: int):
     return _team_detail(db.get_or_404(Application, application_id))
 
 
-@bp.post("/team/applications/<int:application_id>/review")
+@bp.post("/team/applications/<int:application_id>/reviewers")
 @team_required
-def review(application_id: int):
+def assign(application_id: int):
     application = db.get_or_404(Application, application_id)
-    form = ReviewForm()
+    form = reviewer_form(application, AssignReviewersForm())
     if form.validate_on_submit():
         try:
-            services.score_application(actor=current_user, application=application, boundary=form.boundary.data,
-                                       ambition=form.ambition.data, readiness=form.readiness.data,
-                                       comment=form.comment.data or "")
+            services.assign_reviewers(actor=current_user, application=application, reviewer_ids=form.reviewers.data,
+                                      now=clock.now())
         except DomainError as error:
+            db.session.rollback()
             attach_domain_error(form, error)
         else:
             db.session.commit()
-            flash("Your scores are saved.", "success")
+            flash("Reviewers saved.", "success")
             return redirect(url_for("applications.team_detail", application_id=application.id))
-    return _team_detail(application, review_form=form)
+    return _team_detail(application, assign_form=form)
 
 
 @bp.post("/team/applications/<int:application_id>/decision")
@@ -165,37 +143,88 @@ def record_on_behalf(application_id: int):
     return _team_detail(application, on_behalf_form=form)
 
 
-@bp.get("/team/cohorts/<int:cohort_id>/selection")
+def _bulk_form(pool, form: BulkDecisionForm | None = None) -> BulkDecisionForm:
+    form = form or BulkDecisionForm()
+    form.applications.choices = [SelectChoice(a.id, a.applicant.name) for a in pool if a.status == ApplicationStatus.SPONSOR_APPROVED]
+    return form
+
+
+@bp.route("/team/cohorts/<int:cohort_id>/selection", methods=["GET", "POST"])
 @team_required
 def selection(cohort_id: int):
+    """The selection pool, with one decision for every application ticked."""
     cohort = db.get_or_404(Cohort, cohort_id)
     now = clock.now()
     pool = services.selection_pool(cohort)
+    form = _bulk_form(pool)
+    if request.method == "POST" and form.validate_on_submit():
+        chosen = [a for a in pool if a.id in set(form.applications.data or [])]
+        decision = None if form.decision.data == "none" else Decision(form.decision.data)
+        try:
+            changed = services.set_decisions(actor=current_user, applications=chosen, decision=decision, now=now)
+        except DomainError as error:
+            db.session.rollback()
+            attach_domain_error(form, error)
+            pool = services.selection_pool(cohort)
+            form = _bulk_form(pool, form)
+        else:
+            db.session.commit()
+            label = DECISION_LABELS[decision].lower() if decision else "no decision yet"
+            flash(f"{changed} decision{'s' if changed != 1 else ''} saved ({label}). Applicants are told when you "
+                  "release outcomes.", "success")
+            return redirect(url_for("applications.selection", cohort_id=cohort.id))
     offered = [a for a in pool if a.status in (ApplicationStatus.OFFERED, ApplicationStatus.ACCEPTED)
                or (a.status == ApplicationStatus.SPONSOR_APPROVED and a.decision == Decision.OFFER)]
     unreleased = sum(1 for a in pool if a.status == ApplicationStatus.SPONSOR_APPROVED and a.decision)
-    return render_template("applications/selection.html", cohort=cohort, pool=pool, now=now,
+    return render_template("applications/selection.html", cohort=cohort, pool=pool, now=now, form=form,
                            taken=services.places_taken(cohort, now), mix=services.mix(offered),
-                           unreleased=unreleased, next_waiting=services.next_on_waitlist(cohort))
+                           unreleased=unreleased, next_waiting=services.next_on_waitlist(cohort),
+                           form_errors=bool(form.errors or form.form_errors))
 
 
 @bp.route("/team/cohorts/<int:cohort_id>/selection/release", methods=["GET", "POST"])
 @team_required
 def release(cohort_id: int):
+    """Check every outcome email (with the team's own words) and the offer deadline, then send them all."""
     cohort = db.get_or_404(Cohort, cohort_id)
+    now = clock.now()
+    pool = services.decided_waiting(cohort)
     if request.method == "POST":
+        form = ReleaseForm()
+    else:
+        form = ReleaseForm(data={"offer_deadline": services.default_offer_deadline(cohort, now)})
+    messages = services.OutcomeMessages(offer=form.offer_message.data or "", waitlist=form.waitlist_message.data or "",
+                                        unsuccessful=form.unsuccessful_message.data or "")
+    if request.method == "POST" and form.validate_on_submit() and request.form.get("action") == "release":
         try:
-            counts = services.release_outcomes(actor=current_user, cohort=cohort, now=clock.now())
+            counts = services.release_outcomes(actor=current_user, cohort=cohort, now=now,
+                                               offer_deadline=form.offer_deadline.data, messages=messages)
         except DomainError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            attach_domain_error(form, error)
         else:
             db.session.commit()
             flash(f"Outcomes released: {counts['offer']} offered, {counts['waitlist']} on the waiting list, "
                   f"{counts['unsuccessful']} unsuccessful. The emails are on their way.", "success")
-        return redirect(url_for("applications.selection", cohort_id=cohort.id))
-    pool = [a for a in services.selection_pool(cohort) if a.status == ApplicationStatus.SPONSOR_APPROVED and a.decision]
-    return render_template("applications/release.html", cohort=cohort, pool=pool)
+            return redirect(url_for("applications.selection", cohort_id=cohort.id))
+    deadline = None
+    if form.offer_deadline.data:
+        try:
+            deadline = services.check_offer_deadline(cohort, form.offer_deadline.data, now)
+        except DomainError as error:
+            if request.method == "POST" and not form.offer_deadline.errors:
+                attach_domain_error(form, error)
+    previews = []
+    for decision in Decision:
+        first = next((a for a in pool if a.decision == decision), None)
+        if first is not None:
+            subject, text = services.preview_outcome(first, decision, message=messages.for_decision(decision),
+                                                     offer_expires_at=deadline, now=now)
+            previews.append({"decision": decision, "count": sum(1 for a in pool if a.decision == decision),
+                             "name": first.applicant.name, "subject": subject, "text": text,
+                             "field": getattr(form, f"{decision.value}_message")})
+    return render_template("applications/release.html", cohort=cohort, pool=pool, form=form, previews=previews,
+                           decision_labels=DECISION_LABELS, form_errors=bool(form.errors or form.form_errors))
 
 
 @bp.post("/team/cohorts/<int:cohort_id>/selection/offer-next")
