@@ -50,6 +50,7 @@ bench: setup
 	$(PY) bench/kill_web.py --postgres 2>/dev/null || status=1; \
 	$(PY) bench/load.py --seconds $(LOAD_SECONDS) 2>/dev/null || status=1; \
 	$(PY) bench/run.py 2>/dev/null || status=1; \
+	$(PY) bench/registration.py 2>/dev/null || status=1; \
 	exit $$status
 
 lint: setup

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import event, insert
 
 from app import clock
-from app.applications.models import Application
+from app.applications.models import Application, Review, ReviewAssignment
 from app.attendance.models import Attendance
 from app.db import db
 from app.portal.services import ResourceDetails, add_post, share_resource, start_thread
-from tests.factories import make_cohort, make_participant, make_team, make_user
+from tests.factories import make_cohort, make_facilitator, make_participant, make_team, make_user
 
 LISTING_PAGES = [
     "/cohorts/{id}/schedule",
@@ -20,6 +20,7 @@ LISTING_PAGES = [
     "/cohorts/{id}/people",
     "/team/cohorts/{id}/applications",
     "/team/cohorts/{id}/selection",
+    "/team/cohorts/{id}/reviewers",
 ]
 
 
@@ -37,8 +38,17 @@ def _fill(cohort, team, *, people: int, resources: int, threads: int, applicatio
         thread = start_thread(actor=participants[n % people], cohort=cohort, module_number=None, now=now,
                               title=f"Question {n}", body="What worked for you?")
         add_post(actor=participants[-1], thread=thread, now=now, body="This did.")
-    db.session.add_all(Application(cohort_id=cohort.id, applicant_id=make_user().id, status=status, submitted_at=now)
-                       for status in (["submitted", "awaiting_sponsor", "sponsor_approved"] * applications)[:applications])
+    added = [Application(cohort_id=cohort.id, applicant_id=make_user().id, status=status, submitted_at=now)
+             for status in (["submitted", "awaiting_sponsor", "sponsor_approved"] * applications)[:applications]]
+    db.session.add_all(added)
+    db.session.flush()
+    # Each application has two reviewers, one of whom has scored it.
+    reviewers = [team, make_facilitator()]
+    db.session.execute(insert(ReviewAssignment), [
+        {"application_id": a.id, "reviewer_id": r.id, "assigned_at": now} for a in added for r in reviewers])
+    db.session.execute(insert(Review), [
+        {"application_id": a.id, "reviewer_id": team.id, "boundary_score": 3, "ambition_score": 3,
+         "readiness_score": 3, "comment": "", "created_at": now, "updated_at": now} for a in added])
     db.session.flush()
 
 
@@ -78,3 +88,24 @@ def test_a_listing_page_makes_as_many_queries_for_a_bigger_cohort(app, client, l
     few, many = _count(app, client, template.format(id=small)), _count(app, client, template.format(id=big))
     assert few == many, (template, few, many)
     assert many <= 10, (template, many)
+
+
+def test_a_reviewers_list_makes_as_many_queries_for_many_assignments(app, client, login_as):
+    team = make_team()
+    few, many = make_facilitator(), make_facilitator()
+    cohort = make_cohort(actor=team)
+    now = clock.now()
+    applications = [Application(cohort_id=cohort.id, applicant_id=make_user().id, status="sponsor_approved",
+                                submitted_at=now) for _ in range(20)]
+    db.session.add_all(applications)
+    db.session.flush()
+    db.session.execute(insert(ReviewAssignment), [{"application_id": a.id, "reviewer_id": few.id, "assigned_at": now}
+                                                  for a in applications[:1]]
+                       + [{"application_id": a.id, "reviewer_id": many.id, "assigned_at": now} for a in applications])
+    db.session.commit()
+    counts = []
+    for reviewer in (few, many):
+        login_as(reviewer)
+        client.get("/team/reviews")
+        counts.append(_count(app, client, "/team/reviews"))
+    assert counts[0] == counts[1] <= 10, counts

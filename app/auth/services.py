@@ -228,9 +228,13 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def request_password_reset(*, email: str, now: datetime) -> None:
-    """Email a single-use reset link if an account exists. Says nothing either way."""
+    """Email a single-use reset link if an account exists. Says nothing either way (the page answers
+    no sooner than a floor, so its time says nothing either); a request for an address without a
+    working account is written to the audit log, where repeated guessing shows."""
     user = find_user_by_email(email)
     if user is None or user.is_disabled:
+        record(actor=None, action="password_reset_refused", target_type="user", target_id=getattr(user, "id", None),
+               now=now, detail={"reason": "disabled" if user else "unknown email"})
         return
     token, token_hash = new_token()
     ttl = current_app.config["PASSWORD_RESET_TTL"]

@@ -18,9 +18,9 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email_confirmed_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('email_confirmed_at', sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table('organisations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('accepted_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table('cohorts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('blind_review', sa.Boolean(), server_default='1', nullable=False))
 
@@ -29,9 +29,9 @@ def upgrade():
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('token_hash', sa.String(length=64), nullable=False),
-        sa.Column('created_at', sa.DateTime(), nullable=False),
-        sa.Column('expires_at', sa.DateTime(), nullable=False),
-        sa.Column('used_at', sa.DateTime(), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_email_confirmations_user_id_users'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_email_confirmations')),
@@ -45,7 +45,7 @@ def upgrade():
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('application_id', sa.Integer(), nullable=False),
         sa.Column('reviewer_id', sa.Integer(), nullable=False),
-        sa.Column('assigned_at', sa.DateTime(), nullable=False),
+        sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('assigned_by_id', sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(['application_id'], ['applications.id'],
                                 name=op.f('fk_review_assignments_application_id_applications'), ondelete='CASCADE'),
@@ -68,8 +68,8 @@ def upgrade():
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('path', sa.String(length=300), nullable=False),
         sa.Column('data', sa.JSON(), nullable=False),
-        sa.Column('created_at', sa.DateTime(), nullable=False),
-        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_held_forms_user_id_users'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_held_forms')),
