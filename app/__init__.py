@@ -116,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     from app.evaluation.views import bp as evaluation_bp
     from app.groups.views import bp as groups_bp
     from app.portal.views import bp as portal_bp
+    from app.programme import facilitator_views  # noqa: F401  (adds the facilitators page to programme's blueprint)
     from app.programme.views import bp as programme_bp
     from app.public.views import bp as public_bp
 
@@ -131,15 +132,29 @@ TWO_STEP_EXEMPT = {"auth.two_step_settings", "auth.logout", "static", "public.he
 def register_signal_handlers() -> None:
     """Domains above programme subscribe to what it announces (connecting twice is harmless)."""
     from app.applications.services.cohort_changes import on_cohort_settings_changed as applications_check
+    from app.attendance.guards import apologies_sent
+    from app.attendance.guards import on_session_calling_off as attendance_guards
     from app.celebration.services import on_cohort_settings_changed as celebration_checks
     from app.celebration.services import on_session_changed as celebration_reacts
     from app.evaluation.jobs import on_session_changed as evaluation_reacts
-    from app.programme.signals import cohort_settings_changed, session_changed
+    from app.programme.signals import (
+        cohort_settings_changed,
+        register_session_notes,
+        session_calling_off,
+        session_changed,
+    )
 
     for receiver in (celebration_reacts, evaluation_reacts):
         session_changed.connect(receiver, weak=False)
     for receiver in (applications_check, celebration_checks):
         cohort_settings_changed.connect(receiver, weak=False)
+    session_calling_off.connect(attendance_guards, weak=False)
+    register_session_notes(apologies_sent)
+
+    from app.auth.services import OPTIONAL_REMINDERS, opted_out_of_reminders
+    from app.notifications.services import register_opt_out
+
+    register_opt_out(OPTIONAL_REMINDERS, opted_out_of_reminders)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -19,6 +19,18 @@ def local_instant(day: date, at: time, tz: str | ZoneInfo = LONDON) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
+def wall_clock_problem(day: date, at: time, tz: str | ZoneInfo = LONDON) -> str | None:
+    """"missing" when the clocks jump over this time that day (01:30 on the last Sunday in March in
+    London), "ambiguous" when it happens twice (01:30 on the last Sunday in October), else None."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    first = datetime.combine(day, at, tzinfo=zone)
+    second = first.replace(fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    return "missing" if back != first.replace(tzinfo=None) else "ambiguous"
+
+
 def to_local(instant: datetime, tz: str | ZoneInfo = LONDON) -> datetime:
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     return instant.astimezone(zone)

@@ -28,3 +28,11 @@ class InvalidToken(DomainError):
     """A link's token is unknown, used or expired."""
 
     status_code = 400
+
+
+class FieldErrors(DomainError):
+    """Several answers are wrong at once: one message per field, so the form can show them all."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(" ".join(errors.values()), field=next(iter(errors), None))
+        self.errors = errors

@@ -6,7 +6,12 @@ shows as typed. A CSV has no cell types, so there the text is prefixed with an a
 a plain number or phone number ("-3", "+44 20 7946 0000"), which cannot call anything.
 
 Dates and times are given as local (wall-clock) values: a workbook gets real Excel dates shown as
-"30 Nov 2026 14:05"; a CSV gets that text.
+"30 Nov 2026 14:05"; a CSV gets that text. A `Percent` is a number in a workbook (shown "85%") and
+that text in a CSV. A workbook's columns are as wide as what they hold (within limits) and its
+header row has filter buttons.
+
+Reading back: `read_table_upload` takes a CSV or an XLSX upload and gives its rows as lists of cells
+(strings, or datetimes where a workbook holds real dates).
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from flask import Response
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Percent(float):
+    """A share (0.85) written as a percentage: a number formatted 0% in a workbook, "85%" in a CSV."""
 
 
 CSV_UPLOAD_LIMIT = 2 * 1024 * 1024
@@ -43,6 +52,54 @@ def read_csv_upload(form) -> str | None:
     except UnicodeDecodeError:
         form.file.errors = ["The file must be a CSV saved as UTF-8"]
         return None
+
+
+TABLE_UPLOAD_ROWS = 50_000
+
+
+def read_table_upload(form) -> list[list] | None:
+    """The rows of the CSV or XLSX in `form.file` (a workbook's first sheet), or None with the reason
+    on the field. CSV cells are text with our formula guard taken off (see `from_cell`); workbook
+    cells are text, numbers or datetimes (real dates in the sheet), with empty cells as ""."""
+    upload = form.file.data
+    if not upload or not upload.filename:
+        form.file.errors = ["Choose a CSV or Excel file to import"]
+        return None
+    raw = upload.read(CSV_UPLOAD_LIMIT + 1)
+    if len(raw) > CSV_UPLOAD_LIMIT:
+        form.file.errors = ["The file must be smaller than 2 MB"]
+        return None
+    if raw[:4] == b"PK\x03\x04":  # a zip: an Excel workbook
+        return _read_xlsx(form, raw)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        form.file.errors = ["The file must be a CSV saved as UTF-8, or an Excel workbook (.xlsx)"]
+        return None
+    return csv_rows(text)
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """A CSV's rows, one list per line of the file (a blank line is an empty list)."""
+    return [[from_cell(cell) for cell in row] for row in csv.reader(io.StringIO(text.lstrip("\ufeff")))]
+
+
+def _read_xlsx(form, raw: bytes) -> list[list] | None:
+    try:
+        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - a damaged or disguised file: any reader error means "cannot read"
+        form.file.errors = ["The file could not be read as an Excel workbook (.xlsx)"]
+        return None
+    try:
+        rows = []
+        for row in workbook.worksheets[0].iter_rows(values_only=True):
+            if len(rows) >= TABLE_UPLOAD_ROWS:
+                form.file.errors = [f"The file has more than {TABLE_UPLOAD_ROWS:,} rows"]
+                return None
+            rows.append(["" if value is None else value for value in row])
+        return rows
+    finally:
+        workbook.close()
 
 
 def from_cell(text: str) -> str:
@@ -73,6 +130,8 @@ def safe_cell(value):
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, Percent):
+        return f"{round(value * 100)}%"
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, (datetime, date)):
@@ -94,6 +153,9 @@ def _write_xlsx_cell(sheet, row: int, column: int, value) -> None:
     elif isinstance(value, date):
         cell = sheet.cell(row=row, column=column, value=value)
         cell.number_format = XLSX_DATE_FORMAT
+    elif isinstance(value, Percent):
+        cell = sheet.cell(row=row, column=column, value=float(value))
+        cell.number_format = "0%"
     elif isinstance(value, (int, float)):
         sheet.cell(row=row, column=column, value=value)
     elif value is not None and value != "":
@@ -111,16 +173,32 @@ def to_csv(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def _shown_width(value) -> int:
+    """About how many characters a cell shows (a date as "30 Nov 2026 14:05")."""
+    if isinstance(value, (datetime, date)):
+        return len(readable_datetime(value))
+    if isinstance(value, Percent):
+        return 4
+    return max((len(line) for line in str(value if value is not None else "").splitlines()), default=0)
+
+
 def to_xlsx(headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "Export") -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]
+    rows = list(rows)
     for row_number, row in enumerate([headers, *rows], start=1):
         for column_number, value in enumerate(row, start=1):
             _write_xlsx_cell(sheet, row_number, column_number, value)
+    # Columns as wide as their widest cell (a sample of the first rows is enough), from 10 to 60
+    # characters, plus room for the header's filter button.
+    sample = rows[:500]
     for index, header in enumerate(headers, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(50, len(str(header)) + 4))
+        widest = max([len(str(header)) + 3, *(_shown_width(r[index - 1]) for r in sample if len(r) >= index)])
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, min(60, widest + 2))
     sheet.freeze_panes = "A2"
+    if headers:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -136,6 +136,7 @@ EXPECTED = {
         "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404, "facilitator": 200,
         "team": 200}),
     "programme.calendar_feed": ("GET", "/calendar/not-a-token.ics", dict.fromkeys(ROLES, 404)),
+    "programme.session_facilitators": ("GET", "/sessions/{session}/facilitators", TEAM_ONLY),
     "attendance.register": ("GET", "/sessions/{session}/register", STAFF_ONLY),
     "attendance.apologies": ("GET", "/sessions/{session}/apologies", {
         "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404, "facilitator": 404,
@@ -229,6 +230,7 @@ EXPECTED = {
     "admin.person_export": ("POST", "/team/people/{person}/export", TEAM_ONLY),
     "admin.audit_log": ("GET", "/team/audit", TEAM_ONLY),
     "admin.reminders": ("GET", "/team/reminders", TEAM_ONLY),
+    "admin.cancel_reminder": ("POST", "/team/reminders/{message}/cancel", {**TEAM_ONLY, "team": 302}),
     "admin.outbox_action": ("POST", "/team/outbox/{message}/cancel", {**TEAM_ONLY, "team": 302}),
     "admin.retry_all_failed": ("POST", "/team/outbox/retry-failed", {**TEAM_ONLY, "team": 302}),
     "admin.dashboard": ("GET", "/team/", {

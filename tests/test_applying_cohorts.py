@@ -196,7 +196,7 @@ def test_only_the_team_changes_a_cohort(client, login_as, frozen_now):
     with pytest.raises(PermissionDenied):
         programme.change_cohort_settings(actor=make_user(), cohort=cohort, now=clock.now(), settings=programme.CohortSettings(
             name="x", capacity=1, applications_open_at=None, application_deadline_at=None, offer_response_days=1,
-            guest_capacity=1, blind_review=True))
+            guest_capacity=1, blind_review=True, apologies_excused=False))
 
 
 # -- a line manager who declines -----------------------------------------------------------------

@@ -7,7 +7,9 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, event, func, insert, select
 
 from app import clock
 from app.attendance import exchange, services
@@ -209,7 +211,8 @@ def test_export_has_one_row_per_participant_and_session_in_london_time(client, l
     assert len(rows) == 2 * 21
     first = rows[0]
     assert first["Name"] == "Ann Able" and first["Status"] == "Late" and first["Kind"] == "Welcome"
-    assert first["Starts"].endswith("+01:00") and "T09:30:00" in first["Starts"]  # September: BST
+    assert first["Starts"] == "14 Sep 2026 09:30"  # September: BST, the wall-clock time in London
+    assert first["Attendance rate"] == "100%" and rows[-1]["Attendance rate"] == ""  # Bea: nothing counted yet
 
 
 def test_import_previews_row_by_row_and_applies_only_on_confirm(client, login_as, frozen_now):
@@ -227,8 +230,9 @@ def test_import_previews_row_by_row_and_applies_only_on_confirm(client, login_as
         f"ann@example.org,{past.title},{starts},Sleeping,",
     ])
     preview = exchange.preview_import(cohort=cohort, text=text, now=clock.now())
-    assert [r.outcome for r in preview] == ["change", "rejected", "rejected", "rejected", "rejected"]
-    assert "not a participant" in preview[1].message and "has not happened yet" in preview[3].message
+    assert [r.outcome for r in preview.rows] == ["change", "rejected", "rejected", "rejected", "duplicate"]
+    assert "not a participant" in preview.rows[1].message and "has not happened yet" in preview.rows[3].message
+    assert "row 2" in preview.rows[4].message
     assert status_of(past, person) is None  # the preview wrote nothing
 
     login_as(make_team())
@@ -236,10 +240,12 @@ def test_import_previews_row_by_row_and_applies_only_on_confirm(client, login_as
     page = client.post(f"/cohorts/{cohort.id}/attendance/import", data={
         "csrf_token": token, "action": "preview", "file": (io.BytesIO(text.encode()), "register.csv")},
         content_type="multipart/form-data").get_data(as_text=True)
-    assert "1 change, 0 unchanged, 4 rejected" in page
+    assert "1 change</strong>, 0 unchanged, 4 problems" in page
+    assert "Note: “Unwell”" in page
     assert status_of(past, person) is None
     done = client.post(f"/cohorts/{cohort.id}/attendance/import", data={
-        "csrf_token": token, "action": "confirm", "csv_text": text}, follow_redirects=True).get_data(as_text=True)
+        "csrf_token": token, "action": "confirm", "csv_text": text, "fingerprint": preview.fingerprint},
+        follow_redirects=True).get_data(as_text=True)
     assert "1 record changed" in done
     assert status_of(past, person) == "absent"
 
@@ -276,7 +282,7 @@ def test_team_takes_the_register_through_the_page(client, login_as, frozen_now):
         "csrf_token": token, "action": "save", f"status-{enrolment_of(a)}": "present",
         f"note-{enrolment_of(a)}": "Joined by phone"}, follow_redirects=True).get_data(as_text=True)
     assert "Register saved (1 person updated)" in page
-    client.post(f"/sessions/{session.id}/register", data={"csrf_token": token, "action": "all_present"})
+    client.post(f"/sessions/{session.id}/register", data={"csrf_token": token, "action": "save_rest_present"})
     assert (status_of(session, a), status_of(session, b)) == ("present", "present")
     assert db.session.scalar(select(func.count()).select_from(Attendance)) == 2
 
@@ -292,4 +298,160 @@ def test_excel_export_matches_the_csv(client, login_as, frozen_now):
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0] == tuple(exchange.EXPORT_HEADERS)
     assert len(rows) == 1 + 21
-    assert rows[1][0] == "=cmd|' /C calc'!A0" and rows[1][6] == "Present"
+    assert rows[1][0] == "=cmd|' /C calc'!A0" and rows[1][7] == "Present"
+
+
+# -- one register form: the exceptions and "everyone else present" in one press ------------------
+
+def test_one_press_saves_the_exceptions_and_marks_everyone_else_present(client, login_as, frozen_now):
+    cohort = make_cohort()
+    away, sorry, late, rest = (make_participant(cohort) for _ in range(4))
+    recorded_meanwhile = make_participant(cohort)
+    session = make_session(cohort, starts_at=clock.now() - timedelta(minutes=5))
+    team = make_team()
+    login_as(team)
+    token = csrf_token(client, f"/sessions/{session.id}/register")
+    # A colleague records someone after this page was loaded: the press must not overwrite them.
+    services.record_register(actor=make_facilitator(), session=session,
+                             entries={enrolment_of(recorded_meanwhile): ("left_early", "Had to go")}, now=clock.now())
+    db.session.commit()
+    page = client.post(f"/sessions/{session.id}/register", data={
+        "csrf_token": token, "action": "save_rest_present",
+        f"status-{enrolment_of(away)}": "absent", f"note-{enrolment_of(away)}": "No word",
+        f"status-{enrolment_of(sorry)}": "apologies", f"note-{enrolment_of(sorry)}": "Ward cover",
+        f"note-{enrolment_of(late)}": "Joined by phone",  # a note with no status: present, note kept
+        f"note-{enrolment_of(rest)}": "", f"note-{enrolment_of(recorded_meanwhile)}": "",
+    }, follow_redirects=True).get_data(as_text=True)
+    assert "Register saved (4 people updated)" in page
+    notes = dict(db.session.execute(select(Attendance.enrolment_id, Attendance.note)).all())
+    assert [status_of(session, p) for p in (away, sorry, late, rest, recorded_meanwhile)] == [
+        "absent", "apologies", "present", "present", "left_early"]
+    assert notes[enrolment_of(away)] == "No word" and notes[enrolment_of(sorry)] == "Ward cover"
+    assert notes[enrolment_of(late)] == "Joined by phone" and notes[enrolment_of(recorded_meanwhile)] == "Had to go"
+
+
+def test_a_note_without_a_status_is_shown_again_not_lost(client, login_as, frozen_now):
+    cohort = make_cohort()
+    a, b = make_participant(cohort, name="Ann Able"), make_participant(cohort, name="Bea Best")
+    session = make_session(cohort, starts_at=clock.now() - timedelta(minutes=5))
+    login_as(make_team())
+    token = csrf_token(client, f"/sessions/{session.id}/register")
+    response = client.post(f"/sessions/{session.id}/register", data={
+        "csrf_token": token, "action": "save", f"status-{enrolment_of(a)}": "absent",
+        f"note-{enrolment_of(a)}": "Unwell", f"note-{enrolment_of(b)}": "Typed but no status"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Choose a status for Bea Best" in page and "<title>Error:" in page
+    assert f'href="#status-{enrolment_of(b)}-present"' in page
+    assert 'value="Typed but no status"' in page and 'value="Unwell"' in page
+    assert f'id="status-{enrolment_of(a)}-absent" name="status-{enrolment_of(a)}" type="radio" value="absent" checked' in page
+    assert status_of(session, a) is None  # all or nothing
+
+
+def test_the_register_is_one_form_with_both_buttons_and_a_printable_sheet(client, login_as, frozen_now):
+    cohort = make_cohort()
+    make_participant(cohort)
+    session = make_session(cohort, starts_at=clock.now() - timedelta(minutes=5))
+    login_as(make_team())
+    page = client.get(f"/sessions/{session.id}/register").get_data(as_text=True)
+    assert page.count('<form method="post" novalidate>') == 1  # statuses, notes and both buttons together
+    assert 'value="save"' in page and 'value="save_rest_present"' in page
+    assert "Save, and mark everyone else present" in page and "Signature" in page
+
+
+# -- apologies excused or not, per cohort ---------------------------------------------------------
+
+def test_excused_apologies_are_left_out_of_the_rate_and_the_streak(frozen_now):
+    cohort = make_cohort(starts_on=datetime(2026, 5, 4).date())
+    team = make_team()
+    person = make_participant(cohort)
+    past = [s for s in cohort.sessions if s.ends_at <= clock.now() and s.kind in ("welcome", "module")][:4]
+    for session, status in zip(past, ["present", "apologies", "absent", "apologies"], strict=True):
+        _record(team, session, person, status)
+    counted = services.cohort_matrix(cohort, clock.now()).people[0]
+    assert (counted.attended, counted.counted) == (1, 4)
+    assert any("two core sessions in a row" in r for r in counted.at_risk_reasons)
+    cohort.apologies_excused = True
+    excused = services.cohort_matrix(cohort, clock.now()).people[0]
+    assert (excused.attended, excused.counted, excused.excused) == (1, 2, 2)
+    assert not any("in a row" in r for r in excused.at_risk_reasons)  # absent, apologies: not two misses
+
+
+def test_the_attendance_page_says_which_rule_applies_and_links_to_the_settings(client, login_as):
+    cohort = make_cohort()
+    login_as(make_team())
+    page = client.get(f"/cohorts/{cohort.id}/attendance").get_data(as_text=True)
+    assert "Apologies count as a missed session" in page
+    assert f'href="/cohorts/{cohort.id}/settings"' in page
+    cohort.apologies_excused = True
+    db.session.commit()
+    assert "Apologies are excused: left out of the rate" in client.get(f"/cohorts/{cohort.id}/attendance").get_data(
+        as_text=True)
+
+
+@pytest.fixture
+def register_cohort(frozen_now):
+    cohort = make_cohort(starts_on=datetime(2026, 5, 4).date())
+    people = [enrolment_of(make_participant(cohort)) for _ in range(3)]
+    past = [s.id for s in cohort.sessions if s.ends_at <= clock.now() and s.kind in ("welcome", "module")][:6]
+    return cohort, people, past, make_team()
+
+
+def _rates_for(cohort, registers, team, *, excused):
+    db.session.execute(delete(Attendance))
+    rows = [dict(session_id=s, enrolment_id=e, status=st, note="", recorded_by_id=team.id, recorded_at=clock.now())
+            for (e, s), st in registers.items() if st is not None]
+    if rows:
+        db.session.execute(insert(Attendance), rows)
+    cohort.apologies_excused = excused
+    return {p.enrolment_id: (p.rate, p.at_risk_reasons) for p in services.cohort_matrix(cohort, clock.now()).people}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_rates_under_either_rule_stay_in_range_and_treat_apologies_as_the_rule_says(register_cohort, data):
+    cohort, people, past, team = register_cohort
+    statuses = st.one_of(st.none(), st.sampled_from([s.value for s in AttendanceStatus]))
+    register = {(e, s): data.draw(statuses) for e in people for s in past}
+    counted = _rates_for(cohort, register, team, excused=False)
+    excused = _rates_for(cohort, register, team, excused=True)
+    as_absent = _rates_for(cohort, {k: "absent" if v == "apologies" else v for k, v in register.items()}, team,
+                           excused=False)
+    left_out = _rates_for(cohort, {k: None if v == "apologies" else v for k, v in register.items()}, team,
+                          excused=False)
+    for e in people:
+        for rate, _ in (counted[e], excused[e]):
+            assert rate is None or 0 <= rate <= 1
+        # Not excused: an apology is a missed session, exactly like an absence (rate and risk alike).
+        assert counted[e] == as_absent[e]
+        # Excused: as if the apology were not there, so it never lowers a rate.
+        assert excused[e] == left_out[e]
+        if counted[e][0] is not None and excused[e][0] is not None:
+            assert excused[e][0] >= counted[e][0]
+
+
+# -- exports: real dates, rates, the state of sessions that did not go ahead ----------------------
+
+def test_the_workbook_has_real_dates_rates_status_words_widths_and_a_filter(client, login_as, frozen_now):
+    import openpyxl
+
+    cohort = make_cohort()
+    person = make_participant(cohort, name="Ann Able")
+    team = make_team()
+    _record(team, cohort.sessions[0], person, "present")
+    _record(team, cohort.sessions[1], person, "absent")
+    cancelled, postponed, not_held = cohort.sessions[-3:]
+    cancelled.status, postponed.status, not_held.status = "cancelled", "postponed", "not_held"
+    login_as(team)
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/cohorts/{cohort.id}/attendance.xlsx").data))
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    first = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    assert first["Starts"].value == datetime(2026, 9, 14, 9, 30) and first["Starts"].number_format == "d mmm yyyy hh:mm"
+    assert first["Attendance rate"].value == 0.5 and first["Attendance rate"].number_format == "0%"
+    assert [row[7].value for row in sheet.iter_rows(min_row=sheet.max_row - 2)] == ["Cancelled", "Postponed",
+                                                                                   "Not held"]
+    assert sheet.auto_filter.ref == f"A1:I{1 + 21}"
+    assert sheet.column_dimensions["E"].width > sheet.column_dimensions["D"].width  # session titles are long
+    matrix_page = client.get(f"/cohorts/{cohort.id}/attendance").get_data(as_text=True)
+    assert "Postponed" in matrix_page and "Not held" in matrix_page

@@ -10,7 +10,14 @@ from icalendar import Calendar
 
 from app import clock
 from app.programme import services as programme
-from app.programme.calendar import PRODID, build_calendar, session_ics_filename, session_uid
+from app.programme.calendar import (
+    PRODID,
+    CalendarUser,
+    build_calendar,
+    build_invitation,
+    session_ics_filename,
+    session_uid,
+)
 from app.programme.models import ProgrammeSession, SessionKind
 from tests.factories import make_cohort, make_session, make_team
 
@@ -27,6 +34,11 @@ def _parse(ics: bytes):
     """The same bytes through both parsers: (icalendar Calendar, its VEVENTs, vobject calendar)."""
     calendar = Calendar.from_ical(ics)
     return calendar, calendar.walk("VEVENT"), vobject.readOne(ics.decode("utf-8"))
+
+
+def ics_text(*sessions) -> str:
+    """The calendar as one string, its folded lines joined back up."""
+    return _build(sessions).decode().replace("\r\n ", "")
 
 
 def _by_uid(events) -> dict:
@@ -132,7 +144,7 @@ def test_winter_only_calendar_has_just_gmt(frozen_now):
 def test_sequence_and_cancellation(frozen_now):
     team = make_team()
     cohort = make_cohort(actor=team)
-    changed, cancelled = cohort.sessions[1], cohort.sessions[2]
+    changed, cancelled = cohort.sessions[1], cohort.sessions[-2]  # only a session still to come is cancelled
     changed.sequence = 3
     programme.cancel_session(actor=team, session=cancelled)
     assert cancelled.sequence == 1
@@ -162,6 +174,7 @@ def test_cancelled_virtual_session_drops_its_join_link(frozen_now):
     _, events, _ = _parse(_build([session]))
 
     assert "cancelled-room" not in str(events[0]["DESCRIPTION"])
+    assert "Join link" not in str(events[0]["DESCRIPTION"])
 
 
 @pytest.mark.parametrize("line_break", ["\r\n", "\n", "\r"])
@@ -214,13 +227,17 @@ def test_join_link_and_location(frozen_now):
 
     by_uid = {e.uid.value: e for e in parsed.vevent_list}
     online = by_uid[session_uid(virtual, DOMAIN)]
-    assert "https://video.example.org/room-42" in online.description.value
+    # The session page shows the join link only from 30 minutes before: a calendar, filled months
+    # ahead, says where to find it instead of holding it.
+    assert "room-42" not in ics_text(virtual, in_person)
+    assert "Join link: on the session page, from 30 minutes before the start." in online.description.value
     assert online.description.value.startswith("Drop-in clinic")
     assert f"{BASE_URL}/sessions/{virtual.id}" in online.description.value
     assert online.location.value == "Online"
     venue = by_uid[session_uid(in_person, DOMAIN)]
     assert venue.location.value == "Town Hall, Leeds"
     assert "Step-free entrance on Park Row." in venue.description.value
+    assert "Join link" not in venue.description.value
     assert venue.description.value.startswith("Celebration event")
     assert "video.example.org" not in venue.description.value
     assert str(_by_uid(events)[session_uid(in_person, DOMAIN)]["LOCATION"]) == "Town Hall, Leeds"
@@ -253,3 +270,29 @@ def test_filename_is_a_safe_ascii_slug(frozen_now):
     assert session_ics_filename(session) == "2027-04-02-cafe-leading-etc-passwd.ics"
     assert session_ics_filename(untitled) == "2027-01-12-session.ics"
     assert session_ics_filename(cohort.sessions[0]).isascii()
+
+
+def test_an_invitation_is_a_request_or_a_cancel_for_one_session(frozen_now):
+    team = make_team()
+    cohort = make_cohort(actor=team)
+    session = make_session(cohort, starts_at=datetime(2027, 1, 12, 13, 0, tzinfo=UTC))
+    organizer = CalendarUser("no-reply@convene.example.org", "Leadership Programme")
+    attendee = CalendarUser("ada@example.org", "Ada")
+
+    def invite():
+        return build_invitation(session, organizer=organizer, attendee=attendee, name="Cohort 7", domain=DOMAIN,
+                                base_url=BASE_URL, now=clock.now())
+
+    calendar, events, parsed = _parse(invite())
+    assert str(calendar["METHOD"]) == "REQUEST" == parsed.method.value
+    assert [str(e["UID"]) for e in events] == [session_uid(session, DOMAIN)]
+    assert str(events[0]["ORGANIZER"]) == "mailto:no-reply@convene.example.org"
+    assert parsed.vevent.attendee.params["RSVP"] == ["FALSE"]
+    programme.postpone_session(actor=team, session=session, reason="Snow", now=clock.now())
+    calendar, events, parsed = _parse(invite())
+    assert str(calendar["METHOD"]) == "CANCEL" and str(events[0]["STATUS"]) == "CANCELLED"
+    assert events[0].decoded("SEQUENCE") == 1 == int(parsed.vevent.sequence.value)
+    for bad in ("", "two@at@example.org", "x@example.org\r\nATTENDEE:mailto:y@example.org", "a b@example.org"):
+        with pytest.raises(ValueError):
+            build_invitation(session, organizer=organizer, attendee=CalendarUser(bad, "X"), name="Cohort 7",
+                             domain=DOMAIN, base_url=BASE_URL, now=clock.now())

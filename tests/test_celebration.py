@@ -229,7 +229,7 @@ def _move(event, days: int):
     starts, ends = clock.to_local(event.starts_at), clock.to_local(event.ends_at)
     return SessionDetails(title=event.title, kind=event.kind, day=starts.date() + timedelta(days=days),
                           starts=starts.time(), ends=ends.time(), venue=event.venue, join_url=event.join_url,
-                          access_info=event.access_info, description=event.description)
+                          access_info=event.access_info, description=event.description, keep_date=True)
 
 
 def _told(prefix="guest-event-changed:") -> list[OutboxMessage]:

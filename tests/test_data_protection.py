@@ -102,11 +102,15 @@ def test_the_subject_access_export_covers_every_table_that_holds_their_data(ever
     clinic = next(s for s in cohort.sessions if s.kind == "drop_in" and s.starts_at > clock.now())
     programme.postpone_session(actor=team, session=clinic, reason="Room unavailable", now=clock.now())
     found = collect(person)
-    staff_only = {"cohort_reminder_rules", "session_changes"}  # rows staff write: checked with the team below
+    from app.programme.facilitators import assign_facilitators
+
+    assign_facilitators(actor=team, session=clinic, user_ids=[team.id], now=clock.now())
+    # Rows about staff: checked with the team below.
+    staff_only = {"cohort_reminder_rules", "session_changes", "session_facilitators"}
     empty = [table for table, rows in found.items() if not rows and table not in staff_only]
     assert empty == [], f"the export found nothing in {empty}"
     by_team = collect(team)
-    assert by_team["cohort_reminder_rules"] and by_team["session_changes"]
+    assert by_team["cohort_reminder_rules"] and by_team["session_changes"] and by_team["session_facilitators"]
     assert found["users"][0]["password_hash"] == "(withheld: a security secret)"
     assert all(row["token_hash"] == "(withheld: a security secret)" for row in found["password_reset_tokens"])
 

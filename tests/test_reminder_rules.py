@@ -231,6 +231,9 @@ def test_the_team_page_shows_each_rule_and_the_form_keeps_what_was_typed(client,
     assert response.status_code == 200 and "nhsuk-error-summary" in body and "<title>Error:" in body
     assert 'id="days-error"' in body and 'aria-describedby="days-hint days-error"' in body
     assert "Each number of days must be 1 or more." in body and 'value="7, 0"' in body and 'value="25:00"' in body
+    # Every wrong answer is named at once, each beside its field, not one at a time.
+    assert 'id="at-error"' in body and "Enter a time between 00:00 and 23:59" in body
+    assert body.count('href="#days"') == 1 and body.count('href="#at"') == 1
     assert rules_for([cohort.id])[cohort.id]["session_reminders"].revision == 0
 
     response = client.post(path, data={"enabled": "no", "days": "7", "at": "08:30"})
@@ -252,3 +255,15 @@ def test_pending_rows_of_a_cancelled_rule_are_never_sent(mailbox, frozen_now):
     send_due(clock.now() + timedelta(days=8))
     assert not [m for m in mailbox if "session-reminder" in m["X-Convene-Key"]]
     assert all(r.status == OutboxStatus.CANCELLED for r in rows("session-reminder:"))
+
+
+def test_the_readme_and_the_rules_page_say_the_same_about_the_community_meetings_reminder():
+    from pathlib import Path
+
+    from app.programme.reminder_rules import RULES, describe
+
+    row = next(line for line in (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+               if line.startswith("| participants | log your CoP's meetings |"))
+    page = describe(RULES["cop_meetings"].default)
+    for words in ("30 days", "60 days", "09:00 UK time", "a weekend moves to the Monday"):
+        assert words in row and words in page, words

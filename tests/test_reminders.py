@@ -37,7 +37,12 @@ def test_module_reminders_fire_7_days_1_day_and_0830_on_the_day_across_the_clock
         rows = [r for r in reminders() if r.key.startswith(f"session-reminder:{session.id}:")]
         kinds = {r.key.split(":")[3]: r.due_at for r in rows}
         assert kinds["7d"] == session.starts_at - timedelta(days=7)
-        assert kinds["1d"] == session.starts_at - timedelta(days=1)
+        # "A day before" a Monday is the Friday before, at the same time: reminders go on working days.
+        day_before = session.starts_at - timedelta(days=1)
+        expected = day_before if clock.to_local(day_before).weekday() < 5 else day_before - timedelta(days=2)
+        assert clock.to_local(kinds["1d"]).weekday() < 5
+        assert clock.to_local(kinds["1d"]).time() == clock.to_local(expected).time()
+        assert clock.to_local(kinds["1d"]).date() == clock.to_local(expected).date()
         assert clock.to_local(kinds["morning"]).strftime("%H:%M") == "08:30"
         assert all(r.expires_at == session.starts_at for r in rows)
 
@@ -64,7 +69,7 @@ def test_a_reschedule_cancels_old_reminders_and_the_next_plan_uses_the_new_time(
     services.update_session(actor=team, session=session, now=clock.now(), details=SessionDetails(
         title=session.title, kind=session.kind, day=local.date() + timedelta(days=1), starts=local.time(),
         ends=clock.to_local(session.ends_at).time(), module_number=session.module.number if session.module else None,
-        part=session.part))
+        part=session.part, keep_date=True))
     db.session.expire_all()
     assert {r.status for r in old} == {"cancelled"}
     plan_session_reminders(clock.now())
@@ -108,16 +113,51 @@ def test_the_cli_plans_reminders(runner, frozen_now):
     assert reminders()
 
 
-def test_turning_reminders_off_in_settings(client, login_as):
+def test_turning_reminders_off_cancels_those_already_planned_and_keeps_what_needs_an_answer(client, login_as,
+                                                                                               frozen_now, mailbox):
+    from app.applications.jobs import plan_application_reminders
+    from app.applications.models import ApplicationStatus
     from tests.conftest import csrf_token
+    from tests.factories import make_application, open_cohort
 
-    person = make_participant(make_cohort())
+    cohort = make_cohort()
+    person, other = make_participant(cohort), make_participant(cohort)
+    offered = make_application(open_cohort(), applicant=person, submit=True)
+    offered.status = ApplicationStatus.OFFERED.value
+    offered.offer_expires_at = clock.now() + timedelta(days=5)
+    plan_session_reminders(clock.now())
+    plan_application_reminders(clock.now())
+    mine = [r for r in reminders("") if r.recipient == person.email and r.status == "pending"]
+    assert {r.category for r in mine} >= {"reminder", "applications"}  # optional ones, and the offer's
+    db.session.commit()
     login_as(person)
     token = csrf_token(client, "/settings")
-    client.post("/settings/reminders", data={"csrf_token": token})
+    off = client.post("/settings/reminders", data={"csrf_token": token}, follow_redirects=True)
+    optional = [r for r in mine if r.category == "reminder"]
+    assert f"{len(optional)} already planned will not be sent" in off.get_data(as_text=True)
+    db.session.expire_all()
     assert person.wants_reminders is False
+    assert {r.status for r in optional} == {"cancelled"}
+    assert {r.status for r in mine if r.category != "reminder"} == {"pending"}  # the offer still needs an answer
+    assert [r.status for r in mine if r.key.startswith("offer-reminder:")] == ["pending"]
+    assert [r for r in reminders() if r.recipient == other.email and r.status == "pending"]
     client.post("/settings/reminders", data={"csrf_token": token, "wants_reminders": "y"})
     assert person.wants_reminders is True
+
+
+def test_a_reminder_is_checked_against_the_persons_choice_when_it_is_due(frozen_now, mailbox):
+    """Planned while they wanted reminders, due after they turned them off another way (an import, a
+    race with planning): it is not sent."""
+    cohort = make_cohort()
+    person = make_participant(cohort)
+    plan_session_reminders(clock.now())
+    soonest = min((r for r in reminders() if r.recipient == person.email), key=lambda r: r.due_at)
+    person.wants_reminders = False  # directly: nothing cancelled the planned rows
+    db.session.commit()
+    send_due(soonest.due_at + timedelta(minutes=1))
+    db.session.expire_all()
+    assert soonest.status == "cancelled" and "turned these emails off" in soonest.last_error
+    assert all(m["X-Convene-Key"] != soonest.key for m in mailbox)
 
 
 def test_reminders_say_why_they_were_sent_and_link_to_settings(frozen_now):
@@ -208,23 +248,62 @@ def test_one_planning_pass_covers_every_rule_and_is_idempotent(frozen_now):
     assert plan_reminders(clock.now()) == 0
 
 
-def test_the_team_sees_the_queue_and_can_cancel_or_send_one_now(client, login_as, frozen_now):
+def test_the_queue_shows_each_reminder_once_with_its_people_and_cancels_it_for_everyone(client, login_as, frozen_now):
+    import html
+    import re
+
+    from app.audit import AuditEvent
     from tests.conftest import csrf_token
 
-    cohort = make_cohort()
-    make_participant(cohort)
+    cohort, other = make_cohort(name="Cohort A"), make_cohort(name="Cohort B")
+    for _ in range(3):
+        make_participant(cohort)
+    make_participant(other)
     plan_session_reminders(clock.now())
-    first, second = reminders()[:2]
-    login_as(make_team())
-    page = client.get("/team/reminders").get_data(as_text=True)
-    assert "Session coming up" in page and first.subject in page
+    soonest = min(reminders(), key=lambda r: (r.due_at, r.id))
+    same = [r for r in reminders() if (r.subject, r.due_at, r.cohort_id) == (soonest.subject, soonest.due_at,
+                                                                               soonest.cohort_id)]
+    assert len(same) == (3 if soonest.cohort_id == cohort.id else 1) and soonest.cohort_id in (cohort.id, other.id)
+    team = make_team()
+    db.session.commit()
+    login_as(team)
+
+    def words(path):
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", client.get(path).get_data(as_text=True))).split())
+
+    page = words("/team/reminders")
+    assert "up to 8 days ahead" in page and "two weeks" not in page
+    assert page.count(f"{soonest.subject} (see one copy) {len(same)}") == 1  # one row, its people counted
+    only_b = words(f"/team/reminders?cohort={other.id}")
+    assert all(r.subject in only_b for r in reminders() if r.cohort_id == other.id)
+    assert not [r for r in reminders() if r.cohort_id == cohort.id and r.subject not in
+                {o.subject for o in reminders() if o.cohort_id == other.id} and f"{r.subject} (see" in only_b]
+    assert "No reminders match." in words("/team/reminders?kind=guest-reminder")
+    assert client.get("/team/reminders?status=bogus").status_code == 404
+
     token = csrf_token(client, "/team/reminders")
-    client.post(f"/team/outbox/{first.id}/cancel", data={"csrf_token": token, "back": "queue"})
-    client.post(f"/team/outbox/{second.id}/send", data={"csrf_token": token, "back": "queue"})
+    done = client.post(f"/team/reminders/{soonest.id}/cancel", data={"csrf_token": token}, follow_redirects=True)
+    assert f"for everyone: {len(same)} email" in done.get_data(as_text=True)
     db.session.expire_all()
-    assert first.status == "cancelled" and second.due_at == clock.now()
-    again = client.post(f"/team/outbox/{first.id}/send", data={"csrf_token": token}, follow_redirects=True)
-    assert "Only a message waiting to be sent" in again.get_data(as_text=True)
+    assert {r.status for r in same} == {"cancelled"}
+    assert [r for r in reminders() if r.status == "pending"]  # the rest still go
+    assert db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "reminder_cancelled"))["emails"] == len(same)
+    cancelled_view = words("/team/reminders?status=cancelled")
+    assert f"{soonest.subject} (see one copy) {len(same)}" in cancelled_view
+    again = client.post(f"/team/reminders/{soonest.id}/cancel", data={"csrf_token": token}, follow_redirects=True)
+    assert "Nothing of this reminder is waiting" in again.get_data(as_text=True)
+
+
+def test_a_day_before_reminder_that_lands_on_a_weekend_goes_on_the_friday(frozen_now):
+    from app.programme.jobs import on_a_working_day
+
+    sunday_morning = datetime(2027, 1, 17, 9, 30, tzinfo=UTC)
+    friday = on_a_working_day(sunday_morning, "Europe/London")
+    assert clock.to_local(friday).strftime("%A %H:%M") == "Friday 09:30"
+    before_may_day = on_a_working_day(datetime(2027, 5, 3, 8, 30, tzinfo=UTC), "Europe/London")  # a bank holiday
+    assert clock.to_local(before_may_day).strftime("%A %d %B %H:%M") == "Friday 30 April 09:30"
+    tuesday = datetime(2027, 1, 19, 9, 30, tzinfo=UTC)
+    assert on_a_working_day(tuesday, "Europe/London") == tuesday
 
 
 def test_the_team_digest_comes_at_8am_on_working_days_only(time_machine):
@@ -264,7 +343,8 @@ def test_leaving_the_programme_cancels_pending_reminders(frozen_now):
 def test_after_downtime_planning_catches_up_what_is_still_relevant(time_machine):
     cohort = make_cohort()
     make_participant(cohort)
-    session = next(s for s in cohort.sessions if s.kind == "module")
+    # A module day after a working day, so its "day before" reminder is not moved to a Friday.
+    session = next(s for s in cohort.sessions if s.kind == "module" and clock.to_local(s.starts_at).weekday() in (1, 2, 3, 4))
     # The scheduler was down from a day and a half before until six hours before the session.
     time_machine.move_to(session.starts_at - timedelta(hours=6), tick=False)
     plan_session_reminders(clock.now())

@@ -95,13 +95,13 @@ def audited(frozen_now):
                              details=programme.SessionDetails(
                                  title=moved.title, kind="module", day=local.date() + timedelta(days=1),
                                  starts=local.time(), ends=clock.to_local(moved.ends_at).time(), module_number=3,
-                                 part=1))
+                                 part=1, keep_date=True))
     late = next(s for s in cohort.sessions if s.kind == "drop_in" and s.ends_at < now)
     local = clock.to_local(late.starts_at)
     programme.update_session(actor=team, session=late, now=late.starts_at + timedelta(minutes=5),
                              details=programme.SessionDetails(
                                  title=late.title, kind="drop_in", day=local.date() + timedelta(days=2),
-                                 starts=local.time(), ends=clock.to_local(late.ends_at).time()))
+                                 starts=local.time(), ends=clock.to_local(late.ends_at).time(), keep_date=True))
     clinics = [s for s in cohort.sessions if s.kind == "drop_in" and s.ends_at < now and s.id != late.id]
     programme.cancel_session(actor=team, session=clinics[0], now=clinics[0].starts_at - timedelta(days=3))
     people, enrolment, ended = build_year(cohort, rng, team, now=now)

@@ -31,7 +31,7 @@ def _move(session, day, team):
     return services.update_session(actor=team, session=session, now=clock.now(), details=SessionDetails(
         title=session.title, kind=session.kind, day=day, starts=local.time(),
         ends=clock.to_local(session.ends_at).time(), module_number=session.module.number if session.module else None,
-        part=session.part, join_url=session.join_url))
+        part=session.part, join_url=session.join_url, keep_date=True))
 
 
 def test_a_reschedule_emails_every_participant_an_updated_calendar_entry(mailbox, frozen_now):

@@ -40,7 +40,7 @@ def move(team, session, days: int, now):
     details = programme.SessionDetails(
         title=session.title, kind=session.kind, day=local.date() + timedelta(days=days), starts=local.time(),
         ends=clock.to_local(session.ends_at).time(), module_number=session.module.number if session.module else None,
-        part=session.part, join_url=session.join_url)
+        part=session.part, join_url=session.join_url, keep_date=True)  # one day of a module, on purpose
     programme.update_session(actor=team, session=session, details=details, now=now)
 
 
@@ -168,6 +168,7 @@ def test_feedback_requests_follow_the_session(frozen_now):
     pending = [m for m in _feedback_rows(session) if m.status == "pending"]
     assert [m.due_at for m in pending] == [session.ends_at + timedelta(hours=1)]
 
+    frozen_now.move_to(session.starts_at - timedelta(minutes=30))  # called off before it starts
     programme.cancel_session(actor=team, session=session, now=clock.now())
     assert not [m for m in _feedback_rows(session) if m.status == "pending"]
     frozen_now.move_to(session.ends_at + timedelta(hours=2))

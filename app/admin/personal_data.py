@@ -69,6 +69,8 @@ HOLDINGS: list[Holding] = [
     Holding("review_assignments", "Application reviews", "Selecting the cohort",
             lambda t, p: or_(_in(t.c.application_id, p.application_ids), t.c.reviewer_id == p.user_id,
                              t.c.assigned_by_id == p.user_id)),
+    Holding("session_facilitators", "Sessions you facilitate", "Running the programme",
+            lambda t, p: t.c.user_id == p.user_id),
     Holding("enrolments", "Place on the programme", "Running the programme", lambda t, p: t.c.user_id == p.user_id),
     Holding("attendances", "Attendance", "Running the programme and supporting people who fall behind",
             lambda t, p: or_(_in(t.c.enrolment_id, p.enrolment_ids), t.c.recorded_by_id == p.user_id)),

@@ -10,9 +10,12 @@ from markupsafe import Markup
 from app import clock
 from app.admin.services import (
     OUTBOX_PAGE_SIZE,
+    QUEUE_DAYS,
+    QUEUE_STATUSES,
+    REMINDER_KINDS,
+    cancel_for_everyone,
     cancel_message,
     outbox_page,
-    reminder_kind,
     reminder_queue,
     retry_failed_email,
     send_message_now,
@@ -31,8 +34,11 @@ bp = Blueprint("admin", __name__, url_prefix="/team", template_folder="templates
 @bp.get("/")
 @staff_required
 def dashboard():
-    return render_template("admin/dashboard.html", cohorts=list_cohorts(), counts=enrolment_counts(),
-                           now=clock.now())
+    from app.programme.facilitators import sessions_for_facilitator
+
+    now = clock.now()
+    return render_template("admin/dashboard.html", cohorts=list_cohorts(), counts=enrolment_counts(), now=now,
+                           my_sessions=sessions_for_facilitator(current_user, now))
 
 
 @bp.get("/outbox")
@@ -67,8 +73,38 @@ def outbox_message(message_id: int):
 @bp.get("/reminders")
 @team_required
 def reminders():
-    return render_template("admin/reminders.html", days=reminder_queue(clock.now()), kind=reminder_kind,
-                           cohorts=[c for c in list_cohorts() if c.status != CohortStatus.COMPLETED])
+    """The reminder queue: one row per reminder with its recipients counted, filtered."""
+    cohorts = list_cohorts()
+    cohort_id = request.args.get("cohort", type=int)
+    kind = request.args.get("kind") or None
+    status = request.args.get("status") or "pending"
+    if (cohort_id is not None and cohort_id not in {c.id for c in cohorts}) or (kind and kind not in REMINDER_KINDS) \
+            or status not in QUEUE_STATUSES:
+        abort(404)
+    from app.programme.jobs import HORIZON
+
+    return render_template("admin/reminders.html", now=clock.now(), horizon_days=HORIZON.days, queue_days=QUEUE_DAYS,
+                           days=reminder_queue(clock.now(), cohort_id=cohort_id, kind=kind, status=status),
+                           cohorts=cohorts, live=[c for c in cohorts if c.status != CohortStatus.COMPLETED],
+                           kinds=REMINDER_KINDS, statuses=QUEUE_STATUSES,
+                           chosen={"cohort": cohort_id, "kind": kind, "status": status})
+
+
+@bp.post("/reminders/<int:message_id>/cancel")
+@team_required
+def cancel_reminder(message_id: int):
+    """Cancel every copy of a reminder still waiting, for everyone it was going to."""
+    sample = db.get_or_404(OutboxMessage, message_id)
+    try:
+        count = cancel_for_everyone(actor=current_user, sample=sample, now=clock.now())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Cancelled \"{sample.subject}\" for everyone: {count} email{'s' if count != 1 else ''}.", "success")
+    return redirect(url_for("admin.reminders", **{k: v for k, v in request.args.items()
+                                                   if k in ("cohort", "kind", "status")}))
 
 
 @bp.post("/outbox/retry-failed")
@@ -98,8 +134,7 @@ def outbox_action(message_id: int, action: str):
         db.session.commit()
         flash("Cancelled." if action == "cancel" else "It goes out with the next sending run (within a minute).",
               "success")
-    return redirect(request.form.get("back") == "queue" and url_for("admin.reminders")
-                    or url_for("admin.outbox_message", message_id=message.id))
+    return redirect(url_for("admin.outbox_message", message_id=message.id))
 
 
 from app.admin import people  # noqa: E402, F401  (registers the people and audit pages)

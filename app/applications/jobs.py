@@ -25,10 +25,14 @@ from app.urls import absolute_url
 HORIZON = timedelta(days=8)
 
 
-def _queue(key: str, to: str, template: str, subject: str, due: datetime, now: datetime, **context) -> bool:
+def _queue(key: str, to: str, template: str, subject: str, due: datetime, now: datetime, *, optional: bool = False,
+           **context) -> bool:
+    """A reminder about an application. Only a draft's deadline reminder is optional (its owner can turn
+    reminders off); an offer about to lapse or a line manager's expired link needs the person's answer."""
     context.setdefault("programme_name", current_app.config["PROGRAMME_NAME"])
     context.setdefault("settings", absolute_url("auth.settings"))
-    return queue_email(key=key, recipient=to, subject=subject, category="reminder", due_at=max(due, now),
+    return queue_email(key=key, recipient=to, subject=subject, category="reminder" if optional else "applications",
+                       due_at=max(due, now), cohort_id=context["application"].cohort_id,
                        body_text=render_template(f"applications/email/{template}.txt", **context),
                        body_html=render_template(f"applications/email/{template}.html", **context),
                        expires_at=context.get("expires_at"))
@@ -56,6 +60,7 @@ def plan_application_reminders(now: datetime) -> int:
                                   f":{cohort.application_deadline_at:%Y%m%d%H%M}", user.email,
                                   "deadline_reminder",
                                   f"{days} day{'s' if days != 1 else ''} left to submit your application", due, now,
+                                  optional=True,
                                   application=application, cohort=cohort, days=days,
                                   expires_at=cohort.application_deadline_at,
                                   link=absolute_url("applications.edit", application_id=application.id))

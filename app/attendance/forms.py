@@ -9,4 +9,4 @@ class ApologiesForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField("Register as a CSV file")
+    file = FileField("Register as a CSV or Excel file")

@@ -87,38 +87,59 @@ def _attendance_row(session_id: int, enrolment_id: int) -> Attendance | None:
 
 
 def record_register(*, actor: User, session: ProgrammeSession, entries: dict[int, tuple[str, str]],
-                    now: datetime) -> int:
-    """Save the statuses given (enrolment id -> (status, note)); rows not given are left as they are.
+                    now: datetime, everyone_else_present: bool = False) -> int:
+    """Save the register as the team set it: enrolment id -> (status, note).
 
-    Returns how many people's records changed."""
+    A person given no status is left as they are; with `everyone_else_present`, everyone who has
+    no status recorded and none given becomes present (keeping any note typed for them), so the
+    team records only the exceptions and nothing they typed is lost. A note typed without a status
+    and without `everyone_else_present` is refused rather than dropped. Returns how many people's
+    records changed."""
     if not actor.is_staff:
         raise PermissionDenied("Only the programme team and facilitators take registers.")
     if session.is_off:
         raise Conflict(f"This session has no register: it is {session.status_label.lower()}.")
     if not register_is_open(session, now):
         raise Conflict("The register opens 15 minutes before the session starts.")
-    enrolled = set(db.session.scalars(
-        select(Enrolment.id).where(Enrolment.cohort_id == session.cohort_id,
-                                   Enrolment.status == EnrolmentStatus.ACTIVE.value)))
-    saved = 0
+    rows = {r.enrolment_id: r for r in register_rows(session)}
+    to_save: dict[int, tuple[AttendanceStatus, str]] = {}
+    notes_without_status = []
     for enrolment_id, (status, note) in entries.items():
-        if enrolment_id not in enrolled:
+        row = rows.get(enrolment_id)
+        if row is None:
             raise DomainError("Someone in this register is not a participant of the cohort.")
-        try:
-            value = AttendanceStatus(status)
-        except ValueError:
-            raise DomainError(f"{status!r} is not an attendance status.") from None
-        saved += save_attendance(session.id, enrolment_id, value, note.strip()[:500], actor, now)
+        note = note.strip()[:500]
+        if status:
+            try:
+                to_save[enrolment_id] = (AttendanceStatus(status), note)
+            except ValueError:
+                raise DomainError(f"{status!r} is not an attendance status.") from None
+        elif not note:
+            continue  # nothing given for them (everyone_else_present still reaches them below)
+        elif row.status is None and everyone_else_present:
+            to_save[enrolment_id] = (AttendanceStatus.PRESENT, note)
+        elif row.status is not None:  # recorded since the page was loaded: the note joins that status
+            to_save[enrolment_id] = (AttendanceStatus(row.status), note)
+        else:
+            notes_without_status.append(row)
+    if notes_without_status:
+        first = notes_without_status[0]
+        names = ", ".join(r.name for r in notes_without_status)
+        raise DomainError(f"Choose a status for {names}: a note is saved with a status.",
+                          field=f"status-{first.enrolment_id}")
+    if everyone_else_present:
+        for enrolment_id, row in rows.items():
+            if row.status is None and enrolment_id not in to_save:
+                to_save[enrolment_id] = (AttendanceStatus.PRESENT, "")
+    saved = sum(save_attendance(session.id, enrolment_id, status, note, actor, now)
+                for enrolment_id, (status, note) in to_save.items())
     db.session.flush()
     return saved
 
 
 def mark_all_present(*, actor: User, session: ProgrammeSession, now: datetime) -> int:
     """Everyone with nothing recorded yet becomes present; apologies and other entries stay."""
-    recorded = {r.enrolment_id for r in register_rows(session) if r.status}
-    missing = {r.enrolment_id: (AttendanceStatus.PRESENT.value, "") for r in register_rows(session)
-               if r.enrolment_id not in recorded}
-    return record_register(actor=actor, session=session, entries=missing, now=now)
+    return record_register(actor=actor, session=session, entries={}, now=now, everyone_else_present=True)
 
 
 def send_apologies(*, actor: User, session: ProgrammeSession, reason: str, now: datetime) -> None:
@@ -155,6 +176,17 @@ def my_apology(user: User, session: ProgrammeSession) -> Attendance | None:
 
 # -- rates, risk and the matrix --------------------------------------------------------------
 
+# What a grid or a download shows for a session that did not go ahead, where nothing is recorded.
+OFF_WORDS = {SessionStatus.CANCELLED.value: "Cancelled", SessionStatus.POSTPONED.value: "Postponed",
+             SessionStatus.NOT_HELD.value: "Not held"}
+
+
+def apologies_rule(cohort: Cohort) -> str:
+    """The cohort's rule for apologies, in the words the attendance pages use."""
+    if cohort.apologies_excused:
+        return "Apologies are excused: left out of the rate"
+    return "Apologies count as a missed session"
+
 @dataclass
 class PersonRecord:
     enrolment_id: int
@@ -164,6 +196,7 @@ class PersonRecord:
     statuses: dict[int, str] = field(default_factory=dict)  # session id -> status
     attended: int = 0
     counted: int = 0
+    excused: int = 0  # apologies left out of the rate (only where the cohort excuses them)
     at_risk_reasons: list[str] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)  # the shown sessions' statuses, in words
 
@@ -208,15 +241,21 @@ def cohort_matrix(cohort: Cohort, now: datetime, kinds: set[str] | None = None) 
         if person is not None:
             person.statuses[session_id] = status
             counts[session_id][status] += 1
-    # Rates and risk count core sessions that have happened and were not cancelled, and only
-    # those with something recorded for the person (an untaken register counts against nobody).
+    # Rates and risk count core sessions that have happened and went ahead (not cancelled, postponed
+    # or not held), and only those with something recorded for the person (an untaken register
+    # counts against nobody). Where the cohort excuses apologies, an apology is left out altogether:
+    # neither attended nor counted, and it neither breaks nor extends a run of missed sessions.
+    excused = cohort.apologies_excused
     happened_core = [s for s in sessions if s.kind in core and s.ends_at <= now
-                     and s.status != SessionStatus.CANCELLED]
+                     and s.status == SessionStatus.SCHEDULED]
     for person in people:
         streak = 0
         for s in happened_core:
             status = person.statuses.get(s.id)
             if status is None:
+                continue
+            if excused and status == AttendanceStatus.APOLOGIES:
+                person.excused += 1
                 continue
             person.counted += 1
             if status in ATTENDED:  # a StrEnum set: the stored string matches its member
@@ -233,7 +272,7 @@ def cohort_matrix(cohort: Cohort, now: datetime, kinds: set[str] | None = None) 
     # Cell text is worked out here, once, so the page's template does no per-cell logic.
     for person in people:
         person.cells = [STATUS_LABELS[person.statuses[s.id]] if s.id in person.statuses
-                        else ("Cancelled" if s.status == SessionStatus.CANCELLED else "") for s in shown]
+                        else OFF_WORDS.get(s.status, "") for s in shown]
     return Matrix(cohort=cohort, sessions=shown, people=people, counts=counts)
 
 

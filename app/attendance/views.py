@@ -15,7 +15,7 @@ from app.attendance.models import STATUS_LABELS, AttendanceStatus
 from app.charts import bar_chart
 from app.db import db, write_unit
 from app.errors import DomainError
-from app.exports import read_csv_upload, spreadsheet_response
+from app.exports import read_table_upload, spreadsheet_response
 from app.form_errors import attach_domain_error
 from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
 from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession
@@ -28,30 +28,47 @@ bp = Blueprint("attendance", __name__, template_folder="templates")
 def register(session_id: int):
     session = db.get_or_404(ProgrammeSession, session_id)
     now = clock.now()
+    error, typed = None, {}
     if request.method == "POST":
+        # One form: the statuses and notes the team set, and which button they pressed ("Save", or
+        # "Save, and mark everyone else present"). What they typed is saved, or shown again with
+        # the problem; never thrown away.
         try:
-            if request.form.get("action") == "all_present":
-                saved = services.mark_all_present(actor=current_user, session=session, now=now)
-            else:
-                entries = {}
-                for key, status in request.form.items():
-                    if key.startswith("status-") and status:
-                        enrolment_id = int(key.removeprefix("status-"))
-                        entries[enrolment_id] = (status, request.form.get(f"note-{enrolment_id}", ""))
-                saved = services.record_register(actor=current_user, session=session, entries=entries, now=now)
-        except (DomainError, ValueError) as error:
+            typed = _typed_register(request.form)
+            saved = services.record_register(actor=current_user, session=session, entries=typed, now=now,
+                                             everyone_else_present=request.form.get("action") == "save_rest_present")
+        except DomainError as problem:
             db.session.rollback()
-            flash(getattr(error, "message", "The register could not be read. Reload the page and try again."),
-                  "error")
+            error = problem
         else:
             db.session.commit()
             flash(f"Register saved ({saved} {'person' if saved == 1 else 'people'} updated).", "success")
-        return redirect(url_for("attendance.register", session_id=session.id))
+            return redirect(url_for("attendance.register", session_id=session.id))
     rows = services.register_rows(session)
     counts = {status.value: sum(1 for r in rows if r.status == status.value) for status in AttendanceStatus}
+    for row in rows:  # a refused save shows what was typed, not what is stored
+        if row.enrolment_id in typed:
+            status, note = typed[row.enrolment_id]
+            row.status, row.note = status or row.status, note
     return render_template("attendance/register.html", session=session, cohort=session.cohort, rows=rows, now=now,
                            is_open=services.register_is_open(session, now), opens_at=services.register_opens_at(session),
-                           statuses=list(AttendanceStatus), counts=counts)
+                           statuses=list(AttendanceStatus), counts=counts, error=error,
+                           form_errors=error is not None), 400 if error else 200
+
+
+def _typed_register(form) -> dict[int, tuple[str, str]]:
+    """enrolment id -> (status or "", note) for every person the form gave a status or a note."""
+    typed: dict[int, tuple[str, str]] = {}
+    for key in form:
+        prefix = "status-" if key.startswith("status-") else "note-" if key.startswith("note-") else None
+        if prefix is None:
+            continue
+        try:
+            enrolment_id = int(key.removeprefix(prefix))
+        except ValueError:
+            raise DomainError("The register could not be read. Reload the page and try again.") from None
+        typed[enrolment_id] = (form.get(f"status-{enrolment_id}", ""), form.get(f"note-{enrolment_id}", ""))
+    return typed
 
 
 @bp.route("/sessions/<int:session_id>/apologies", methods=["GET", "POST"])
@@ -101,7 +118,7 @@ def matrix(cohort_id: int):
     kinds = _kinds_filter()
     result = services.cohort_matrix(cohort, now, kinds)
     # Sessions that have happened and have a register (co-consulting groups keep their own).
-    happened = [s for s in result.sessions if s.ends_at <= now and s.status != "cancelled"
+    happened = [s for s in result.sessions if s.ends_at <= now and s.status == "scheduled"
                 and any(result.counts[s.id].values())]
     attended = [sum(result.counts[s.id][st] for st in ("present", "late", "left_early")) for s in happened]
     chart = bar_chart(title=f"People who attended each session of {cohort.name} so far",
@@ -112,6 +129,7 @@ def matrix(cohort_id: int):
     cells = {p.enrolment_id: Markup("".join(map(_cell, p.cells))) for p in result.people}
     return render_template("attendance/matrix.html", cohort=cohort, matrix=result, now=now, kinds=kinds, cells=cells,
                            kind_labels=SESSION_KIND_LABELS, labels=STATUS_LABELS, chart=chart,
+                           apologies_rule=services.apologies_rule(cohort),
                            happened=list(zip(happened, attended, strict=True)))
 
 
@@ -119,11 +137,15 @@ def matrix(cohort_id: int):
 @team_required
 def export(cohort_id: int, fmt: str):
     cohort = db.get_or_404(Cohort, cohort_id)
-    rows = exchange.export_rows(cohort)
+    rows = exchange.export_rows(cohort, clock.now())
     with write_unit():
         audit.record(actor=current_user, action="attendance_exported", target_type="cohort", target_id=cohort.id,
                      detail={"format": fmt, "rows": len(rows)})
     return spreadsheet_response(fmt, exchange.EXPORT_HEADERS, rows, title="Attendance", filename_stem=f"attendance-{cohort.name}")
+
+
+PREVIEW_FILTERS = {"default": "Problems and changes", "changes": "Changes only", "problems": "Problems only",
+                   "all": "Every row, including those that change nothing"}
 
 
 @bp.route("/cohorts/<int:cohort_id>/attendance/import", methods=["GET", "POST"])
@@ -133,28 +155,39 @@ def import_register(cohort_id: int):
     now = clock.now()
     form = ImportForm()
     preview, text = None, ""
+    show = request.form.get("show", "default")
+    show = show if show in PREVIEW_FILTERS else "default"
     if form.validate_on_submit():
+        action = request.form.get("action")
         text = request.form.get("csv_text", "")
-        if request.form.get("action") == "confirm" and text:
-            try:
-                changed = exchange.apply_import(actor=current_user, cohort=cohort, text=text, now=now)
-            except DomainError as error:
-                attach_domain_error(form, error)
-            else:
-                audit.record(actor=current_user, action="attendance_imported", target_type="cohort",
-                             target_id=cohort.id, detail={"changed": changed})
-                db.session.commit()
-                flash(f"Register imported: {changed} record{'s' if changed != 1 else ''} changed.", "success")
-                return redirect(url_for("attendance.matrix", cohort_id=cohort.id))
-        else:
-            text = read_csv_upload(form)
-            if text is not None:
+        if action in ("confirm", "filter") and text:
+            if action == "confirm":
                 try:
-                    preview = exchange.preview_import(cohort=cohort, text=text, now=now)
+                    changed = exchange.apply_import(actor=current_user, cohort=cohort, text=text, now=now,
+                                                    expected=request.form.get("fingerprint", ""))
                 except DomainError as error:
                     attach_domain_error(form, error)
-    return render_template("attendance/import.html", cohort=cohort, form=form, preview=preview, text=text or "",
-                           labels=STATUS_LABELS, form_errors=bool(form.errors or form.form_errors))
+                else:
+                    audit.record(actor=current_user, action="attendance_imported", target_type="cohort",
+                                 target_id=cohort.id, detail={"changed": changed})
+                    db.session.commit()
+                    flash(f"Register imported: {changed} record{'s' if changed != 1 else ''} changed.", "success")
+                    return redirect(url_for("attendance.matrix", cohort_id=cohort.id))
+        else:
+            table = read_table_upload(form)
+            text = exchange.table_text(table) if table is not None else ""
+        if text:
+            try:
+                preview = exchange.preview_import(cohort=cohort, text=text, now=now)
+            except DomainError as error:
+                attach_domain_error(form, error)
+    listed = None
+    if preview is not None:
+        listed = {"default": preview.problems + preview.changes, "changes": preview.changes,
+                  "problems": preview.problems, "all": preview.rows}[show]
+    return render_template("attendance/import.html", cohort=cohort, form=form, preview=preview, text=text,
+                           listed=listed, show=show, filters=PREVIEW_FILTERS, labels=STATUS_LABELS,
+                           form_errors=bool(form.errors or form.form_errors))
 
 
 @bp.get("/my-attendance")
@@ -166,4 +199,5 @@ def mine():
     now = clock.now()
     person, sessions = services.person_record(enrolment, now)
     return render_template("attendance/mine.html", person=person, sessions=sessions, cohort=enrolment.cohort,
-                           now=now, labels=STATUS_LABELS, kind_labels=SESSION_KIND_LABELS)
+                           now=now, labels=STATUS_LABELS, kind_labels=SESSION_KIND_LABELS, off_words=services.OFF_WORDS,
+                           apologies_rule=services.apologies_rule(enrolment.cohort))

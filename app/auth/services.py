@@ -14,11 +14,14 @@ from app.auth.models import EmailConfirmation, PasswordResetToken, StaffRole, Us
 from app.auth.sessions import end_all_sessions
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
-from app.notifications.services import queue_email, seal_link
+from app.notifications.services import cancel_pending_to, queue_email, seal_link
 from app.tokens import hash_token, new_token
 from app.urls import absolute_url
 
 MIN_PASSWORD_LENGTH = 8
+# The outbox category of reminders a person may turn off (sign-off requests, offers and schedule
+# changes are never in it).
+OPTIONAL_REMINDERS = "reminder"
 MAX_PASSWORD_LENGTH = 128
 # At most one new confirmation link per account this often from the sign-in and "new link" pages,
 # and one "you already have an account" email per address, so neither can flood someone's inbox.
@@ -310,6 +313,22 @@ def create_admin(*, email: str, name: str, password: str, now: datetime) -> User
            detail={"email": user.email, "from": before})
     db.session.flush()
     return user
+
+
+def set_reminders(*, user: User, wanted: bool, now: datetime) -> int:
+    """Turn optional reminders on or off. Off also cancels those already planned (and anything due
+    later is checked again when it is sent). Returns how many were cancelled."""
+    user.wants_reminders = wanted
+    cancelled = 0 if wanted else cancel_pending_to(user.email, (OPTIONAL_REMINDERS,))
+    record(actor=user, action="reminders_turned_on" if wanted else "reminders_turned_off", target_type="user",
+           target_id=user.id, now=now, detail={"cancelled": cancelled})
+    db.session.flush()
+    return cancelled
+
+
+def opted_out_of_reminders():
+    """The addresses of people who turned optional reminders off (checked when each one is due)."""
+    return select(User.email).where(User.wants_reminders.is_(False))
 
 
 def create_calendar_token(*, user: User) -> str:

@@ -249,10 +249,13 @@ def delete_account():
 @bp.post("/settings/reminders")
 @signed_in
 def reminder_settings():
-    current_user.wants_reminders = request.form.get("wants_reminders") == "y"
+    wanted = request.form.get("wants_reminders") == "y"
+    cancelled = services.set_reminders(user=current_user, wanted=wanted, now=clock.now())
     db.session.commit()
-    flash("Reminders are on." if current_user.wants_reminders else
-          "Reminders are off. You will still get schedule changes and anything that needs your answer.", "success")
+    stopped = f" {cancelled} already planned will not be sent." if cancelled else ""
+    flash("Reminders are on." if wanted else
+          f"Reminders are off.{stopped} You will still get schedule changes and anything that needs your answer.",
+          "success")
     return redirect(url_for("auth.settings"))
 
 

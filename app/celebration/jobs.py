@@ -42,5 +42,5 @@ def plan_guest_reminders(now: datetime) -> int:
                     subject=f"Reminder: {event.title} in {days} day{'s' if days != 1 else ''}", due_at=max(at, now),
                     expires_at=event.starts_at, category="guest_reminder",
                     body_text=render_template("celebration/email/reminder.txt", **context),
-                    body_html=render_template("celebration/email/reminder.html", **context))
+                    body_html=render_template("celebration/email/reminder.html", **context), cohort_id=cohort_id)
     return written

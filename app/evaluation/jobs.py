@@ -49,7 +49,7 @@ def _queue(key: str, email: str, subject: str, template: str, due: datetime, exp
            now: datetime, **context) -> int:
     context.update(programme_name=current_app.config["PROGRAMME_NAME"], settings=absolute_url("auth.settings"))
     return int(queue_email(key=key, recipient=email, subject=subject, category="reminder", due_at=max(due, now),
-                           expires_at=expires,
+                           expires_at=expires, cohort_id=context["cohort"].id,
                            body_text=render_template(f"evaluation/email/{template}.txt", **context),
                            body_html=render_template(f"evaluation/email/{template}.html", **context)))
 

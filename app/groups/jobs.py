@@ -52,5 +52,5 @@ def plan_group_reminders(now: datetime) -> int:
                 recipient=user.email, subject=f"Today: {session.title} with {group.name}", category="reminder",
                 body_text=render_template("groups/email/morning.txt", **context),
                 body_html=render_template("groups/email/morning.html", **context),
-                due_at=max(due, now), expires_at=session.starts_at)
+                due_at=max(due, now), expires_at=session.starts_at, cohort_id=cohort.id)
     return written

@@ -39,6 +39,9 @@ class OutboxMessage(TimestampMixin, db.Model):
     # [{"filename": ..., "content_type": ..., "content": str}] (text attachments such as ICS)
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     category: Mapped[str] = mapped_column(String(50), default="general")
+    # The cohort an email is about, when it is about one (reminders): for the team's reminder queue.
+    # A plain number, not a foreign key: notifications sits below the programme in the layers.
+    cohort_id: Mapped[int | None] = mapped_column(index=True)
     due_at: Mapped[datetime]
     # A reminder that is no use after this instant (its session has started) is skipped, not sent late.
     expires_at: Mapped[datetime | None]

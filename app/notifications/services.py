@@ -10,6 +10,7 @@ import smtplib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from email.utils import format_datetime
 from html import escape as html_escape
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -86,8 +87,9 @@ def _clean_header(value: str) -> str:
 
 def queue_email(*, key: str, recipient: str, subject: str, body_text: str, body_html: str = "",
                 due_at: datetime, category: str = "general",
-                attachments: list[Attachment] | None = None, expires_at: datetime | None = None) -> bool:
-    """Write an email to the outbox in the caller's transaction.
+                attachments: list[Attachment] | None = None, expires_at: datetime | None = None,
+                cohort_id: int | None = None) -> bool:
+    """Write an email to the outbox in the caller's transaction (`cohort_id`: the cohort it is about).
 
     The key makes this idempotent: a second call with the same key changes nothing and
     returns False. Returns True when a row was written.
@@ -103,6 +105,7 @@ def queue_email(*, key: str, recipient: str, subject: str, body_text: str, body_
         body_html=body_html,
         attachments=[a.as_dict() for a in (attachments or [])],
         category=category,
+        cohort_id=cohort_id,
         due_at=due_at,
         expires_at=expires_at,
         status=OutboxStatus.PENDING.value,
@@ -193,6 +196,11 @@ def build_message(row, *, sender: str, domain: str, now: datetime | None = None,
             maintype, subtype = attachment["content_type"].split(";")[0].strip().split("/")
             if maintype == "text":
                 part = MIMEText(attachment["content"], subtype, "utf-8")
+                # A calendar invitation's method travels in its MIME type too (iMIP, RFC 6047 2.4).
+                for param in attachment["content_type"].split(";")[1:]:
+                    name, _, value = param.partition("=")
+                    if name.strip().lower() != "charset" and value.strip():
+                        part.set_param(name.strip(), value.strip().strip('"'), requote=False)
             else:
                 part = MIMEApplication(attachment["content"].encode("utf-8"), subtype)
             part.add_header("Content-Disposition", "attachment", filename=attachment["filename"])
@@ -215,6 +223,16 @@ def sender_prefix() -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:8]
 
 
+# Recipients who have opted out of a category, checked when a message is due (not only when it was
+# planned): category -> a select of their email addresses. Domains above notifications register
+# theirs at start-up (auth: people who turned optional reminders off).
+_opted_out: dict[str, Callable[[], Select]] = {}
+
+
+def register_opt_out(category: str, recipients: Callable[[], Select]) -> None:
+    _opted_out[category] = recipients
+
+
 def _claim(now: datetime, limit: int) -> tuple[str, list]:
     """Atomically mark up to `limit` due rows as ours and read them. Committed before sending.
 
@@ -234,6 +252,11 @@ def _claim(now: datetime, limit: int) -> tuple[str, list]:
         .values(status=OutboxStatus.CANCELLED.value, claim_token=None,
                 last_error="Skipped: no longer relevant when it was due")
     )
+    for category, recipients in _opted_out.items():
+        db.session.execute(
+            update(table).where(table.c.status == OutboxStatus.PENDING.value, table.c.due_at <= now,
+                                table.c.category == category, table.c.recipient.in_(recipients().scalar_subquery()))
+            .values(status=OutboxStatus.CANCELLED.value, last_error="Cancelled: they turned these emails off"))
     due = select(table.c.id).where(
         or_(
             (table.c.status == OutboxStatus.PENDING.value) & (table.c.due_at <= now),

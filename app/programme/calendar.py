@@ -1,8 +1,14 @@
-"""Calendar (ICS, RFC 5545) files for programme sessions: the private feed and per-session downloads.
+"""Calendar (ICS, RFC 5545) files for programme sessions: the private feed, per-session downloads and
+the invitations emailed when a session changes.
 
 Pure functions of the sessions and explicit arguments: no request, no database writes. Times
 are written as local wall times with a TZID and a VTIMEZONE, so a 09:30 London session shows
 at 09:30 in every client in both GMT and BST; the VTIMEZONE covers only the sessions' dates.
+
+The feed and downloads are METHOD:PUBLISH (a copy to look at). An emailed invitation is an iTIP
+message (RFC 5546): METHOD:REQUEST adds or updates the event, METHOD:CANCEL removes it, and both
+name the ORGANIZER and the recipient as ATTENDEE, which is what makes Outlook and Gmail update the
+entry they already have (matched by UID, newer by SEQUENCE) instead of adding a second one.
 """
 
 from __future__ import annotations
@@ -10,10 +16,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, vCalAddress
 
 from app.programme.models import ProgrammeSession
 
@@ -24,6 +31,31 @@ METHODS = frozenset({"PUBLISH", "REQUEST", "CANCEL"})
 # RFC 5545 TEXT allows no control characters but tab; line breaks are escaped by icalendar.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class CalendarUser:
+    """Someone an invitation names: the organizer (the programme's sending address) or an attendee."""
+
+    email: str
+    name: str = ""
+
+
+def invitation_method(session: ProgrammeSession) -> str:
+    """The iTIP method that brings a recipient's calendar up to date with the session.
+
+    A session going ahead is a REQUEST (new, moved, reinstated or given its new date); one not going
+    ahead is a CANCEL. A postponed session has no time to show, so its entry is cancelled and its new
+    date later arrives as a REQUEST with a higher SEQUENCE, which calendars accept as the newer version.
+    """
+    return "CANCEL" if session.is_off else "REQUEST"
+
+
+def calendar_content_type(method: str) -> str:
+    """The MIME type of an emailed calendar: iMIP (RFC 6047) wants the method as a parameter too."""
+    if method not in METHODS:
+        raise ValueError(f"unsupported calendar method {method!r}")
+    return f"text/calendar; method={method}; charset=UTF-8"
 
 
 def session_uid(session: ProgrammeSession, domain: str) -> str:
@@ -48,12 +80,33 @@ def session_ics_filename(session: ProgrammeSession, timezone: str = DEFAULT_TIME
 def build_calendar(sessions: Iterable[ProgrammeSession], *, name: str, domain: str, base_url: str,
                    now: datetime, method: str = "PUBLISH", timezone: str = DEFAULT_TIMEZONE) -> bytes:
     """A VCALENDAR with one VEVENT per session; cancelled sessions stay in with STATUS:CANCELLED."""
+    return _calendar(list(sessions), name=name, domain=domain, base_url=base_url, now=now, method=method,
+                     timezone=timezone).to_ical()
+
+
+def build_invitation(session: ProgrammeSession, *, organizer: CalendarUser, attendee: CalendarUser, name: str,
+                     domain: str, base_url: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) -> bytes:
+    """One person's iTIP message for one session: a REQUEST, or a CANCEL when the session is off.
+
+    One session per message: RFC 5546 (3.2.2, 3.2.5) wants every component of a REQUEST or CANCEL
+    to share one UID, so several sessions changed together travel as several of these. Only the
+    recipient is named as attendee, so nobody learns the other participants' addresses.
+    """
+    calendar = _calendar([session], name=name, domain=domain, base_url=base_url, now=now,
+                         method=invitation_method(session), timezone=timezone)
+    (event,) = calendar.walk("VEVENT")
+    event.add("organizer", _address(organizer))
+    event.add("attendee", _address(attendee, role="REQ-PARTICIPANT", partstat="NEEDS-ACTION", rsvp=False))
+    return calendar.to_ical()
+
+
+def _calendar(sessions: list[ProgrammeSession], *, name: str, domain: str, base_url: str, now: datetime,
+              method: str, timezone: str) -> Calendar:
     if method not in METHODS:
         raise ValueError(f"unsupported calendar method {method!r}")
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     zone = ZoneInfo(timezone)
-    sessions = list(sessions)
 
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -65,7 +118,18 @@ def build_calendar(sessions: Iterable[ProgrammeSession], *, name: str, domain: s
     calendar.add_component(_vtimezone(sessions, zone, timezone, now))
     for session in sessions:
         calendar.add_component(_event(session, zone=zone, domain=domain, base_url=base_url, now=now))
-    return calendar.to_ical()
+    return calendar
+
+
+def _address(user: CalendarUser, **params) -> vCalAddress:
+    """A mailto: address with a common name that cannot break out of its parameter."""
+    email = _text(user.email).strip()
+    if not email or any(c in email for c in " <>,;:\"\n") or email.count("@") != 1:
+        raise ValueError(f"not a plain email address: {user.email!r}")
+    # A parameter value may hold no double quote (RFC 5545 3.2); RFC 6868's escape for one is not
+    # understood by Outlook, so a quote in a name becomes an apostrophe.
+    common_name = " ".join(_text(user.name).replace('"', "'").split())
+    return vCalAddress.new(email, cn=common_name or None, **params)
 
 
 def _vtimezone(sessions: list[ProgrammeSession], zone: ZoneInfo, tzid: str, now: datetime) -> Timezone:
@@ -110,9 +174,13 @@ def _description(session: ProgrammeSession, url: str) -> str:
     lines = [f"{session.kind_label} ({session.status_label.lower()})" if session.is_off else session.kind_label]
     if session.description:
         lines += ["", _text(session.description)]
-    # A cancelled session has nothing to join: leaving the link out stops anyone turning up to it.
-    if session.join_url and not session.is_off:
-        lines += ["", f"Join online: {_text(session.join_url)}"]
+    # The join link itself never goes into a calendar: the session page shows it only from
+    # JOIN_LINK_LEAD before the start (and only to those who may join), while a calendar holds the
+    # event for months and syncs it to other services. The event says where the link will be; a
+    # session not going ahead has nothing to join.
+    if session.join_url and not session.venue and not session.is_off:
+        lead = int(session.JOIN_LINK_LEAD.total_seconds() // 60)
+        lines += ["", f"Join link: on the session page, from {lead} minutes before the start."]
     if session.venue:
         lines += ["", f"Venue: {_text(session.venue)}"]
     if session.access_info:

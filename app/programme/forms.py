@@ -51,6 +51,7 @@ class CohortSettingsForm(FlaskForm):
         NumberRange(min=0, max=2000, message="Guest places must be between 0 and 2,000"),
     ])
     blind_review = BooleanField("Blind review: reviewers see others' scores only after giving their own")
+    apologies_excused = BooleanField("Apologies are excused: left out of a person's attendance rate")
 
 
 class SessionForm(FlaskForm):
@@ -69,6 +70,7 @@ class SessionForm(FlaskForm):
     venue = StringField("Venue", validators=[Length(max=300)])
     access_info = TextAreaField("Access information", validators=[Length(max=2000)])
     description = TextAreaField("Notes for participants", validators=[Length(max=4000)])
+    keep_date = BooleanField("Keep this date anyway")
 
     def validate_ends(self, field):
         if field.data and self.starts.data and field.data <= self.starts.data:

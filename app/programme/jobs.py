@@ -31,6 +31,7 @@ from app.programme.models import (
     SessionStatus,
 )
 from app.programme.reminder_rules import RULES, RuleSetting, enabled_rules
+from app.programme.template import WorkingDays
 from app.urls import absolute_url, site_domain
 
 HORIZON = timedelta(days=8)
@@ -39,10 +40,21 @@ HORIZON = timedelta(days=8)
 def reminder_times(session: ProgrammeSession, tz: str, setting: RuleSetting | None = None) -> dict[str, datetime]:
     """When a session's reminders fall due under a cohort's setting (the default when none)."""
     setting = setting or RULES["session_reminders"].default
-    times = {f"{days}d": session.starts_at - timedelta(days=days) for days in setting.days}
+    times = {f"{days}d": on_a_working_day(session.starts_at - timedelta(days=days), tz) for days in setting.days}
     if session.kind == SessionKind.MODULE and setting.at is not None:
         times["morning"] = clock.local_instant(clock.to_local(session.starts_at, tz).date(), setting.at, tz)
     return times
+
+
+def on_a_working_day(at: datetime, tz: str) -> datetime:
+    """A reminder "N days before" that lands on a weekend or bank holiday goes on the working day
+    before, at the same time of day (people read work email on working days)."""
+    local = clock.to_local(at, tz)
+    days = WorkingDays(local.date(), current_app.config["BANK_HOLIDAY_REGION"])
+    day = local.date()
+    while not days.is_working(day):
+        day -= timedelta(days=1)
+    return at if day == local.date() else clock.local_instant(day, local.time().replace(tzinfo=None), tz)
 
 
 def _when(sent: datetime, starts: datetime, tz: str) -> str:
@@ -92,7 +104,7 @@ def plan_session_reminders(now: datetime) -> int:
                     subject=f"{when.capitalize()}: {session.title}", category="reminder",
                     body_text=render_template("programme/email/session_reminder.txt", **context),
                     body_html=render_template("programme/email/session_reminder.html", **context),
-                    due_at=max(at, now), expires_at=session.starts_at, attachments=[attachment])
+                    due_at=max(at, now), expires_at=session.starts_at, attachments=[attachment], cohort_id=cohort.id)
     return written
 
 
@@ -112,7 +124,7 @@ def plan_preparation_reminders(now: datetime) -> int:
     written = 0
     for session in sessions:
         setting = rules[session.cohort_id]
-        due = session.starts_at - setting.lead
+        due = on_a_working_day(session.starts_at - setting.lead, session.cohort.timezone)
         # Only what falls due from an hour ago (and not before the rule last changed) to the horizon.
         if not max(now - timedelta(hours=1), setting.earliest(now)) < due <= now + HORIZON:
             continue
@@ -132,5 +144,5 @@ def plan_preparation_reminders(now: datetime) -> int:
                 subject=f"Preparing for module {module.number}: {module.title}",
                 body_text=render_template("programme/email/preparation.txt", **context),
                 body_html=render_template("programme/email/preparation.html", **context),
-                due_at=max(due, now), expires_at=session.starts_at)
+                due_at=max(due, now), expires_at=session.starts_at, cohort_id=cohort.id)
     return written

@@ -104,6 +104,9 @@ class Cohort(TimestampMixin, db.Model):
     guest_capacity: Mapped[int] = mapped_column(default=60, server_default="60")
     # Blind review: a reviewer sees other reviewers' scores only once they have scored themselves.
     blind_review: Mapped[bool] = mapped_column(default=True, server_default="1")
+    # Whether "apologies" are excused (left out of a person's attendance rate, like Moodle's
+    # "Excused") or count as a session missed.
+    apologies_excused: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     programme: Mapped[Programme] = relationship(back_populates="cohorts")
     modules: Mapped[list[ProgrammeModule]] = relationship(
@@ -203,6 +206,8 @@ class ProgrammeSession(TimestampMixin, db.Model):
 
     cohort: Mapped[Cohort] = relationship(back_populates="sessions")
     module: Mapped[ProgrammeModule | None] = relationship(back_populates="sessions")
+    facilitators: Mapped[list[SessionFacilitator]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", order_by="SessionFacilitator.id")
 
     # How long before the start a virtual session's join link is shown.
     JOIN_LINK_LEAD = timedelta(minutes=30)
@@ -286,3 +291,19 @@ class CohortReminderRule(TimestampMixin, db.Model):
     every_days: Mapped[int | None]
     revision: Mapped[int] = mapped_column(default=1)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class SessionFacilitator(db.Model):
+    """A facilitator (or team member) leading a session: they see it among their sessions and are told
+    of its changes."""
+
+    __tablename__ = "session_facilitators"
+    __table_args__ = (UniqueConstraint("session_id", "user_id", name="uq_session_facilitators_session_id_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("programme_sessions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assigned_at: Mapped[datetime]
+
+    session: Mapped[ProgrammeSession] = relationship(back_populates="facilitators")
+    user: Mapped[User] = relationship()

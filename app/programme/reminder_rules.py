@@ -25,7 +25,7 @@ from sqlalchemy import select
 from app.audit import record
 from app.auth.models import User
 from app.db import db
-from app.errors import DomainError, NotFound, PermissionDenied
+from app.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from app.notifications.services import CATCH_UP, cancel_pending_any
 from app.programme.models import Cohort, CohortReminderRule, CohortStatus, ProgrammeSession
 
@@ -75,7 +75,8 @@ RULES: dict[str, Rule] = {rule.key: rule for rule in (
          hours=1, days=(3,), days_text="later, one follow-up if not given", max_offsets=1, max_day=14,
          session_keys=("feedback-request", "feedback-follow-up")),
     Rule("cop_meetings", "Log your community of practice meetings", "Participants",
-         every_days=30, days=(60,), days_text="without a meeting logged", max_offsets=1, max_day=365,
+         every_days=30, days=(60,), days_text="without a meeting logged (at 09:00 UK time; a weekend moves to the Monday)",
+         max_offsets=1, max_day=365,
          cancel="app.evaluation.jobs:cancel_cop_reminders"),
     Rule("guest_reminders", "Celebration reminder", "Invited guests",
          days=(7, 1), days_text="before the celebration event", max_day=30, session_keys=("guest-reminder",)),
@@ -220,12 +221,24 @@ def change_reminder_rule(*, actor: User, cohort: Cohort, key: str, enabled: bool
     rule = RULES.get(key)
     if rule is None:
         raise NotFound("There is no such reminder rule.")
+    errors: dict[str, str] = {}
+
+    def parsed(parse, *args):
+        try:
+            return parse(*args)
+        except DomainError as error:  # every answer is checked, so the form can say all that is wrong at once
+            errors[error.field] = error.message
+            return None
+
     wanted = RuleSetting(
         key, enabled,
-        parse_days(days, rule) if rule.days else (),
-        parse_time(at) if rule.at is not None else None,
-        _parse_whole(hours, HOURS_RANGE, "hours", "hours") if rule.hours is not None else None,
-        _parse_whole(every_days, EVERY_DAYS_RANGE, "every_days", "days") if rule.every_days is not None else None)
+        (parsed(parse_days, days, rule) or ()) if rule.days else (),
+        parsed(parse_time, at) if rule.at is not None else None,
+        parsed(_parse_whole, hours, HOURS_RANGE, "hours", "hours") if rule.hours is not None else None,
+        parsed(_parse_whole, every_days, EVERY_DAYS_RANGE, "every_days", "days") if rule.every_days is not None
+        else None)
+    if errors:
+        raise FieldErrors(errors)
     before = rules_for([cohort.id])[cohort.id][key]
     if wanted.timing() == before.timing():
         return before

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -15,8 +15,7 @@ from app.auth.models import User
 from app.content import Content
 from app.db import db
 from app.errors import Conflict, DomainError, PermissionDenied
-from app.notifications.services import Attachment, cancel_pending, queue_email
-from app.programme.calendar import build_calendar, session_ics_filename
+from app.programme.change_notices import notify_session_change, one_email_per_person
 from app.programme.models import (
     Cohort,
     CohortStatus,
@@ -30,9 +29,8 @@ from app.programme.models import (
     SessionKind,
     SessionStatus,
 )
-from app.programme.signals import cohort_settings_changed, session_changed
+from app.programme.signals import cohort_settings_changed, session_calling_off
 from app.programme.template import WorkingDays, plan_year
-from app.urls import absolute_url, site_domain
 
 
 def _require_team(actor: User) -> None:
@@ -105,11 +103,13 @@ class CohortSettings:
     offer_response_days: int
     guest_capacity: int
     blind_review: bool
+    apologies_excused: bool
 
 
 SETTING_LABELS = {"name": "Name", "capacity": "Places", "applications_open_at": "Applications open",
                   "application_deadline_at": "Application deadline", "offer_response_days": "Days to answer an offer",
-                  "guest_capacity": "Guest places", "blind_review": "Blind review"}
+                  "guest_capacity": "Guest places", "blind_review": "Blind review",
+                  "apologies_excused": "Apologies excused"}
 
 
 def change_cohort_settings(*, actor: User, cohort: Cohort, settings: CohortSettings, now: datetime) -> dict:
@@ -148,7 +148,8 @@ def change_cohort_settings(*, actor: User, cohort: Cohort, settings: CohortSetti
                               field="application_deadline")
     new = {"name": name, "capacity": settings.capacity, "applications_open_at": opens,
            "application_deadline_at": deadline, "offer_response_days": settings.offer_response_days,
-           "guest_capacity": settings.guest_capacity, "blind_review": settings.blind_review}
+           "guest_capacity": settings.guest_capacity, "blind_review": settings.blind_review,
+           "apologies_excused": settings.apologies_excused}
     changes = {key: (getattr(cohort, key), value) for key, value in new.items() if getattr(cohort, key) != value}
     if not changes:
         return {}
@@ -181,6 +182,20 @@ class SessionDetails:
     venue: str = ""
     access_info: str = ""
     description: str = ""
+    # The team has confirmed an unusual date: a weekend or bank holiday, or one day of a module moved
+    # away from the other.
+    keep_date: bool = False
+
+
+def _instant(details: SessionDetails, at: time, field: str, tz: str) -> datetime:
+    problem = clock.wall_clock_problem(details.day, at, tz)
+    if problem == "missing":
+        raise DomainError(f"{at:%H:%M} does not exist on {details.day:%-d %B %Y}: the clocks go forward an hour "
+                          "that night. Choose a time after 02:00.", field=field)
+    if problem == "ambiguous":
+        raise DomainError(f"{at:%H:%M} happens twice on {details.day:%-d %B %Y}: the clocks go back an hour that "
+                          "night. Choose a time after 02:00.", field=field)
+    return clock.local_instant(details.day, at, tz)
 
 
 def _apply(session: ProgrammeSession, cohort: Cohort, details: SessionDetails) -> None:
@@ -212,34 +227,111 @@ def _apply(session: ProgrammeSession, cohort: Cohort, details: SessionDetails) -
     session.part = part
     session.title = title
     session.description = details.description.strip()
-    session.starts_at = clock.local_instant(details.day, details.starts, cohort.timezone)
-    session.ends_at = clock.local_instant(details.day, details.ends, cohort.timezone)
+    session.starts_at = _instant(details, details.starts, "starts", cohort.timezone)
+    session.ends_at = _instant(details, details.ends, "ends", cohort.timezone)
     session.join_url = join_url
     session.venue = details.venue.strip()
     session.access_info = details.access_info.strip()
 
 
-def add_session(*, actor: User, cohort: Cohort, details: SessionDetails) -> ProgrammeSession:
+KEEP_HINT = "Choose another date, or tick \"Keep this date anyway\" if it is what you mean."
+
+
+def _day_off(day: date) -> str | None:
+    """Why a day is not a working day in the programme's bank holiday region, or None."""
+    if day.weekday() >= 5:
+        return f"{day:%-d %B %Y} is a {day:%A}"
+    days = WorkingDays(day, current_app.config["BANK_HOLIDAY_REGION"])
+    return None if days.is_working(day) else f"{day:%-d %B %Y} is a bank holiday"
+
+
+def _module_coconsulting(cohort: Cohort, number: int) -> ProgrammeSession | None:
+    """The co-consulting session that follows module `number` (the template plans one after each module,
+    in order)."""
+    sessions = sorted((s for s in cohort.sessions if s.kind == SessionKind.CO_CONSULTING), key=lambda s: s.id)
+    return sessions[number - 1] if 0 < number <= len(sessions) else None
+
+
+def _check_place_in_year(session: ProgrammeSession, cohort: Cohort, *, was_starting_at: datetime | None,
+                         now: datetime, keep_date: bool, module_move: bool = False) -> None:
+    """A session's new date must make sense in the year: not before the welcome, a module day before the
+    co-consulting session that follows the module (refused); not in the past, not on a weekend or bank
+    holiday, nor one day of a module moved away from the other (refused unless the team confirms with
+    `keep_date`: recording when a session really took place is a past date on purpose). Unchanged dates
+    are not checked again."""
+    if was_starting_at is not None and session.starts_at == was_starting_at:
+        return
+    tz = cohort.timezone
+    day = clock.to_local(session.starts_at, tz).date()
+    if session.starts_at <= now and not keep_date:
+        raise DomainError("That time has already passed, so nobody will be told. To record when it really took "
+                          "place, tick \"Keep this date anyway\"; to record that it did not take place, use its "
+                          "status page.", field="day")
+    welcome = next((s for s in cohort.sessions if s.kind == SessionKind.WELCOME and s is not session), None)
+    if welcome is not None and session.kind != SessionKind.WELCOME and session.starts_at < welcome.starts_at:
+        raise DomainError(f"That is before the cohort's welcome on {clock.to_local(welcome.starts_at, tz):%-d %B %Y}."
+                          " Every session comes after it.", field="day")
+    why = _day_off(day)
+    if why and not keep_date:
+        raise DomainError(f"{why}. {KEEP_HINT}", field="day")
+    if session.kind == SessionKind.MODULE and session.module is not None:
+        number = session.module.number
+        if not module_move and not keep_date and was_starting_at is not None:
+            other = next((s for s in session.module.sessions if s is not session and s.part != session.part), None)
+            if other is not None:
+                first, second = sorted([session, other], key=lambda s: s.part or 0)
+                first_day = clock.to_local(first.starts_at, tz).date()
+                second_day = clock.to_local(second.starts_at, tz).date()
+                expected = WorkingDays(first_day, current_app.config["BANK_HOLIDAY_REGION"]).on_or_after(
+                    first_day + timedelta(days=1))
+                if second_day != expected:
+                    raise DomainError(f"The two days of Module {number} would no longer be consecutive working days. "
+                                      "To move the module, use \"Move both days\" on the schedule. "
+                                      f"{KEEP_HINT}", field="day")
+        follow_up = _module_coconsulting(cohort, number)
+        if follow_up is not None and not follow_up.is_off and session.ends_at >= follow_up.starts_at:
+            raise DomainError(f"Module {number} would then come after its co-consulting session on "
+                              f"{clock.to_local(follow_up.starts_at, tz):%-d %B %Y}, which follows the module. Move "
+                              "that session first, or choose an earlier date.", field="day")
+    if session.kind == SessionKind.CO_CONSULTING:
+        ordered = sorted((s for s in cohort.sessions if s.kind == SessionKind.CO_CONSULTING), key=lambda s: s.id)
+        number = ordered.index(session) + 1 if session in ordered else None
+        module = next((m for m in cohort.modules if m.number == number), None)
+        days = [s for s in (module.sessions if module else []) if not s.is_off]
+        if days and session.starts_at <= max(s.ends_at for s in days):
+            raise DomainError(f"Co-consulting session {number} follows Module {number}, whose last day is "
+                              f"{clock.to_local(max(s.ends_at for s in days), tz):%-d %B %Y}. Choose a later date.",
+                              field="day")
+
+
+def add_session(*, actor: User, cohort: Cohort, details: SessionDetails, now: datetime | None = None
+                ) -> ProgrammeSession:
     _require_team(actor)
     session = ProgrammeSession(status=SessionStatus.SCHEDULED.value, sequence=0)
-    _apply(session, cohort, details)
-    session.cohort = cohort
+    with db.session.no_autoflush:
+        _apply(session, cohort, details)
+        session.cohort = cohort
+        _check_place_in_year(session, cohort, was_starting_at=None, now=now or clock.now(),
+                             keep_date=details.keep_date)
     db.session.add(session)
     db.session.flush()
+    notify_session_change(session, now=now or clock.now(), was_starting_at=session.starts_at, added=True)
     return session
 
 
 def update_session(*, actor: User, session: ProgrammeSession, details: SessionDetails,
-                   now: datetime | None = None) -> bool:
+                   now: datetime | None = None, module_move: bool = False) -> bool:
     """Change a session. When anything changed, the ICS sequence is bumped and everyone is told."""
     _require_team(actor)
     before = _snapshot(session)
     old_start = session.starts_at
+    now = now or clock.now()
     with db.session.no_autoflush:
         _apply(session, session.cohort, details)
+        _check_place_in_year(session, session.cohort, was_starting_at=old_start, now=now,
+                             keep_date=details.keep_date, module_move=module_move)
     changed = _snapshot(session) != before
     if changed:
-        now = now or clock.now()
         session.sequence += 1
         if session.starts_at != old_start:
             _record_change(session, SessionChangeKind.MOVED, actor=actor, now=now, from_starts_at=old_start)
@@ -320,13 +412,15 @@ def mark_not_held(*, actor: User, session: ProgrammeSession, reason: str, now: d
 
 
 def _call_off(session: ProgrammeSession, status: SessionStatus, kind: SessionChangeKind, *, actor: User,
-              now: datetime, reason: str) -> None:
-    """The session is not going ahead as scheduled: record why and when, and tell everyone."""
+              now: datetime, reason: str) -> int:
+    """The session is not going ahead as scheduled: record why and when, and tell everyone. The domains
+    holding records of the session (registers) may refuse first. Returns how many were emailed."""
+    session_calling_off.send(session, status=status, now=now)
     session.status, session.status_reason = status.value, reason
     session.sequence += 1
     _record_change(session, kind, actor=actor, now=now, from_starts_at=session.starts_at, reason=reason)
     db.session.flush()
-    notify_session_change(session, now=now, was_starting_at=session.starts_at)
+    return notify_session_change(session, now=now, was_starting_at=session.starts_at)
 
 
 def _snapshot(session: ProgrammeSession) -> tuple:
@@ -335,12 +429,19 @@ def _snapshot(session: ProgrammeSession) -> tuple:
             session.venue, session.access_info)
 
 
-def cancel_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None, reason: str = "") -> None:
+def cancel_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None, reason: str = "") -> int:
+    """Cancel a session still to come; everyone is told. Returns how many were emailed. A session whose
+    time has come is not cancelled: it either took place (its register says who came) or did not
+    (record that, with why)."""
     _require_team(actor)
+    now = now or clock.now()
     if session.is_cancelled:
         raise Conflict("This session is already cancelled.")
-    _call_off(session, SessionStatus.CANCELLED, SessionChangeKind.CANCELLED, actor=actor, now=now or clock.now(),
-              reason=" ".join(reason.split())[:500])
+    if session.starts_at <= now:
+        raise Conflict("This session's time has come, so it cannot be cancelled. If it did not take place, record "
+                       "that from its status page, with why; if it did, its register stays as it is.")
+    return _call_off(session, SessionStatus.CANCELLED, SessionChangeKind.CANCELLED, actor=actor, now=now,
+                     reason=" ".join(reason.split())[:500])
 
 
 def reinstate_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None) -> None:
@@ -354,11 +455,11 @@ def reinstate_session(*, actor: User, session: ProgrammeSession, now: datetime |
     session.sequence += 1
     _record_change(session, SessionChangeKind.REINSTATED, actor=actor, now=now, from_starts_at=session.starts_at)
     db.session.flush()
-    notify_session_change(session, now=now, was_starting_at=session.starts_at)
+    notify_session_change(session, now=now, was_starting_at=session.starts_at, reinstated=True)
 
 
 def reschedule_module(*, actor: User, module: ProgrammeModule, first_day: date, now: datetime,
-                      bank_holiday_region: str = "ENG") -> list[ProgrammeSession]:
+                      bank_holiday_region: str = "ENG", keep_date: bool = False) -> list[ProgrammeSession]:
     """Move both days of a module: day 1 to `first_day`, day 2 to the next working day, same times."""
     _require_team(actor)
     days = WorkingDays(first_day, bank_holiday_region)
@@ -367,43 +468,21 @@ def reschedule_module(*, actor: User, module: ProgrammeModule, first_day: date, 
     second_day = days.on_or_after(first_day + timedelta(days=1))
     cohort = module.cohort
     moved = []
-    for session, day in zip(sorted(module.sessions, key=lambda s: s.part or 0), (first_day, second_day), strict=False):
-        local_start = clock.to_local(session.starts_at, cohort.timezone)
-        local_end = clock.to_local(session.ends_at, cohort.timezone)
-        details = SessionDetails(
-            title=session.title, kind=session.kind, day=day, starts=local_start.time(), ends=local_end.time(),
-            module_number=module.number, part=session.part, join_url=session.join_url, venue=session.venue,
-            access_info=session.access_info, description=session.description)
-        if update_session(actor=actor, session=session, details=details, now=now):
-            moved.append(session)
+    with one_email_per_person(now=now):  # both days in one email to each person
+        for session, day in zip(sorted(module.sessions, key=lambda s: s.part or 0), (first_day, second_day),
+                                strict=False):
+            local_start = clock.to_local(session.starts_at, cohort.timezone)
+            local_end = clock.to_local(session.ends_at, cohort.timezone)
+            details = SessionDetails(
+                title=session.title, kind=session.kind, day=day, starts=local_start.time(), ends=local_end.time(),
+                module_number=module.number, part=session.part, join_url=session.join_url, venue=session.venue,
+                access_info=session.access_info, description=session.description, keep_date=keep_date)
+            try:
+                if update_session(actor=actor, session=session, details=details, now=now, module_move=True):
+                    moved.append(session)
+            except DomainError as error:
+                raise DomainError(error.message, field="first_day") from None
     return moved
-
-
-def notify_session_change(session: ProgrammeSession, *, now: datetime, was_starting_at: datetime) -> int:
-    """Email every participant the change with an updated calendar entry; re-plan its reminders."""
-    # Reminders planned for the old time no longer fit; the reminder jobs plan them again.
-    cancel_pending(f"session-reminder:{session.id}:")
-    session_changed.send(session, now=now, was_starting_at=was_starting_at)
-    if session.ends_at <= now:
-        return 0
-    config = current_app.config
-    ics = build_calendar([session], name=session.cohort.name, domain=site_domain(), base_url=config["BASE_URL"], now=now)
-    attachment = Attachment(session_ics_filename(session, session.cohort.timezone), "text/calendar", ics.decode())
-    recipients = db.session.execute(
-        select(User.id, User.name, User.email).join(Enrolment, Enrolment.user_id == User.id)
-        .where(Enrolment.cohort_id == session.cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE.value,
-               User.is_disabled.is_(False))).all()
-    context = dict(session=session, cohort=session.cohort, was_starting_at=was_starting_at,
-                   link=absolute_url("programme.session_detail", session_id=session.id),
-                   programme_name=config["PROGRAMME_NAME"])
-    verb = {SessionStatus.CANCELLED: "cancelled", SessionStatus.POSTPONED: "postponed"}.get(session.status, "changed")
-    for user_id, name, email in recipients:
-        queue_email(key=f"session-changed:{session.id}:{session.sequence}:{user_id}", recipient=email,
-                    subject=f"{session.title} has been {verb}", category="schedule",
-                    body_text=render_template("programme/email/session_changed.txt", name=name, **context),
-                    body_html=render_template("programme/email/session_changed.html", name=name, **context),
-                    due_at=now, attachments=[attachment])
-    return len(recipients)
 
 
 def enrol(*, cohort: Cohort, user: User, now: datetime) -> Enrolment:

@@ -17,3 +17,27 @@ session_changed = _signals.signal("session-changed")
 # A receiver refuses a change the cohort's applications or guests cannot take by raising a DomainError
 # (the whole change is rolled back), and may write what the change means for them (emails).
 cohort_settings_changed = _signals.signal("cohort-settings-changed")
+
+# sender: the ProgrammeSession about to be cancelled, postponed or recorded as not having taken place;
+# keyword arguments: status (the SessionStatus it would get), now. A receiver holding records that
+# say it took place (a register) refuses by raising a DomainError.
+session_calling_off = _signals.signal("session-calling-off")
+
+
+# What other domains record about a person and a session that the programme's own pages show them
+# (attendance: the apologies they sent). A provider takes (user, session ids) and returns
+# {session id: a sentence}; domains register theirs at start-up.
+_session_notes: list = []
+
+
+def register_session_notes(provider) -> None:
+    if provider not in _session_notes:
+        _session_notes.append(provider)
+
+
+def session_notes(user, session_ids: list[int]) -> dict[int, list[str]]:
+    notes: dict[int, list[str]] = {}
+    for provider in _session_notes:
+        for session_id, note in provider(user, session_ids).items():
+            notes.setdefault(session_id, []).append(note)
+    return notes

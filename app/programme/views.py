@@ -25,6 +25,7 @@ from app.programme.forms import (
     SessionStatusForm,
 )
 from app.programme.models import Cohort, ProgrammeSession, SessionKind
+from app.programme.signals import session_notes
 from app.urls import site_domain
 
 bp = Blueprint("programme", __name__, template_folder="templates")
@@ -49,7 +50,8 @@ def home():
     upcoming = [s for s in sessions if s.ends_at > now][:3]
     next_id = next((s.id for s in sessions if s.ends_at > now and not s.is_off), None)
     return render_template("programme/home.html", cohort=cohort, sessions=sessions, upcoming=upcoming,
-                           next_id=next_id, now=now, content=_content())
+                           next_id=next_id, now=now, content=_content(),
+                           notes=session_notes(current_user, [s.id for s in upcoming]))
 
 
 @bp.get("/sessions/<int:session_id>")
@@ -63,6 +65,7 @@ def session_detail(session_id: int):
     page = {SessionKind.WELCOME: "welcome", SessionKind.CO_CONSULTING: "co-consulting",
             SessionKind.CELEBRATION: "celebration"}.get(SessionKind(session.kind))
     return render_template("programme/session.html", session=session, cohort=session.cohort, now=clock.now(),
+                           notes=session_notes(current_user, [session.id]).get(session.id, []),
                            module_content=module_content, page=content.pages.get(page) if page else None,
                            steps=content.co_consulting_steps if session.kind == SessionKind.CO_CONSULTING else [])
 
@@ -113,6 +116,7 @@ def cohort_settings(cohort_id: int):
         form = CohortSettingsForm(data={
             "name": cohort.name, "capacity": cohort.capacity, "offer_response_days": cohort.offer_response_days,
             "guest_capacity": cohort.guest_capacity, "blind_review": cohort.blind_review,
+            "apologies_excused": cohort.apologies_excused,
             "applications_open": clock.to_local(cohort.applications_open_at, tz).date()
             if cohort.applications_open_at else None,
             "application_deadline": clock.to_local(cohort.application_deadline_at, tz).date()
@@ -123,6 +127,7 @@ def cohort_settings(cohort_id: int):
         settings = services.CohortSettings(
             name=form.name.data, capacity=form.capacity.data, offer_response_days=form.offer_response_days.data,
             guest_capacity=form.guest_capacity.data, blind_review=bool(form.blind_review.data),
+            apologies_excused=bool(form.apologies_excused.data),
             applications_open_at=clock.local_instant(opens, time(9, 0), tz) if opens else None,
             application_deadline_at=clock.local_instant(deadline, time(23, 59), tz) if deadline else None)
         # A date kept as it was keeps its exact time (a cohort created elsewhere may open at 08:00).
@@ -157,7 +162,7 @@ def _details(form: SessionForm) -> services.SessionDetails:
         ends=form.ends.data, module_number=int(form.module_number.data) if form.module_number.data else None,
         part=int(form.part.data) if form.part.data else None, join_url=form.join_url.data or "",
         venue=form.venue.data or "", access_info=form.access_info.data or "",
-        description=form.description.data or "",
+        description=form.description.data or "", keep_date=bool(form.keep_date.data),
     )
 
 
@@ -173,7 +178,8 @@ def new_session(cohort_id: int):
             attach_domain_error(form, error)
         else:
             db.session.commit()
-            flash(f"{session.title} added to the schedule.", "success")
+            told = " Participants have been emailed." if any(e.status == "active" for e in cohort.enrolments) else ""
+            flash(f"{session.title} added to the schedule.{told}", "success")
             return redirect(url_for("programme.schedule", cohort_id=cohort.id))
     return render_template("programme/session_form.html", form=form, cohort=cohort, session=None,
                            form_errors=bool(form.errors or form.form_errors))
@@ -207,8 +213,9 @@ def edit_session(session_id: int):
             attach_domain_error(form, error)
         else:
             db.session.commit()
-            flash(f"{session.title} updated. Participants have been emailed the new details."
-                  if changed else "Nothing was changed.", "success")
+            told = ("Participants have been emailed the new details." if session.ends_at > clock.now()
+                    and any(e.status == "active" for e in cohort.enrolments) else "Nobody was emailed.")
+            flash(f"{session.title} updated. {told}" if changed else "Nothing was changed.", "success")
             return redirect(url_for("programme.schedule", cohort_id=cohort.id))
     return render_template("programme/session_form.html", form=form, cohort=cohort, session=session,
                            form_errors=bool(form.errors or form.form_errors))
@@ -228,9 +235,15 @@ def confirm_cancel(session_id: int):
 @team_required
 def cancel_session(session_id: int):
     session = db.get_or_404(ProgrammeSession, session_id)
-    services.cancel_session(actor=current_user, session=session, now=clock.now())
+    try:
+        told = services.cancel_session(actor=current_user, session=session, now=clock.now())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
     db.session.commit()
-    flash(f"{session.title} is cancelled. Participants have been emailed.", "success")
+    emailed = f"{told} participant{'s have' if told != 1 else ' has'} been emailed" if told else "Nobody was emailed"
+    flash(f"{session.title} is cancelled. {emailed}.", "success")
     return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
 
 

@@ -30,3 +30,21 @@ if (timer) {
   document.getElementById("timer-next").addEventListener("click", () => go(index + 1));
   timer.hidden = false;
 }
+
+// "Copy link" buttons: hidden until JavaScript can copy; without it the link stays selectable text.
+document.querySelectorAll("[data-copy-from]").forEach((button) => {
+  const source = document.getElementById(button.dataset.copyFrom);
+  const status = document.querySelector(`[data-copy-status="${button.dataset.copyFrom}"]`);
+  if (!source || !navigator.clipboard) return;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(source.value);
+      button.textContent = "Link copied";
+      if (status) status.textContent = "The calendar link is copied.";
+    } catch {
+      source.select();
+      if (status) status.textContent = "Select the link and copy it.";
+    }
+  });
+});

@@ -96,18 +96,50 @@ def test_schedule_calendar_apologies_and_register(page, app):
     check(page, "my-attendance")
     sign_out(page)
 
-    # The team takes the register: the apologies are there, everyone else is marked present.
+    # The team takes the register in one form: they record the exceptions and one press saves them
+    # and marks everyone else present, keeping the participant's apologies.
     sign_in(page, "team@example.org")
     page.goto(f"/sessions/{clinic_id}/register")
     check(page, "register")
-    assert_fits(page)
-    enrolment_id = page.locator("input[value=apologies]:checked").first.get_attribute("name").split("-")[1]
-    page.get_by_role("button", name="Mark everyone not yet recorded as present").click()
+    assert_fits(page, 375)
+    sent = page.locator("input[value=apologies]:checked").first.get_attribute("name").split("-")[1]
+    unrecorded = [name.split("-")[1] for name in page.locator("input[value=present]").evaluate_all(
+        "els => els.filter(el => !el.closest('tr').querySelector('input:checked')).map(el => el.name)")]
+    away, sorry = unrecorded[:2]
+    long_note = "Rang at 9:40 to say the ward is short-staffed; " * 6 + "will catch up from the recording"
+    page.check(f"#status-{away}-absent")
+    page.fill(f"#note-{away}", long_note)
+    page.check(f"#status-{sorry}-apologies")
+    page.fill(f"#note-{sorry}", "Covering a colleague's clinic")
+    page.get_by_role("button", name="Save, and mark everyone else present").click()
     check(page, "register-marked")
-    expect(page.locator(f"#status-{enrolment_id}-apologies")).to_be_checked()
-    late = page.locator("input[value=late]").nth(1)
-    late.check()
-    page.get_by_role("button", name="Save register").click()
+    expect(page.locator(f"#status-{away}-absent")).to_be_checked()
+    expect(page.locator(f"#note-{away}")).to_have_value(long_note)
+    expect(page.locator(f"#status-{sorry}-apologies")).to_be_checked()
+    expect(page.locator(f"#note-{sorry}")).to_have_value("Covering a colleague's clinic")
+    expect(page.locator(f"#status-{sent}-apologies")).to_be_checked()
+    rows = page.locator(".convene-register tbody tr").count()
+    expect(page.locator("input[value=present]:checked")).to_have_count(rows - 3)
+    expect(page.locator(".convene-register tbody tr:not(:has(input:checked))")).to_have_count(0)
+
+    # The register fits a phone, and its printed sign-in sheet shows every note in full.
+    assert_fits(page, 375)
+    page.emulate_media(media="print")
+    clipped = page.locator(".convene-register tbody .convene-register__note, .convene-register__note-text").evaluate_all(
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth || c.scrollHeight > c.clientHeight)"
+        ".map(c => c.textContent.trim().slice(0, 40))")
+    assert not clipped, f"notes cut off on the printed register: {clipped}"
+    expect(page.locator(f"#note-{away}")).to_be_hidden()
+    printed = page.locator(f"#note-{away} ~ .convene-register__note-text")
+    expect(printed).to_be_visible()
+    expect(printed).to_have_text(long_note)
+    page.emulate_media(media="screen")
+
+    # A later correction with the plain Save button.
+    page.check(f"#status-{away}-late")
+    page.get_by_role("button", name="Save", exact=True).click()
     check(page, "register-saved")
+    expect(page.locator(f"#status-{away}-late")).to_be_checked()
+    expect(page.locator(f"#note-{away}")).to_have_value(long_note)
     page.goto(f"/cohorts/{cohort_id}/attendance")
     check(page, "attendance")

@@ -39,10 +39,11 @@ def change_status(application: Application, to: ApplicationStatus, *, actor: Use
 def queue_applications_email(*, key: str, to: str, template: str, subject: str, now: datetime, due_at: datetime | None = None,
            category: str = "applications", **context) -> None:
     context.setdefault("programme_name", current_app.config["PROGRAMME_NAME"])
+    application = context.get("application")
     queue_email(key=key, recipient=to, subject=subject,
                 body_text=render_template(f"applications/email/{template}.txt", **context),
                 body_html=render_template(f"applications/email/{template}.html", **context),
-                due_at=due_at or now, category=category)
+                due_at=due_at or now, category=category, cohort_id=application.cohort_id if application else None)
 
 
 
