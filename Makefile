@@ -7,16 +7,17 @@ PY        := $(VENV)/bin/python
 FLASK     := $(VENV)/bin/flask --app wsgi
 ASSETS    := app/static/nhsuk/nhsuk-frontend.min.css
 
-.PHONY: run test test-sqlite test-postgres setup prereqs assets db bench lint clean
+.PHONY: run test test-sqlite test-postgres setup prereqs assets db bench topology lint clean
 
 prereqs:
 	@scripts/check-prereqs.sh
 	@scripts/system-packages.sh
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | prereqs
+# The locks pin every package, dependencies included, with hashes (regenerate: see requirements.txt).
+$(VENV)/.installed: requirements.lock requirements-dev.lock | prereqs
 	@test -d $(VENV) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-dev.lock
 	@touch $@
 
 $(ASSETS): package.json package-lock.json scripts/copy-assets.sh | prereqs
@@ -52,6 +53,11 @@ bench: setup
 	$(PY) bench/run.py 2>/dev/null || status=1; \
 	$(PY) bench/registration.py 2>/dev/null || status=1; \
 	exit $$status
+
+# Convene on several hosts (network namespaces; root): nginx with TLS, two web hosts, PostgreSQL, Redis,
+# two schedulers and an SMTP host, from the files in deploy/. About 3 minutes; prints its figures.
+topology: setup
+	$(PY) bench/topology.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -48,6 +48,21 @@ def _int(name: str, default: int) -> int:
         return default
 
 
+SMTP_TLS_MODES = ("none", "starttls", "implicit")
+
+
+def _smtp_tls() -> str:
+    """SMTP_TLS: none, starttls (upgrade a plain connection, port 587 or 25) or implicit (TLS from the first
+    byte, port 465). Without it, SMTP_SSL=true means implicit and SMTP_STARTTLS=true starttls."""
+    value = os.environ.get("SMTP_TLS", "").strip().lower()
+    if not value:
+        return "implicit" if _bool("SMTP_SSL", False) else "starttls" if _bool("SMTP_STARTTLS", False) else "none"
+    if value not in SMTP_TLS_MODES:
+        _PROBLEMS.append(f"SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}, not {value!r}")
+        return "none"
+    return value
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -56,6 +71,9 @@ class Config:
     HEADER_LOGO_URL = os.environ.get("HEADER_LOGO_URL", "")
     SECRET_KEY = os.environ.get("SECRET_KEY", "development-only-secret-key")
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # How many proxies (load balancer, nginx) stand in front and add X-Forwarded-For/-Proto: the client's
+    # address is taken that many hops back. 0 trusts no such header (a client could forge it).
+    PROXY_HOPS = _int("PROXY_HOPS", 0)
     SQLALCHEMY_DATABASE_URI = _database_url(
         f"sqlite:///{INSTANCE_DIR / 'convene.sqlite3'}"
     )
@@ -70,10 +88,14 @@ class Config:
     CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "programme-team@convene.example")
     DATA_PROTECTION_EMAIL = os.environ.get("DATA_PROTECTION_EMAIL", "data-protection@convene.example")
     SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
-    SMTP_PORT = _int("SMTP_PORT", 25)
+    # The server's certificate and name are always checked when TLS is used: against the system's
+    # certificate authorities, or those in SMTP_CA_FILE (PEM) for a private one.
+    SMTP_TLS = _smtp_tls()
+    SMTP_CA_FILE = os.environ.get("SMTP_CA_FILE", "")
+    SMTP_PORT = _int("SMTP_PORT", 465 if SMTP_TLS == "implicit" else 25)
     SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
-    SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
+    SMTP_STARTTLS = SMTP_TLS == "starttls"
     SMTP_TIMEOUT = _int("SMTP_TIMEOUT", 10)
     OUTBOX_BATCH_SIZE = _int("OUTBOX_BATCH_SIZE", 500)
     # A refused email is tried again after 1, 2, 4 ... minutes, at most OUTBOX_RETRY_MAX_MINUTES apart,
@@ -83,6 +105,9 @@ class Config:
     # /healthz: mail due this long ago and not sent is overdue; a scheduler silent this long is stale.
     HEALTH_OVERDUE_MINUTES = _int("HEALTH_OVERDUE_MINUTES", 15)
     HEARTBEAT_STALE_MINUTES = _int("HEARTBEAT_STALE_MINUTES", 5)
+    # /healthz tells anyone only "ok" or "error"; which check failed, and the counts, go to signed-in
+    # staff and to a monitor sending this token (Authorization: Bearer ...). Empty: no token works.
+    HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 
     # The scheduler runs inside the web process in the embedded default; production runs
     # `flask scheduler run` as its own process and sets this to false.
@@ -100,6 +125,17 @@ class Config:
     # How long the link that confirms a new account's email address works.
     EMAIL_CONFIRM_TTL = timedelta(hours=_int("EMAIL_CONFIRM_TTL_HOURS", 48))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12))
+    # A sign-in ends this long after it started however busy it is (the idle limits apply as well).
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=_int("SESSION_ABSOLUTE_HOURS", 12))
+    # Wrong passwords: after this many for one account (or one typed address) it is refused for 1, 2,
+    # 4 ... minutes, at most SIGN_IN_LOCK_MAX_MINUTES; per network address only failures count, at a
+    # level a whole organisation behind one address never reaches. Registration likewise per address.
+    SIGN_IN_FAILURES_BEFORE_LOCK = _int("SIGN_IN_FAILURES_BEFORE_LOCK", 5)
+    SIGN_IN_LOCK_MAX_MINUTES = _int("SIGN_IN_LOCK_MAX_MINUTES", 15)
+    SIGN_IN_FAILURES_PER_ADDRESS_PER_HOUR = _int("SIGN_IN_FAILURES_PER_ADDRESS_PER_HOUR", 300)
+    REGISTRATIONS_PER_ADDRESS_PER_HOUR = _int("REGISTRATIONS_PER_ADDRESS_PER_HOUR", 200)
+    # Password-reset emails to one account, whichever address asks.
+    PASSWORD_RESETS_PER_ACCOUNT_PER_HOUR = _int("PASSWORD_RESETS_PER_ACCOUNT_PER_HOUR", 3)
     # Data retention (README "Data protection"): applied every night by the scheduler.
     RETENTION_APPLICATION_MONTHS = _int("RETENTION_APPLICATION_MONTHS", 12)
     RETENTION_COHORT_YEARS = _int("RETENTION_COHORT_YEARS", 6)
@@ -115,8 +151,22 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # Flask-WTF's "strict" check over HTTPS refuses a form posted without a Referer header; the pages
+    # that carry a secret in their address send no Referer (Referrer-Policy: no-referrer), so behind
+    # TLS every form on them would be refused. The CSRF token, SameSite cookies and HSTS protect
+    # forms without it (bench/topology.py found this: forms behind nginx with TLS).
+    WTF_CSRF_SSL_STRICT = False
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Redis down: each process counts in memory until it answers again (looked for at most a minute apart), so
+    # sign-in keeps working; an unanswering Redis host costs at most a second, not the TCP time-out.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = ({"socket_connect_timeout": 1, "socket_timeout": 1}
+                                 if RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://")) else {})
+    # memory:// counts in each process apart, so production refuses it unless one process serves
+    # Convene: RATELIMIT_SINGLE_PROCESS=true, or WEB_CONCURRENCY=1 (gunicorn's worker count).
+    RATELIMIT_SINGLE_PROCESS = (_bool("RATELIMIT_SINGLE_PROCESS", False)
+                                or os.environ.get("WEB_CONCURRENCY", "").strip() == "1")
     RATELIMIT_HEADERS_ENABLED = False
     MAX_UPLOAD_BYTES = _int("MAX_UPLOAD_MB", 20) * 1024 * 1024
     # Requests up to twice the file limit reach the form, which then says the file is too big
@@ -145,6 +195,16 @@ class Config:
         if not url.startswith(("sqlite://", "postgresql+psycopg://")):
             problems.append(f"DATABASE_URL must be a SQLite (sqlite:///path) or PostgreSQL "
                             f"(postgresql://user@host/name) address, not {url.split('://')[0]}://...")
+        if cls.PROXY_HOPS < 0:
+            problems.append(f"PROXY_HOPS must be 0 (no proxy in front) or the number of proxies, not {cls.PROXY_HOPS}")
+        if cls.SMTP_CA_FILE and not Path(cls.SMTP_CA_FILE).is_file():
+            problems.append(f"SMTP_CA_FILE must be a PEM file of certificate authorities, but {cls.SMTP_CA_FILE} "
+                            "is not a file")
+        if cls.HEALTHZ_TOKEN and len(cls.HEALTHZ_TOKEN) < 20:
+            problems.append("HEALTHZ_TOKEN must be a random value of at least 20 characters, or empty")
+        if cls.SCHEDULER_REQUIRED and cls.HEARTBEAT_STALE_MINUTES * 60 <= cls.SCHEDULER_SEND_INTERVAL_SECONDS:
+            problems.append("HEARTBEAT_STALE_MINUTES must be longer than SCHEDULER_SEND_INTERVAL_SECONDS, or /healthz "
+                            "would call a running scheduler stopped")
         if problems:
             raise ConfigurationError("; ".join(problems) + ".")
 
@@ -179,6 +239,11 @@ class ProductionConfig(Config):
             problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
         if not os.environ.get("BASE_URL"):
             problems.append("BASE_URL must be set to the public address, e.g. https://convene.example.org")
+        if cls.RATELIMIT_ENABLED and cls.RATELIMIT_STORAGE_URI.startswith("memory://") \
+                and not cls.RATELIMIT_SINGLE_PROCESS:
+            problems.append("RATELIMIT_STORAGE_URI must name a store every web worker shares, e.g. "
+                            "redis://127.0.0.1:6379/0, because memory:// counts each worker apart "
+                            "(set RATELIMIT_SINGLE_PROCESS=true if one process serves Convene)")
         if problems:
             raise ConfigurationError("in production " + "; ".join(problems) + ".")
 

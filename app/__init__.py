@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import suppress
 from pathlib import Path
 
 from flask import Flask, g, redirect, request, url_for
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from app import audit, clock, formatting, heartbeat  # noqa: F401  (heartbeat: its table)
 from app.content import ContentError, load_content
@@ -39,6 +40,13 @@ def create_app(config=None) -> Flask:
 
         raise ConfigurationError(f"The instance folder {app.instance_path} cannot be created ({error.strerror}): "
                                  "set CONVENE_INSTANCE_PATH to a folder this user can write.") from None
+    if app.config.get("PROXY_HOPS"):
+        # Behind that many proxies, the client's address (rate limits, the audit log) and scheme come from
+        # their X-Forwarded-For/-Proto. Not the host: every link is built from BASE_URL.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
     _configure_templates(app)
     register_extensions(app)
@@ -206,7 +214,8 @@ def register_request_hooks(app: Flask) -> None:
             "object-src 'none'; frame-ancestors 'none'",
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
+        # A page reached by a secret link sets its own stricter "no-referrer": keep it.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if app.config["HSTS"]:
@@ -231,18 +240,29 @@ def register_errorhandlers(app: Flask) -> None:
     def bad_request(_error):
         return _page(400, "That request could not be understood", "Go back, reload the page and try again.")
 
-    def _record_denial(kind: str) -> None:
-        """A refused request in the audit log: who, which page, from where. Never the form's contents."""
+    def _record_denial(kind: str, *, repeated: bool = False) -> None:
+        """A refused request in the audit log: who, which page, from where. Never the form's contents,
+        nor a secret link's token (on those pages the path is the secret): it is replaced by "…"."""
         from flask_login import current_user
 
+        from app.urls import path_without_secrets
+
         db.session.rollback()
+        # A CSRF check refuses before the request hooks run, so say where the request came from here.
+        origin_token = audit.set_origin(request.remote_addr or "unknown")
         try:
-            audit.record(actor=current_user if current_user.is_authenticated else None, action=kind,
-                         target_type="request", target_id=None,
-                         detail={"method": request.method, "path": request.path[:300]})
+            actor = current_user if current_user.is_authenticated else None
+            detail = {"method": request.method, "endpoint": request.endpoint or "",
+                      "path": path_without_secrets(request.path, request.view_args)[:300]}
+            if repeated:  # anyone can cause these: one row per person and address each hour, with a count
+                audit.record_repeated(actor=actor, action=kind, target_type="request", detail=detail)
+            else:
+                audit.record(actor=actor, action=kind, target_type="request", target_id=None, detail=detail)
             db.session.commit()
         except SQLAlchemyError:  # the refusal must still be shown if the log cannot be written
             db.session.rollback()
+        finally:
+            audit.reset_origin(origin_token)
 
     @app.errorhandler(403)
     def forbidden(_error):
@@ -267,11 +287,11 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(_error):
-        return _page(429, "Too many attempts", "Wait 15 minutes, then try again.")
+        return _page(429, "Too many attempts", "Wait a while (at most an hour), then try again.")
 
     @app.errorhandler(CSRFError)
     def csrf_failed(_error):
-        _record_denial("csrf_refused")
+        _record_denial("csrf_refused", repeated=True)
         return _page(400, "This form has expired",
                      "For your security, forms expire. Go back, reload the page and try again.")
 
@@ -280,6 +300,20 @@ def register_errorhandlers(app: Flask) -> None:
         db.session.rollback()
         titles = {403: "You cannot do that", 404: "Not found", 409: "That has already happened"}
         return _page(error.status_code, titles.get(error.status_code, "That could not be done"), error.message)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(_error):
+        """The database cannot be reached (restarting, failing over): 503 with a retry hint, not a 500
+        loop; pool_pre_ping replaces dead connections, so pages come back by themselves when it does."""
+        with suppress(SQLAlchemyError):
+            db.session.rollback()
+        # The page is drawn without asking the database who is signed in.
+        g._login_user = login_manager.anonymous_user()
+        app.logger.warning("database unavailable: %s", str(_error).splitlines()[0][:200])
+        body, status = _page(503, "Sorry, the service is unavailable for a moment",
+                             "Try again in a minute. Nothing you submitted was saved.")
+        return body, status, {"Retry-After": "30"}
 
     @app.errorhandler(500)
     def server_error(_error):

@@ -2,6 +2,10 @@
 
 Services call record(); where the request came from is supplied by a request hook through a
 context variable, so services never read the request themselves.
+
+Events anyone can cause without signing in (a refused CSRF check) go through record_repeated():
+one row per kind, person and address each hour, counting the repeats, so a scan cannot fill the log.
+Its count is the one thing ever changed in a written row.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import contextvars
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, event
+from sqlalchemy import JSON, ForeignKey, Index, String, event, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
@@ -52,3 +56,26 @@ def record(*, actor, action: str, target_type: str, target_id: int | None, detai
                        target_type=target_type, target_id=target_id, detail=detail or {}, origin=_origin.get())
     db.session.add(entry)
     return entry
+
+
+def record_repeated(*, actor, action: str, target_type: str, detail: dict | None = None,
+                    now: datetime | None = None) -> None:
+    """Record an event that may repeat many times: the first in each clock hour for this actor (or
+    nobody) and address writes a row; later ones add to its detail's "count" and keep the latest detail.
+    Never pass passwords or tokens in detail."""
+    now = now or clock.now()
+    window_start = now.replace(minute=0, second=0, microsecond=0)
+    actor_id = getattr(actor, "id", None)
+    query = select(AuditEvent.id, AuditEvent.detail).where(
+        AuditEvent.action == action, AuditEvent.origin == _origin.get(), AuditEvent.at >= window_start,
+        AuditEvent.actor_id.is_(None) if actor_id is None else AuditEvent.actor_id == actor_id)
+    existing = db.session.execute(query.order_by(AuditEvent.id.desc()).limit(1)).first()
+    if existing is None:
+        record(actor=actor, action=action, target_type=target_type, target_id=None, now=now,
+               detail={**(detail or {}), "count": 1})
+        return
+    count = int((existing.detail or {}).get("count", 1)) + 1
+    # A Core update (the ORM flush is refused by the append-only guard): only this row's detail changes.
+    db.session.execute(update(AuditEvent).where(AuditEvent.id == existing.id)
+                       .values(detail={**(detail or {}), "count": count})
+                       .execution_options(synchronize_session=False))

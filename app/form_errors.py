@@ -4,6 +4,15 @@ from app.db import db
 from app.errors import DomainError, FieldErrors
 
 
+def row_id(value: str) -> int:
+    """A row's id from a form (`request.form.get(name, type=row_id)`): a whole number a database key can
+    hold, else None, never an overflow deeper in."""
+    number = int(value)
+    if not 0 < number < 2**31:
+        raise ValueError(value)
+    return number
+
+
 def attach_domain_error(form, error: DomainError) -> None:
     """Undo the unit of work and show the message beside the field it names (or above the form); for
     several fields at once (FieldErrors), each beside its own."""

@@ -1,8 +1,8 @@
 """Scheduler processes say they are alive, so /healthz can tell a stopped scheduler from a quiet one.
 
 Each process beats on every job it runs (sending runs every minute by default); its row is keyed by
-a name (host and process id), so several schedulers each have one. A process that stops beating is
-stale after `HEARTBEAT_STALE_AFTER`.
+a name (host and process id), so several schedulers each have one. /healthz reads the latest beat of
+any of them: stale after HEARTBEAT_STALE_MINUTES, when it answers 503 (where SCHEDULER_REQUIRED).
 """
 
 from __future__ import annotations

@@ -2,13 +2,16 @@
 
 `wsgi.py` runs these checks for gunicorn, `flask run` and every `flask` command, and prints the
 sentence instead of a traceback: a bad setting (a non-numeric SMTP_PORT, an unknown CONVENE_ENV, a
-production SECRET_KEY left unset), a database that cannot be reached or has not been migrated, an
-instance folder that cannot be written, broken programme content. Commands that exist to mend one
-of these skip its check (`flask db ...` the migrations, `flask content check` the content).
+production SECRET_KEY left unset, in-memory rate limits shared by several workers), a database that
+cannot be reached or has not been migrated, an instance folder that cannot be written, broken programme
+content. Commands that exist to mend one of these skip its check (`flask db ...` the migrations,
+`flask content check` the content). A rate-limit store (Redis) that does not answer is only a warning
+for the processes that serve pages: they count in memory until it does, so sign-in keeps working.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -85,6 +88,27 @@ def _migration_problem(app: Flask) -> str | None:
     return None
 
 
+def _rate_limit_store_problem(app: Flask) -> str | None:
+    """A shared rate-limit store (Redis) that does not answer, said in one sentence."""
+    from limits.storage import storage_from_string
+
+    from app.extensions import storage_uri_for_people
+
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    if not app.config.get("RATELIMIT_ENABLED") or uri.startswith("memory://"):
+        return None
+    storage = storage_from_string(uri, **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
+    try:
+        if storage.check():
+            return None
+    finally:
+        client = getattr(storage, "storage", None)  # no connection is carried into forked workers
+        if hasattr(client, "close"):
+            client.close()
+    return (f"Cannot reach the rate-limit store at {storage_uri_for_people(uri)} (RATELIMIT_STORAGE_URI): "
+            "each process counts requests in memory until it answers; start it, or correct the address.")
+
+
 def check(app: Flask, command: str | None) -> None:
     """Raise ConfigurationError with the first thing that stops this process from working."""
     content_error = app.extensions.get("convene_content_error")
@@ -99,6 +123,10 @@ def check(app: Flask, command: str | None) -> None:
         problem = _migration_problem(app)
     if problem:
         raise ConfigurationError(problem)
+    if command in (None, "run"):  # only the processes that serve pages count requests
+        warning = _rate_limit_store_problem(app)
+        if warning:
+            logging.getLogger("convene.startup").warning("Convene: %s", warning)
 
 
 def create_checked_app() -> Flask:

@@ -161,6 +161,7 @@ def no_smtp(monkeypatch):
             raise AssertionError("a test tried to open an SMTP connection")
 
     monkeypatch.setattr(smtplib, "SMTP", _Blocked)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", _Blocked)
 
 
 def csrf_token(client, path: str) -> str:

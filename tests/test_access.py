@@ -129,6 +129,8 @@ EXPECTED = {
     "auth.settings": ("GET", "/settings", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 200)}),
     "auth.reminder_settings": ("POST", "/settings/reminders", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 302)}),
     "auth.calendar_link": ("POST", "/settings/calendar", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 400)}),
+    # An empty form is refused on the settings page itself, with the messages.
+    "auth.change_password": ("POST", "/settings/password", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 400)}),
     "programme.reschedule_module": ("GET", "/cohorts/{cohort}/modules/1/reschedule", TEAM_ONLY),
     "programme.reminder_rules_page": ("GET", "/cohorts/{cohort}/reminder-rules", TEAM_ONLY),
     "programme.edit_reminder_rule": ("GET", "/cohorts/{cohort}/reminder-rules/session_reminders", TEAM_ONLY),

@@ -14,8 +14,10 @@ from app.programme.models import Cohort, Enrolment, ProgrammeSession
 from tests.factories import make_cohort, make_participant, make_team
 
 
-def test_healthz_reports_database_migrations_and_outbox(client, frozen_now):
+def test_healthz_reports_database_migrations_and_outbox_to_staff(client, login_as, frozen_now):
     queue_email(key="h1", recipient="a@example.org", subject="S", body_text="B", due_at=clock.now())
+    assert client.get("/healthz").get_json() == {"status": "ok"}  # the details: tests/test_healthz.py
+    login_as(make_team())
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
@@ -72,6 +74,7 @@ def test_production_refuses_to_start_without_a_secret_key_and_base_url(monkeypat
 
     class Configured(config.ProductionConfig):
         SECRET_KEY = "x" * 40
+        RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/0"  # shared by every worker (tests/test_startup.py)
 
     monkeypatch.setenv("BASE_URL", "https://convene.example.org")
     Configured.validate()  # does not raise

@@ -261,3 +261,53 @@ def test_reset_form_errors_name_the_field(client):
     page = client.post(link, data={"csrf_token": token, "password": "a long new phrase",
                                    "confirm": "different phrase"}).get_data(as_text=True)
     assert "The passwords do not match" in page and 'href="#confirm"' in page
+
+
+def test_resetting_with_the_newer_link_ends_every_older_reset_link(client, frozen_now):
+    from app import clock
+
+    make_user(email="twice@example.org")
+    db.session.commit()
+    for _ in range(2):
+        services.request_password_reset(email="twice@example.org", now=clock.now())
+    db.session.commit()
+    messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.category == "account")
+                                  .order_by(OutboxMessage.id)).all()
+    older, newer = (re.search(r"/password/reset/(\S+)", open_links(m.body_text)).group(1) for m in messages)
+    services.reset_password(token=newer, password="a brand new phrase", now=clock.now())
+    db.session.commit()
+    with pytest.raises(InvalidToken):
+        services.check_reset_token(token=older, now=clock.now())
+    assert client.get(f"/password/reset/{older}").status_code == 400
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "password_reset")) is not None
+
+
+def test_a_signed_in_person_changes_their_password_with_the_current_one(app, client, login_as, mailbox, frozen_now):
+    from app import clock
+    from app.auth.models import UserSession
+    from app.notifications.services import send_due
+    from tests.conftest import sign_in_client
+
+    person = make_user(email="changer@example.org")
+    other_browser = sign_in_client(app.test_client(), person)
+    login_as(person)
+    token = csrf_token(client, "/settings")
+    wrong = client.post("/settings/password", data={"csrf_token": token, "current_password": "not it",
+                                                     "password": "a brand new phrase", "confirm": "a brand new phrase"})
+    assert wrong.status_code == 400 and "current password is not right" in wrong.get_data(as_text=True)
+    weak = client.post("/settings/password", data={"csrf_token": token, "current_password": PASSWORD,
+                                                    "password": "changer-2026", "confirm": "changer-2026"})
+    assert weak.status_code == 400 and "must not contain your email address" in weak.get_data(as_text=True)
+    done = client.post("/settings/password", data={"csrf_token": token, "current_password": PASSWORD,
+                                                    "password": "a brand new phrase", "confirm": "a brand new phrase"},
+                       follow_redirects=True)
+    assert "Your password has been changed and signed out of 1 other browser" in done.get_data(as_text=True)
+    assert client.get("/settings").status_code == 200, "this browser stays signed in"
+    assert other_browser.get("/settings").status_code == 302, "every other browser is signed out"
+    assert db.session.get(User, person.id).check_password("a brand new phrase")
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "password_changed")) is not None
+    send_due(clock.now())
+    db.session.commit()
+    assert [m["Subject"] for m in mailbox] == ["Your Convene password was changed"]
+    live = db.session.scalars(select(UserSession).where(UserSession.revoked_at.is_(None))).all()
+    assert len(live) == 1

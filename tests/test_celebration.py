@@ -299,3 +299,47 @@ def test_other_sessions_changing_tell_no_guests(frozen_now):
     module_day = next(s for s in cohort.sessions if s.kind == "module" and s.starts_at > clock.now())
     cancel_session(actor=make_team(), session=module_day, now=clock.now())
     assert _told() == []
+
+
+def test_a_participant_may_propose_only_a_few_showcases(client, login_as, frozen_now):
+    cohort = open_cohort()
+    person = make_participant(cohort)
+    for n in range(services.SHOWCASES_PER_PARTICIPANT):
+        services.propose_showcase(actor=person, cohort=cohort, title=f"Idea {n}", description="", format="")
+    with pytest.raises(DomainError, match="the most one participant can"):
+        services.propose_showcase(actor=person, cohort=cohort, title="One too many", description="", format="")
+    db.session.commit()
+    login_as(person)
+    path = f"/cohorts/{cohort.id}/celebration"
+    page = client.post(f"{path}/showcases", data={"csrf_token": csrf_token(client, path), "title": "Again"})
+    assert page.status_code == 409 or "the most one participant can" in page.get_data(as_text=True)
+    assert "the most one participant can" in page.get_data(as_text=True)
+    assert len(services.showcases_of(cohort)) == services.SHOWCASES_PER_PARTICIPANT
+
+
+def test_the_running_order_form_takes_only_this_cohorts_showcases_and_small_places(client, login_as, frozen_now):
+    cohort, other = open_cohort(), open_cohort()
+    mine = services.propose_showcase(actor=make_participant(cohort), cohort=cohort, title="Mine", description="",
+                                     format="")
+    theirs = services.propose_showcase(actor=make_participant(other), cohort=other, title="Theirs", description="",
+                                       format="")
+    participant = make_participant(cohort)
+    db.session.commit()
+    login_as(participant)
+    page = client.get(f"/cohorts/{cohort.id}/celebration").get_data(as_text=True)
+    assert "running-order" not in page and "Save running order" not in page  # the team's form only
+    login_as(make_team())
+    path = f"/cohorts/{cohort.id}/celebration"
+    token = csrf_token(client, path)
+    for junk in ({"position-abc": "1"}, {f"position-{theirs.id}": "1"}, {"position-99999999999999999999": "1"},
+                 {f"position-{mine.id}": "99999999999999999999"}, {f"position-{mine.id}": "-3"},
+                 {f"position-{mine.id}": "²"}, {"position-": ""}):
+        response = client.post(f"{path}/running-order", data={"csrf_token": token, **junk}, follow_redirects=True)
+        assert response.status_code == 200, junk
+        assert "There is a problem" in response.get_data(as_text=True) or "not in this cohort" in \
+            response.get_data(as_text=True) or "whole number" in response.get_data(as_text=True), junk
+    db.session.expire_all()
+    assert (mine.position, theirs.position) == (None, None)
+    client.post(f"{path}/running-order", data={"csrf_token": token, f"position-{mine.id}": " 2 "})
+    db.session.expire_all()
+    assert mine.position == 2

@@ -709,19 +709,21 @@ def test_the_team_retries_one_failed_email_or_all_of_them_and_it_is_audited(clie
 def test_healthz_is_not_ok_with_failed_or_overdue_mail_or_no_scheduler(app, client, monkeypatch, frozen_now):
     from app import heartbeat
 
+    monkeypatch.setitem(app.config, "HEALTHZ_TOKEN", "t" * 32)  # the details are for a monitor with the token
+    auth = {"Authorization": "Bearer " + "t" * 32}
     assert client.get("/healthz").status_code == 200
     queue("late", due_at=clock.now() - timedelta(minutes=20))
     db.session.commit()
-    body = client.get("/healthz")
+    body = client.get("/healthz", headers=auth)
     assert body.status_code == 503 and "overdue" in " ".join(body.get_json()["problems"])
     db.session.execute(update(OutboxMessage).values(status=OutboxStatus.FAILED.value))
     db.session.commit()
-    body = client.get("/healthz").get_json()
+    body = client.get("/healthz", headers=auth).get_json()
     assert body["status"] == "error" and "failed for good" in " ".join(body["problems"])
     db.session.execute(update(OutboxMessage).values(status=OutboxStatus.SENT.value))
     db.session.commit()
     monkeypatch.setitem(app.config, "SCHEDULER_REQUIRED", True)
-    assert "no scheduler has run" in " ".join(client.get("/healthz").get_json()["problems"])
+    assert "no scheduler has run" in " ".join(client.get("/healthz", headers=auth).get_json()["problems"])
     heartbeat.beat(clock.now() - timedelta(minutes=2), name="host:1")
     db.session.commit()
     assert client.get("/healthz").status_code == 200

@@ -93,3 +93,95 @@ def test_the_migration_seals_links_of_mail_still_to_go_and_removes_those_already
         assert "a private link, only in the email itself" in gone.body_text
         db.session.remove()
         db.engine.dispose()
+
+
+def test_after_every_secret_link_flow_no_team_page_shows_a_secret(app, client, login_as, frozen_now):
+    """Run each flow with a secret in it (a password reset, a line manager's sign-off, an RSVP, a calendar
+    feed, two-step setup, confirming a new account), with refused CSRF checks on each secret page; then no
+    page the team can open (audit log, outbox and each message, people) shows any of those secrets."""
+    import pyotp
+
+    from app.celebration.services import invite_guest
+    from tests.adversary import pages_the_team_can_reach
+    from tests.conftest import csrf_token, sign_in_client
+    from tests.factories import PASSWORD, make_participant, make_user
+
+    def links(kind: str) -> list[str]:
+        found = [m for message in db.session.scalars(select(OutboxMessage))
+                 for m in SECRET.findall(open_links(message.body_text))]
+        return [token for k, token in found if k == kind]
+
+    secrets: set[str] = set()
+    cohort = open_cohort()
+    # A password reset: refused without a token, refused with a weak password, then done.
+    person = make_user(email="resetter@example.org")
+    db.session.commit()
+    client.post("/password/forgot", data={"csrf_token": csrf_token(client, "/password/forgot"),
+                                          "email": person.email})
+    [reset] = links("password/reset")
+    client.post(f"/password/reset/{reset}", data={"password": "x"})
+    client.post(f"/password/reset/{reset}", data={"csrf_token": csrf_token(client, f"/password/reset/{reset}"),
+                                                  "password": "aaaaaaaaaa", "confirm": "aaaaaaaaaa"})
+    client.post(f"/password/reset/{reset}", data={"csrf_token": csrf_token(client, f"/password/reset/{reset}"),
+                                                  "password": "a brand new phrase", "confirm": "a brand new phrase"})
+    secrets.add(reset)
+    # A line manager's sign-off request.
+    make_application(cohort, submit=True)
+    sponsor = links("sponsor")[0]
+    client.get(f"/sponsor/{sponsor}")
+    client.post(f"/sponsor/{sponsor}", data={"decision": "approve"})
+    secrets |= set(links("sponsor"))
+    # A guest's RSVP.
+    from app.programme.models import SessionKind
+    from tests.factories import make_session
+
+    make_session(cohort, starts_at=clock.now() + timedelta(days=60), kind=SessionKind.CELEBRATION)
+    invite_guest(actor=make_participant(cohort), cohort=cohort, name="A Guest", email="guest@example.org",
+                 relationship="colleague", now=clock.now())
+    db.session.commit()
+    rsvp = links("rsvp")[0]
+    guest = app.test_client()
+    guest.post(f"/rsvp/{rsvp}", data={"coming": "yes"})
+    guest.post(f"/rsvp/{rsvp}", data={"csrf_token": csrf_token(guest, f"/rsvp/{rsvp}"), "coming": "yes"})
+    secrets |= set(links("rsvp"))
+    # A new account's confirmation.
+    newcomer = app.test_client()
+    newcomer.post("/register", data={"csrf_token": csrf_token(newcomer, "/register"), "name": "New Comer",
+                                     "email": "newcomer@example.org", "password": "a long enough phrase",
+                                     "confirm": "a long enough phrase"})
+    [confirm] = links("register/confirm")
+    newcomer.post(f"/register/confirm/{confirm}", data={})
+    newcomer.post(f"/register/confirm/{confirm}",
+                  data={"csrf_token": csrf_token(newcomer, f"/register/confirm/{confirm}")})
+    secrets.add(confirm)
+    # A calendar feed and two-step setup, by a signed-in participant.
+    participant = make_participant(cohort, email="subscriber@example.org")
+    browser = sign_in_client(app.test_client(), participant)
+    page = browser.post("/settings/calendar", data={"csrf_token": csrf_token(browser, "/settings"),
+                                                    "action": "create"}).get_data(as_text=True)
+    calendar = re.search(r"/calendar/([A-Za-z0-9_\-]{20,})\.ics", page).group(1)
+    assert browser.get(f"/calendar/{calendar}.ics").status_code == 200
+    app.test_client().post(f"/calendar/{calendar}.ics", data={})
+    secrets.add(calendar)
+    browser.get("/settings/two-step")
+    with browser.session_transaction() as session:
+        totp_secret = session["two_step_secret"]
+    browser.post("/settings/two-step", data={"code": "123456"})
+    browser.post("/settings/two-step", data={"csrf_token": csrf_token(browser, "/settings/two-step"),
+                                             "code": pyotp.TOTP(totp_secret).at(clock.now()), "password": PASSWORD})
+    secrets.add(totp_secret)
+    db.session.expire_all()
+    assert db.session.get(type(participant), participant.id).totp_enabled_at is not None
+
+    from app.audit import AuditEvent
+
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "csrf_refused")).all()
+    login_as(make_team())
+    pages = pages_the_team_can_reach(client)
+    assert any("/team/outbox/" in path for path in pages) and any("/team/people/" in path for path in pages)
+    for path, body in pages.items():
+        for secret in secrets:
+            assert secret not in body, f"{path} shows a secret"
+        assert not SECRET.search(body), f"{path} shows a secret link"
+    assert not any(secret in str(row.detail) for row in db.session.scalars(select(AuditEvent))
+                   for secret in secrets), "a secret in an audit row's detail"

@@ -12,7 +12,8 @@ The schedule (each period configurable, see README):
   or in a later cohort still kept);
 - a request to delete an account: carried out after 30 days if the team has not already;
 - emails (sent, failed, cancelled or never sent): deleted 90 days after they were due (they hold links);
-- ended sign-in sessions and used or expired reset links: deleted after 30 days;
+- ended sign-in sessions and used or expired reset links: deleted after 30 days; sign-in sessions
+  past their absolute lifetime (SESSION_ABSOLUTE_HOURS): deleted at once;
 - the audit log: deleted after 6 years.
 """
 
@@ -130,8 +131,10 @@ def apply_retention(now: datetime) -> dict[str, int]:
     done["emails"] = db.session.execute(delete(OutboxMessage).where(
         OutboxMessage.status != "sending", OutboxMessage.due_at <= emails_before)).rowcount
     month_ago = now - timedelta(days=30)
-    done["sessions"] = db.session.execute(delete(UserSession).where(
-        UserSession.revoked_at.is_not(None), UserSession.revoked_at <= month_ago)).rowcount
+    # Ended sessions after 30 days; those past their absolute lifetime at once (no cookie opens them).
+    done["sessions"] = db.session.execute(delete(UserSession).where(or_(
+        UserSession.revoked_at <= month_ago,
+        UserSession.created_at <= now - config["SESSION_ABSOLUTE_LIFETIME"]))).rowcount
     done["reset_links"] = db.session.execute(delete(PasswordResetToken).where(
         PasswordResetToken.expires_at <= month_ago)).rowcount
     done["confirmation_links"] = db.session.execute(delete(EmailConfirmation).where(

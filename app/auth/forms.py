@@ -45,3 +45,14 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField("Confirm your new password", validators=[
         DataRequired("Confirm your new password"), EqualTo("password", "The passwords do not match"),
     ])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password")])
+    password = PasswordField("New password", validators=[
+        DataRequired("Create a new password"),
+        Length(min=8, max=128, message="Password must be between 8 and 128 characters"),
+    ])
+    confirm = PasswordField("Confirm your new password", validators=[
+        DataRequired("Confirm your new password"), EqualTo("password", "The passwords do not match"),
+    ])

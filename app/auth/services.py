@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app, render_template
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from werkzeug.security import generate_password_hash
 
-from app.audit import record
+from app.audit import AuditEvent, record
 from app.auth.models import EmailConfirmation, PasswordResetToken, StaffRole, User
 from app.auth.sessions import end_all_sessions
 from app.db import db
@@ -26,6 +27,19 @@ MAX_PASSWORD_LENGTH = 128
 # At most one new confirmation link per account this often from the sign-in and "new link" pages,
 # and one "you already have an account" email per address, so neither can flood someone's inbox.
 CONFIRMATION_EMAIL_GAP = timedelta(minutes=10)
+
+
+# Wrong passwords are remembered this long for the growing refusal (a success or a new password forgets them).
+FAILURE_MEMORY = timedelta(hours=24)
+# What ends a run of wrong passwords for an account.
+FRESH_START_ACTIONS = ("login_succeeded", "password_reset", "password_changed")
+
+
+class SignInLocked(DomainError):
+    """Too many wrong passwords for this account (or this typed address): try again later. The same
+    for addresses with and without an account."""
+
+    status_code = 429
 
 
 class EmailNotConfirmed(DomainError):
@@ -47,8 +61,23 @@ def _common_passwords() -> frozenset[str]:
     return frozenset(p for p in FREQUENCY_LISTS["passwords"] if len(p) >= MIN_PASSWORD_LENGTH)
 
 
-def check_password_rules(password: str) -> None:
-    """Length and a check against common passwords; no composition rules (NIST SP 800-63B)."""
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
+
+
+def _is_trivial(password: str) -> bool:
+    """One character repeated, or a run like 12345678, abcdefgh, 87654321 or qwertyui."""
+    lowered = password.lower()
+    if len(set(lowered)) == 1:
+        return True
+    steps = {ord(b) - ord(a) for a, b in zip(lowered, lowered[1:], strict=False)}
+    if steps in ({1}, {-1}):
+        return True
+    return any(lowered in row or lowered in row[::-1] for row in _KEYBOARD_ROWS)
+
+
+def check_password_rules(password: str, *, email: str | None = None) -> None:
+    """Length and a check against common and trivial passwords and the person's own address; no
+    composition rules (NIST SP 800-63B)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
@@ -56,6 +85,13 @@ def check_password_rules(password: str) -> None:
     if password.lower() in _common_passwords():
         raise DomainError("That password is one of the most common, so it is easy to guess. Choose another, "
                           "for example three random words.", field="password")
+    if _is_trivial(password):
+        raise DomainError("That password is a repeated character or a simple sequence, so it is easy to guess. "
+                          "Choose another, for example three random words.", field="password")
+    local_part = normalise_email(email or "").split("@")[0]
+    if len(local_part) >= 3 and local_part in password.casefold():
+        raise DomainError("Your password must not contain your email address. Choose another, for example "
+                          "three random words.", field="password")
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -73,7 +109,7 @@ def register_user(*, email: str, name: str, password: str, job_title: str = "", 
     if find_user_by_email(email) is not None:
         raise Conflict("An account with this email address already exists. Sign in or reset your password.",
                        field="email")
-    check_password_rules(password)
+    check_password_rules(password, email=email)
     user = User(email=email, name=name, job_title=job_title.strip(), profession=profession.strip(),
                 organisation=organisation, staff_role=staff_role.value, email_confirmed_at=email_confirmed_at)
     user.set_password(password)
@@ -96,7 +132,7 @@ def start_registration(*, email: str, name: str, password: str, job_title: str =
     name = name.strip()
     if not name:
         raise DomainError("Enter your full name.", field="name")
-    check_password_rules(password)
+    check_password_rules(password, email=email)
     user = find_user_by_email(email)
     if user is not None and (user.email_confirmed_at is not None or user.is_disabled):
         generate_password_hash(password)  # the work the other branches do, thrown away
@@ -198,13 +234,57 @@ def confirm_email(*, token: str, now: datetime) -> User:
     return user
 
 
+def _recent_failures(user: User | None, email: str, now: datetime) -> list[datetime]:
+    """When this account (or, with no account, this typed address) last had wrong passwords, newest
+    first: those since its last sign-in or new password, within FAILURE_MEMORY."""
+    since = now - FAILURE_MEMORY
+    query = select(AuditEvent.at, AuditEvent.detail).where(AuditEvent.action == "login_failed",
+                                                           AuditEvent.target_type == "user", AuditEvent.at > since)
+    if user is None:
+        query = query.where(AuditEvent.target_id.is_(None), AuditEvent.detail["email"].as_string() == email)
+    else:
+        query = query.where(AuditEvent.target_id == user.id)
+        fresh_start = db.session.scalar(select(func.max(AuditEvent.at)).where(
+            AuditEvent.target_type == "user", AuditEvent.target_id == user.id,
+            AuditEvent.action.in_(FRESH_START_ACTIONS), AuditEvent.at > since))
+        if fresh_start is not None:
+            query = query.where(AuditEvent.at > fresh_start)
+    cap = current_app.config["SIGN_IN_FAILURES_BEFORE_LOCK"] + 8  # enough rows to reach the longest refusal
+    rows = db.session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(cap)).all()
+    # A right password for an unconfirmed address is not a guess.
+    return [row.at for row in rows if (row.detail or {}).get("reason") != "email not confirmed"]
+
+
+def _lock_until(failures: list[datetime]) -> datetime | None:
+    """After SIGN_IN_FAILURES_BEFORE_LOCK wrong passwords, refused until 1, 2, 4 ... minutes (at most
+    SIGN_IN_LOCK_MAX_MINUTES) after the latest."""
+    config = current_app.config
+    extra = len(failures) - config["SIGN_IN_FAILURES_BEFORE_LOCK"]
+    if extra < 0:
+        return None
+    minutes = min(2 ** min(extra, 16), config["SIGN_IN_LOCK_MAX_MINUTES"])
+    return failures[0] + timedelta(minutes=minutes)
+
+
+def check_not_locked(*, user: User | None, email: str, now: datetime) -> None:
+    """Raise SignInLocked while this account (or typed address) is refused after wrong passwords."""
+    until = _lock_until(_recent_failures(user, normalise_email(email)[:254], now))
+    if until is not None and until > now:
+        minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+        raise SignInLocked(f"Too many wrong passwords for this account. Try again in {minutes} "
+                           f"minute{'s' if minutes != 1 else ''}, or reset your password.", field="email")
+
+
 def authenticate(*, email: str, password: str, now: datetime) -> User | None:
     """The user for these credentials, or None. Same answer for unknown email and wrong password.
 
+    Raises SignInLocked, without checking the password, while the account (or the typed address, when
+    there is no account) is refused after too many wrong passwords; nothing is written then.
     Raises EmailNotConfirmed (after emailing a new link, at most one per CONFIRMATION_EMAIL_GAP) when
     the password is right but the address is not confirmed: commit before showing it.
     """
     user = find_user_by_email(email)
+    check_not_locked(user=user, email=email, now=now)
     if user is None:
         # Spend the same time as a real check so response times do not reveal who has an account.
         User(password_hash=_DUMMY_HASH).check_password(password)
@@ -239,6 +319,13 @@ def request_password_reset(*, email: str, now: datetime) -> None:
         record(actor=None, action="password_reset_refused", target_type="user", target_id=getattr(user, "id", None),
                now=now, detail={"reason": "disabled" if user else "unknown email"})
         return
+    # At most a few reset emails an hour to one person, whoever asks from wherever.
+    sent_lately = db.session.scalar(select(func.count()).select_from(PasswordResetToken).where(
+        PasswordResetToken.user_id == user.id, PasswordResetToken.created_at > now - timedelta(hours=1)))
+    if sent_lately >= current_app.config["PASSWORD_RESETS_PER_ACCOUNT_PER_HOUR"]:
+        record(actor=None, action="password_reset_refused", target_type="user", target_id=user.id, now=now,
+               detail={"reason": "too many requests this hour"})
+        return
     token, token_hash = new_token()
     ttl = current_app.config["PASSWORD_RESET_TTL"]
     reset = PasswordResetToken(user_id=user.id, token_hash=token_hash, created_at=now, expires_at=now + ttl)
@@ -271,12 +358,13 @@ def check_reset_token(*, token: str, now: datetime) -> User:
 
 
 def reset_password(*, token: str, password: str, now: datetime) -> User:
-    """Set a new password from a reset link. The link dies, and so do existing sign-ins.
+    """Set a new password from a reset link. The link dies, as do the account's other reset links and
+    existing sign-ins.
 
     The link came by email, so using it also confirms the address.
     """
     reset = _reset_token(token, now)
-    check_password_rules(password)
+    check_password_rules(password, email=reset.user.email)
     # Claim the token with a conditional update so two submissions cannot both use it.
     claimed = db.session.execute(
         update(PasswordResetToken).where(PasswordResetToken.id == reset.id, PasswordResetToken.used_at.is_(None))
@@ -285,11 +373,56 @@ def reset_password(*, token: str, password: str, now: datetime) -> User:
     if claimed != 1:
         raise InvalidToken("This reset link has already been used. Ask for a new one if you need to.")
     user = reset.user
+    # Every other link of the account dies too: an older email in someone else's hands opens nothing.
+    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == user.id,
+                                                        PasswordResetToken.used_at.is_(None))
+                       .values(used_at=now).execution_options(synchronize_session=False))
     user.set_password(password)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now
     end_all_sessions(user, now=now)
+    record(actor=user, action="password_reset", target_type="user", target_id=user.id, now=now)
+    db.session.flush()
     return user
+
+
+def check_current_password(*, user: User, password: str | None, now: datetime,
+                           field: str = "current_password") -> None:
+    """A signed-in person proves it is still them before a sensitive change. A wrong password is
+    written as a failed sign-in (commit it before showing the message), so it counts towards the
+    account's limit, and SignInLocked is raised while that limit holds."""
+    check_not_locked(user=user, email=user.email, now=now)
+    if not user.check_password(password or ""):
+        record(actor=user, action="login_failed", target_type="user", target_id=user.id, now=now,
+               detail={"reason": "wrong current password"})
+        raise DomainError("Your current password is not right.", field=field)
+
+
+def change_password(*, user: User, current_password: str, new_password: str, now: datetime) -> int:
+    """A signed-in person sets a new password, proving the current one. Their other sign-ins end (the
+    caller's browser stays signed in) and they are emailed. Returns how many sign-ins ended.
+
+    A wrong current password counts as a wrong password for the account (and is refused alike).
+    """
+    check_current_password(user=user, password=current_password, now=now)
+    check_password_rules(new_password, email=user.email)
+    if user.check_password(new_password):
+        raise DomainError("Choose a password different from your current one.", field="password")
+    user.set_password(new_password)
+    ended = end_all_sessions(user, now=now, keep_current=True)
+    record(actor=user, action="password_changed", target_type="user", target_id=user.id, now=now,
+           detail={"sessions_ended": ended})
+    context = {"user": user, "reset_url": absolute_url("auth.forgot_password"),
+               "when": now, "programme_name": current_app.config["PROGRAMME_NAME"]}
+    queue_email(
+        key=f"password-changed:{user.id}:{int(now.timestamp())}", recipient=user.email,
+        subject="Your Convene password was changed",
+        body_text=render_template("auth/email/password_changed.txt", **context),
+        body_html=render_template("auth/email/password_changed.html", **context),
+        due_at=now, category="account",
+    )
+    db.session.flush()
+    return ended
 
 
 def create_admin(*, email: str, name: str, password: str, now: datetime) -> User:
@@ -302,7 +435,7 @@ def create_admin(*, email: str, name: str, password: str, now: datetime) -> User
         record(actor=None, action="admin_created", target_type="user", target_id=user.id, now=now,
                detail={"email": user.email})
         return user
-    check_password_rules(password)
+    check_password_rules(password, email=user.email)
     before = user.staff_role
     user.staff_role = StaffRole.TEAM.value
     user.set_password(password)

@@ -3,8 +3,10 @@
 Signing in clears the cookie (no fixation), creates a `UserSession` and puts its random key in the
 signed cookie with the time of the last request. `load_user` accepts a cookie only while its
 session is live, the account enabled and its `session_version` current; staff are signed out
-after 30 minutes without a request (the last-seen time rides in the signed cookie, so an old
-cookie replayed later is stale too). Signing out ends that session; "sign out everywhere", a
+after 30 minutes without a request and everyone after PERMANENT_SESSION_LIFETIME without one (the
+last-seen time rides in the signed cookie, so an old cookie replayed later is stale too), and every
+session ends SESSION_ABSOLUTE_LIFETIME after it started, however busy. Expired rows are never
+accepted, whatever the cookie says, and the retention job deletes them. Signing out ends that session; "sign out everywhere", a
 password change and disabling the account end them all.
 """
 
@@ -62,10 +64,15 @@ def end_all_sessions(user: User, *, now: datetime, keep_current: bool = False) -
     return ended
 
 
+def started_after(now: datetime) -> datetime:
+    """Sessions that started at or before this instant have reached their absolute lifetime."""
+    return now - current_app.config["SESSION_ABSOLUTE_LIFETIME"]
+
+
 def live_sessions(user: User) -> list[UserSession]:
-    return list(db.session.scalars(select(UserSession).where(UserSession.user_id == user.id,
-                                                             UserSession.revoked_at.is_(None))
-                                   .order_by(UserSession.created_at.desc())))
+    return list(db.session.scalars(select(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
+        UserSession.created_at > started_after(clock.now())).order_by(UserSession.created_at.desc())))
 
 
 def current_key_hash() -> str | None:
@@ -83,15 +90,16 @@ def load_user(user_id: str) -> User | None:
     token = session.get("sid")
     if not token:
         return None
+    now = clock.now()
     # The person and their live server-side session in one query: every signed-in request pays for it.
     user = db.session.scalar(select(User).join(UserSession, UserSession.user_id == User.id).where(
-        User.id == user_key, UserSession.key_hash == hash_token(token), UserSession.revoked_at.is_(None)))
+        User.id == user_key, UserSession.key_hash == hash_token(token), UserSession.revoked_at.is_(None),
+        UserSession.created_at > started_after(now)))
     if user is None or str(user.session_version) != version or user.is_disabled:
         return None
-    now = clock.now()
     seen = session.get("seen")
-    idle = current_app.config["STAFF_IDLE_TIMEOUT"]
-    if user.is_staff and (seen is None or now - datetime.fromtimestamp(seen, UTC) > idle):
+    idle = current_app.config["STAFF_IDLE_TIMEOUT" if user.is_staff else "PERMANENT_SESSION_LIFETIME"]
+    if not isinstance(seen, int | float) or now - datetime.fromtimestamp(seen, UTC) > idle:
         session.clear()
         return None
     session["seen"] = now.timestamp()

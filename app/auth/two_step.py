@@ -49,7 +49,12 @@ def _matching_step(secret: str, code: str, now: datetime, last_step: int | None)
     return None
 
 
-def turn_on(*, user: User, secret: str, code: str, now: datetime) -> None:
+def turn_on(*, user: User, secret: str, code: str, password: str | None, now: datetime) -> None:
+    """Turn on two-step sign-in: the current password (so a borrowed signed-in browser cannot tie the
+    account to someone else's phone) and a code from the newly added app."""
+    from app.auth.services import check_current_password
+
+    check_current_password(user=user, password=password, now=now, field="password")
     step = _matching_step(secret, code, now, None)
     if step is None:
         raise DomainError("That code did not match. Enter the 6-digit code your app shows now.", field="code")

@@ -46,7 +46,7 @@ def two_step_code():
 @signed_in
 def two_step_settings():
     now = clock.now()
-    error = None
+    error, error_field = None, None
     if request.method == "POST":
         try:
             if request.form.get("action") == "off":
@@ -56,12 +56,13 @@ def two_step_settings():
                 secret = session.get("two_step_secret")
                 if not secret:
                     raise DomainError("Your setup expired. Scan the new QR code and enter its code.", field="code")
-                two_step.turn_on(user=current_user, secret=secret, code=request.form.get("code", ""), now=now)
+                two_step.turn_on(user=current_user, secret=secret, code=request.form.get("code", ""),
+                                 password=request.form.get("password", ""), now=now)
                 session.pop("two_step_secret", None)
                 message = "Two-step sign-in is on. You will be asked for a code each time you sign in."
         except DomainError as failure:
-            db.session.rollback()
-            error = failure.message
+            db.session.commit()  # only the failed attempt's audit row, which counts towards the limits
+            error, error_field = failure.message, failure.field or "code"
         else:
             db.session.commit()
             flash(message, "success")
@@ -73,6 +74,7 @@ def two_step_settings():
         uri = two_step.provisioning_uri(current_user, session["two_step_secret"])
     required = two_step.required_for(current_user, current_app.config)
     body = render_template("auth/two_step_settings.html", uri=uri, qr=two_step.qr_svg(uri) if uri else None,
-                           secret=session.get("two_step_secret") if uri else None, error=error, required=required,
+                           secret=session.get("two_step_secret") if uri else None, error=error,
+                           error_field=error_field, required=required,
                            form_errors=bool(error))
     return body, 400 if error else 200

@@ -1,7 +1,6 @@
 """Sign in, sign out, register and confirm the address, reset a forgotten password."""
 
 import time
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
@@ -9,6 +8,7 @@ from flask_login import current_user
 from app import clock
 from app.auth import services, sessions
 from app.auth.forms import (
+    ChangePasswordForm,
     ConfirmEmailForm,
     ForgotPasswordForm,
     LoginForm,
@@ -21,21 +21,25 @@ from app.errors import DomainError, InvalidToken
 from app.extensions import limiter
 from app.form_errors import attach_domain_error
 from app.permissions import public, signed_in
-from app.urls import absolute_url
+from app.urls import absolute_url, safe_next
 
 RESET_ANSWER_FLOOR = 0.05  # seconds
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never another host, never a scheme-relative //host."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
+def _failed_sign_in(response) -> bool:
+    """Per network address only failed sign-ins count (a success redirects), so a whole organisation
+    behind one address can sign in; each account has its own limit on wrong passwords (services)."""
+    return response.status_code != 302
+
+
+def _sign_in_failures_per_address() -> str:
+    return f"{current_app.config['SIGN_IN_FAILURES_PER_ADDRESS_PER_HOUR']} per hour"
+
+
+def _registrations_per_address() -> str:
+    return f"{current_app.config['REGISTRATIONS_PER_ADDRESS_PER_HOUR']} per hour"
 
 
 def landing_for(user) -> str:
@@ -43,7 +47,7 @@ def landing_for(user) -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes", methods=["POST"])
+@limiter.limit(_sign_in_failures_per_address, methods=["POST"], deduct_when=_failed_sign_in)
 @public
 def login():
     if current_user.is_authenticated:
@@ -52,16 +56,20 @@ def login():
     if form.validate_on_submit():
         try:
             user = services.authenticate(email=form.email.data, password=form.password.data, now=clock.now())
+        except services.SignInLocked as error:
+            db.session.rollback()
+            form.email.errors = [error.message]
+            return render_template("auth/login.html", form=form, form_errors=True), 429
         except services.EmailNotConfirmed as error:
             db.session.commit()  # the audit row and the new link
             form.email.errors = [error.message]
             return render_template("auth/login.html", form=form, form_errors=True)
         if user is not None and user.totp_enabled_at:
-            return _start_two_step(user, _safe_next(request.args.get("next")))
+            return _start_two_step(user, safe_next(request.args.get("next")))
         if user is not None:
             sessions.sign_in(user, now=clock.now())
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")) or landing_for(user))
+            return redirect(safe_next(request.args.get("next")) or landing_for(user))
         db.session.commit()  # the failed attempt's audit row
         form.form_errors.append("Enter a correct email address and password")
         form.email.errors = ["Enter a correct email address and password"]
@@ -86,7 +94,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit(_registrations_per_address, methods=["POST"])
 @public
 def register():
     if current_user.is_authenticated:
@@ -111,7 +119,7 @@ def _check_your_email(email: str, *, resent: bool = False):
 
 
 @bp.route("/register/resend", methods=["GET", "POST"])
-@limiter.limit("5 per 15 minutes", methods=["POST"])
+@limiter.limit("60 per 15 minutes", methods=["POST"])  # each account gets at most one link per 10 minutes
 @public
 def resend_confirmation():
     form = ResendConfirmationForm()
@@ -156,7 +164,7 @@ def confirm_email(token: str):
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit("5 per 15 minutes", methods=["POST"])
+@limiter.limit("60 per 15 minutes", methods=["POST"])  # each account gets at most a few emails an hour
 @public
 def forgot_password():
     form = ForgotPasswordForm()
@@ -177,28 +185,53 @@ def reset_password(token: str):
     try:
         services.check_reset_token(token=token, now=clock.now())
     except InvalidToken as error:
-        return render_template("auth/reset_invalid.html", message=error.message), 400
+        return _private(render_template("auth/reset_invalid.html", message=error.message), 400)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
             services.reset_password(token=token, password=form.password.data, now=clock.now())
         except InvalidToken as error:
             db.session.rollback()
-            return render_template("auth/reset_invalid.html", message=error.message), 400
+            return _private(render_template("auth/reset_invalid.html", message=error.message), 400)
         except DomainError as error:
+            db.session.rollback()
             attach_domain_error(form, error)
         else:
             sessions.sign_out(now=clock.now())
             db.session.commit()
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form, form_errors=bool(form.errors or form.form_errors))
+    return _private(render_template("auth/reset.html", form=form, form_errors=bool(form.errors or form.form_errors)))
 
 
 def _settings_page(**context):
     return render_template("auth/settings.html", has_calendar=bool(current_user.calendar_token_hash),
                            sessions=sessions.live_sessions(current_user), current_key=sessions.current_key_hash(),
-                           **{"feed_url": None, **context})
+                           **{"feed_url": None, "password_form": ChangePasswordForm(formdata=None), **context})
+
+
+@bp.post("/settings/password")
+@signed_in
+def change_password():
+    """A new password, proving the current one: other browsers are signed out and the person emailed."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            ended = services.change_password(user=current_user, current_password=form.current_password.data,
+                                             new_password=form.password.data, now=clock.now())
+        except services.SignInLocked as error:
+            db.session.rollback()
+            form.current_password.errors = [error.message]
+            return _settings_page(password_form=form, form_errors=True), 429
+        except DomainError as error:
+            db.session.commit()  # a wrong current password's audit row counts towards the account's limit
+            attach_domain_error(form, error)
+        else:
+            db.session.commit()
+            others = f" and signed out of {ended} other browser{'s' if ended != 1 else ''}" if ended else ""
+            flash(f"Your password has been changed{others}.", "success")
+            return redirect(url_for("auth.settings"))
+    return _settings_page(password_form=form, form_errors=True), 400
 
 
 @bp.get("/settings")

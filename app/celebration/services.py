@@ -19,6 +19,13 @@ from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSe
 from app.tokens import hash_token, new_token
 from app.urls import absolute_url
 
+# What one participant may create: enough for anyone's real use, few enough that nobody can flood the
+# page (one person once proposed 825 showcases).
+SHOWCASES_PER_PARTICIPANT = 5
+GUESTS_PER_PARTICIPANT = 20
+# A place in the running order is a small positive number.
+MAX_POSITION = 999
+
 
 def celebration_session(cohort_id: int) -> ProgrammeSession | None:
     return db.session.scalar(select(ProgrammeSession).where(
@@ -63,6 +70,10 @@ def invite_guest(*, actor, cohort: Cohort, name: str, email: str, relationship: 
         raise DomainError("Choose how you know your guest.", field="relationship") from None
     if db.session.scalar(select(Guest.id).where(Guest.cohort_id == cohort.id, Guest.email == email)):
         raise Conflict("That person has already been invited.", field="email")
+    invited = db.session.scalar(select(func.count()).select_from(Guest).where(Guest.invited_by_id == enrolment.id))
+    if invited >= GUESTS_PER_PARTICIPANT:
+        raise Conflict(f"You have invited {GUESTS_PER_PARTICIPANT} guests, the most one participant can. "
+                       "Ask the programme team if you need to invite more.", field="name")
     guest = Guest(cohort_id=cohort.id, invited_by_id=enrolment.id, name=name[:120], email=email,
                   relationship_kind=relationship, rsvp=Rsvp.PENDING.value)
     db.session.add(guest)
@@ -211,6 +222,11 @@ def propose_showcase(*, actor, cohort: Cohort, title: str, description: str, for
     enrolment = _enrolment(actor, cohort.id)
     if not title.strip():
         raise DomainError("Give your showcase a title.", field="title")
+    proposed = db.session.scalar(select(func.count()).select_from(Showcase).where(
+        Showcase.cohort_id == cohort.id, Showcase.enrolment_id == enrolment.id))
+    if proposed >= SHOWCASES_PER_PARTICIPANT:
+        raise Conflict(f"You have proposed {SHOWCASES_PER_PARTICIPANT} showcases, the most one participant can. "
+                       "Ask the programme team if you want to change one.", field="title")
     showcase = Showcase(cohort_id=cohort.id, enrolment_id=enrolment.id, title=title.strip()[:200],
                         description=description.strip()[:2000], format=format.strip()[:60])
     db.session.add(showcase)
@@ -218,16 +234,34 @@ def propose_showcase(*, actor, cohort: Cohort, title: str, description: str, for
     return showcase
 
 
-def set_running_order(*, actor, cohort: Cohort, positions: dict[int, int | None]) -> None:
+def _whole_number(value: str | int | None) -> int | None:
+    text = "" if value is None else str(value).strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
+def set_running_order(*, actor, cohort: Cohort, positions: dict[str | int, str | int | None]) -> None:
+    """Places as typed into the form: {showcase id: place}. Every id must be one of this cohort's
+    showcases and every place blank or a whole number from 1 to MAX_POSITION."""
     if not actor.is_team:
         raise PermissionDenied("Only the programme team sets the running order.")
     showcases = {s.id: s for s in showcases_of(cohort)}
-    used = [p for p in positions.values() if p is not None]
+    places: dict[Showcase, int | None] = {}
+    for raw_id, raw_place in positions.items():
+        showcase = showcases.get(_whole_number(raw_id) or 0)
+        if showcase is None:
+            raise DomainError("That showcase is not in this cohort's celebration. Reload the page and try again.",
+                              field="positions")
+        blank = raw_place is None or not str(raw_place).strip()
+        place = None if blank else _whole_number(raw_place)
+        if not blank and (place is None or not 1 <= place <= MAX_POSITION):
+            raise DomainError(f"Enter each place as a whole number from 1 to {MAX_POSITION}, or leave it blank.",
+                              field="positions")
+        places[showcase] = place
+    used = [p for p in places.values() if p is not None]
     if len(used) != len(set(used)):
         raise DomainError("Two showcases have the same place in the running order.", field="positions")
-    for showcase_id, position in positions.items():
-        if showcase_id in showcases:
-            showcases[showcase_id].position = position
+    for showcase, place in places.items():
+        showcase.position = place
     db.session.flush()
 
 

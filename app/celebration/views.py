@@ -106,10 +106,9 @@ def propose(cohort_id: int):
 @team_required
 def running_order(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
-    positions = {}
-    for key, value in request.form.items():
-        if key.startswith("position-"):
-            positions[int(key.removeprefix("position-"))] = int(value) if value.strip().isdigit() else None
+    # As typed: the service checks each id belongs to this cohort and each place is a small number.
+    positions = {key.removeprefix("position-"): value for key, value in request.form.items()
+                 if key.startswith("position-")}
     _flash_result(lambda: services.set_running_order(actor=current_user, cohort=cohort, positions=positions),
                   "Running order saved.")
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
@@ -137,7 +136,7 @@ def rsvp(token: str):
     try:
         link = services.open_rsvp(token=token, now=now)
     except InvalidToken as error:
-        return render_template("celebration/rsvp_invalid.html", message=error.message), 404
+        return _private(render_template("celebration/rsvp_invalid.html", message=error.message), 404)
     error_message = None
     if request.method == "POST":
         choice = request.form.get("coming")
@@ -157,7 +156,12 @@ def rsvp(token: str):
     body = render_template("celebration/rsvp.html", link=link, guest=link.guest, event=link.event, now=now,
                            error_message=error_message, saved=request.args.get("saved"), form=request.form,
                            form_errors=bool(error_message))
-    return Response(body, status=200, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return _private(body)
+
+
+def _private(body: str, status: int = 200) -> Response:
+    """A page reached by a secret link: not cached, and the link not passed on as a referrer."""
+    return Response(body, status=status, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
 @bp.route("/sessions/<int:session_id>/clinic", methods=["GET", "POST"])

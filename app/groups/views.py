@@ -8,6 +8,7 @@ from flask_login import current_user
 from app import clock
 from app.db import db
 from app.errors import DomainError
+from app.form_errors import row_id
 from app.groups import services
 from app.groups.models import CaseRota, CoConsultingGroup
 from app.permissions import signed_in, team_required, viewable_cohort_or_404
@@ -54,8 +55,8 @@ def move(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
     try:
         before, after = services.move_member(actor=current_user, cohort=cohort, now=clock.now(),
-                                             enrolment_id=request.form.get("enrolment_id", type=int) or 0,
-                                             to_number=request.form.get("to", type=int) or 0)
+                                             enrolment_id=request.form.get("enrolment_id", type=row_id) or 0,
+                                             to_number=request.form.get("to", type=row_id) or 0)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

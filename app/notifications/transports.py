@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import email
 import smtplib
+import ssl
 import threading
 from contextlib import contextmanager
 from email import policy
 from email.message import EmailMessage, Message
 from pathlib import Path
+
+from config import ConfigurationError
 
 
 class Transport:
@@ -33,12 +36,30 @@ class FileTransport(Transport):
         (self.directory / f"{stem}.eml").write_bytes(message.as_bytes())
 
 
+class SMTPTLSError(ConnectionError):
+    """TLS with the mail server failed: most often its certificate is not trusted or names another host.
+
+    A ConnectionError, so the sender puts the rest of its batch off by the back-off too, rather than
+    trying each message against a server that cannot be trusted.
+    """
+
+
 class SMTPTransport(Transport):
+    """Sends over SMTP. `tls`: "none", "starttls" (upgrade a plain connection) or "implicit" (TLS from the
+    first byte, smtplib.SMTP_SSL). With TLS the server's certificate and host name are always checked,
+    against the system's certificate authorities or those in `ca_file` (PEM)."""
+
     def __init__(self, host: str, port: int, username: str = "", password: str = "",
-                 starttls: bool = False, timeout: int = 10):
+                 starttls: bool = False, timeout: int = 10, *, tls: str | None = None, ca_file: str = ""):
         self.host, self.port = host, port
         self.username, self.password = username, password
-        self.starttls, self.timeout = starttls, timeout
+        self.tls = tls or ("starttls" if starttls else "none")
+        if self.tls not in ("none", "starttls", "implicit"):
+            raise ValueError(f"tls must be none, starttls or implicit, not {self.tls!r}")
+        self.starttls, self.timeout = self.tls == "starttls", timeout
+        self.ca_file = ca_file
+        # Built now, so an unreadable SMTP_CA_FILE stops start-up rather than every send.
+        self.tls_context = ssl.create_default_context(cafile=ca_file or None) if self.tls != "none" else None
         # One open connection per thread: the transport is shared by every sender in the process.
         self._local = threading.local()
 
@@ -51,12 +72,37 @@ class SMTPTransport(Transport):
         self._local.smtp = smtp
 
     def _connect(self) -> smtplib.SMTP:
-        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.starttls:
-            smtp.starttls()
-        if self.username:
-            smtp.login(self.username, self.password)
+        try:
+            if self.tls == "implicit":
+                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls_context)
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                if self.tls == "starttls":
+                    try:
+                        smtp.starttls(context=self.tls_context)
+                    except BaseException:
+                        smtp.close()
+                        raise
+        except ssl.SSLError as error:
+            raise SMTPTLSError(self._tls_problem(error)) from error
+        try:
+            if self.username:
+                smtp.login(self.username, self.password)
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
+
+    def _tls_problem(self, error: ssl.SSLError) -> str:
+        where = f"{self.host}:{self.port}"
+        if isinstance(error, ssl.SSLCertVerificationError):
+            reason = (error.verify_message or error.reason or str(error)).rstrip(".")
+            trust = (f"the certificate authorities in SMTP_CA_FILE ({self.ca_file})" if self.ca_file
+                     else "the system's certificate authorities (set SMTP_CA_FILE for a private one)")
+            return f"the mail server at {where} is not trusted, so nothing was sent: {reason} (checked against {trust})"
+        mode = "implicit TLS (SMTP_TLS=implicit)" if self.tls == "implicit" else "STARTTLS (SMTP_TLS=starttls)"
+        return (f"TLS with the mail server at {where} failed using {mode}: {error.reason or error}; "
+                "check SMTP_PORT and SMTP_TLS match what the server offers")
 
     def send(self, message: Message) -> None:
         if self._open is None:
@@ -103,10 +149,18 @@ def transport_from_config(config) -> Transport:
     if kind == "file":
         return FileTransport(config["MAIL_FILE_DIR"])
     if kind == "smtp":
-        return SMTPTransport(
-            config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_USERNAME"],
-            config["SMTP_PASSWORD"], config["SMTP_STARTTLS"], config["SMTP_TIMEOUT"],
-        )
+        tls = config.get("SMTP_TLS", "none")
+        if tls == "none" and config.get("SMTP_STARTTLS"):
+            tls = "starttls"  # set on its own, as before SMTP_TLS existed
+        try:
+            return SMTPTransport(
+                config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_USERNAME"],
+                config["SMTP_PASSWORD"], timeout=config["SMTP_TIMEOUT"], tls=tls,
+                ca_file=str(config.get("SMTP_CA_FILE") or ""),
+            )
+        except (ssl.SSLError, OSError) as error:
+            raise ConfigurationError(f"SMTP_CA_FILE {config.get('SMTP_CA_FILE')} could not be read as PEM "
+                                     f"certificates: {getattr(error, 'reason', None) or error}.") from None
     if kind == "memory":
         return MemoryTransport()
-    raise RuntimeError(f"MAIL_TRANSPORT must be file, smtp or memory, not {kind!r}")
+    raise ConfigurationError(f"MAIL_TRANSPORT must be file, smtp or memory, not {kind!r}.")

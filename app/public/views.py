@@ -1,9 +1,12 @@
 """Pages anyone can open: the programme page and the health check."""
 
+import hmac
 from datetime import timedelta
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_login import current_user
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import clock, heartbeat
 from app.applications.services import applying_cohorts
@@ -63,10 +66,35 @@ def mail_problems(outbox: dict, scheduler: dict) -> list[str]:
     return problems
 
 
+def _given_healthz_token() -> str:
+    """The token a monitor sent: `Authorization: Bearer <token>`, or `?token=` for one that cannot send a
+    header (the header is better: query strings end up in access logs)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.args.get("token", "")
+
+
+def may_see_health_details() -> bool:
+    """Which check failed, and the counts, are for signed-in staff and a monitor holding HEALTHZ_TOKEN."""
+    expected = current_app.config["HEALTHZ_TOKEN"]
+    given = _given_healthz_token()
+    if expected and given and hmac.compare_digest(given.encode(), expected.encode()):
+        return True
+    try:
+        return bool(current_user.is_authenticated and current_user.is_staff)
+    except SQLAlchemyError:  # the database is down: the answer is 503 all the same, without details
+        db.session.rollback()
+        return False
+
+
 @bp.get("/healthz")
 @public
 def healthz():
-    """Database reachable, migrations at head, outbox backlog. 503 when something is wrong."""
+    """Database reachable, migrations at head, outbox backlog, a live scheduler. 503 when something is wrong.
+
+    Anyone gets only {"status": "ok"} or {"status": "error"}; staff and HEALTHZ_TOKEN get the details.
+    """
     status = {"database": "ok", "migrations": "unknown", "outbox": None}
     beat_info = None
     healthy = True
@@ -97,4 +125,5 @@ def healthz():
         status["problems"] = problems
         healthy = healthy and not problems
     status["status"] = "ok" if healthy else "error"
-    return jsonify(status), 200 if healthy else 503
+    body = status if may_see_health_details() else {"status": status["status"]}
+    return jsonify(body), 200 if healthy else 503, {"Cache-Control": "no-store"}

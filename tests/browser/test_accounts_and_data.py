@@ -56,6 +56,7 @@ def test_accounts_data_protection_and_the_rest_of_evaluation(page):
     follow(page, "Turn on two-step sign-in")
     check(page, "two-step-setup")
     secret = page.locator(".convene-key").inner_text().strip()
+    page.fill("#password", "demo-password")  # turning it on asks for the password
     page.fill("#code", "000000")
     page.get_by_role("button", name="Turn on two-step sign-in").click()
     assert_error_summary(page)

@@ -19,7 +19,7 @@ from app.applications.views import bp
 from app.auth.models import ORGANISATION_KIND_LABELS
 from app.db import db
 from app.errors import DomainError
-from app.form_errors import attach_domain_error
+from app.form_errors import attach_domain_error, row_id
 from app.permissions import can_view_application, public, signed_in
 from app.programme.models import Cohort
 
@@ -82,7 +82,7 @@ def _apply_page(cohort: Cohort, now):
 @signed_in
 def start():
     now = clock.now()
-    cohort = db.session.get(Cohort, request.form.get("cohort_id", type=int) or 0)
+    cohort = db.session.get(Cohort, request.form.get("cohort_id", type=row_id) or 0)
     if cohort is None:
         flash("Choose the cohort you are applying to.", "error")
         return redirect(url_for("applications.apply"))

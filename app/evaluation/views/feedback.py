@@ -17,6 +17,7 @@ from app.exports import read_csv_upload, spreadsheet_response
 from app.form_errors import attach_domain_error
 from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
 from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession, SessionKind
+from app.urls import safe_next
 
 
 def _answers(form: FeedbackForm, scale: str) -> feedback.Answers:
@@ -136,8 +137,8 @@ def tag(key: str):
     else:
         db.session.commit()
         flash("Value tags saved.", "success")
-    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
-                    else url_for("evaluation.session_results", session_id=response.session_id))
+    return redirect(safe_next(request.form.get("next"))
+                    or url_for("evaluation.session_results", session_id=response.session_id))
 
 
 @bp.route("/cohorts/<int:cohort_id>/feedback/settings", methods=["GET", "POST"])
