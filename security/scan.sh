@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Outside checks: wapiti (web vulnerabilities) and sqlmap (SQL injection) against Convene running
-# on 127.0.0.1 with a fresh demo database, signed in as a participant and as the programme team.
+# Outside checks: wapiti (web vulnerabilities) and sqlmap (SQL injection) against Convene as it runs in
+# production: gunicorn in production mode (CONVENE_ENV=production) behind nginx terminating TLS with a
+# throwaway certificate authority, on 127.0.0.1, with a fresh demo database, signed in as a participant
+# and as the programme team. So HSTS, Secure cookies and the production headers are the real ones.
 # Both tools always exit 0, so this script reads their reports and prints the findings counts.
 # Wapiti 3.0.4's --exclude fails on Python 3.11 (it builds a bad pattern), so instead of excluding
 # sign-out and similar forms it skips attacking their 'scope' and 'action' choices: every other
 # attempt on them lacks a valid value or a valid CSRF token, so the session survives the scan.
-# Needs Debian's wapiti and sqlmap (installed with apt when missing and run as root).
+# Needs Debian's wapiti, sqlmap and nginx-light (installed with apt when missing and run as root).
 # Usage: security/scan.sh [seconds of crawling, default 300] [seconds per attack module, default 60]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SCAN_SECONDS=${1:-300}
 ATTACK_SECONDS=${2:-60}  # per attack module
-for tool in wapiti sqlmap; do
+for tool in wapiti sqlmap nginx; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q wapiti sqlmap >/dev/null || exit 1
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q wapiti sqlmap nginx-light >/dev/null || exit 1
     else
       echo "security/scan.sh needs $tool: install it (apt-get install wapiti sqlmap)." >&2; exit 1
     fi
@@ -23,23 +25,83 @@ done
 OUT=${SECURITY_OUT:-security/results}
 mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/convene-scan.XXXXXX)
-PORT=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-BASE="http://127.0.0.1:$PORT"
-export DATABASE_URL="sqlite:///$WORK/scan.sqlite3" UPLOAD_DIR="$WORK/uploads" MAIL_TRANSPORT=file \
-       MAIL_FILE_DIR="$WORK/mail" SCHEDULER_EMBEDDED=false RATELIMIT_ENABLED=false BASE_URL="$BASE"
+free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+PORT=$(free_port)      # gunicorn, reached only by nginx
+TLS_PORT=$(free_port)  # nginx with TLS: what the scanners see
+BASE="https://127.0.0.1:$TLS_PORT"
+export CONVENE_ENV=production SECRET_KEY="scan-$(head -c 32 /dev/urandom | base64 | tr -d '/+=')" \
+       DATABASE_URL="sqlite:///$WORK/scan.sqlite3" UPLOAD_DIR="$WORK/uploads" MAIL_TRANSPORT=file \
+       MAIL_FILE_DIR="$WORK/mail" CONVENE_INSTANCE_PATH="$WORK/instance" SCHEDULER_EMBEDDED=false \
+       SCHEDULER_REQUIRED=false RATELIMIT_ENABLED=false BASE_URL="$BASE" PROXY_HOPS=1
+# A throwaway certificate authority and a certificate for 127.0.0.1, for nginx.
+.venv/bin/python - "$WORK" <<'PY'
+import datetime, ipaddress, sys
+from pathlib import Path
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+folder, now = Path(sys.argv[1]), datetime.datetime.now(datetime.UTC)
+ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Convene scan CA")])
+window = dict(not_valid_before=now - datetime.timedelta(hours=1), not_valid_after=now + datetime.timedelta(days=1))
+ca = (x509.CertificateBuilder(issuer_name=ca_name, subject_name=ca_name, public_key=ca_key.public_key(),
+      serial_number=x509.random_serial_number(), **window)
+      .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+cert = (x509.CertificateBuilder(issuer_name=ca_name, subject_name=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]),
+        public_key=key.public_key(), serial_number=x509.random_serial_number(), **window)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(ca_key, hashes.SHA256()))
+(folder / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+(folder / "tls.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+(folder / "tls.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()))
+PY
+mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
+cat >"$WORK/nginx/nginx.conf" <<NGINX
+pid nginx.pid;
+error_log logs/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path tmp/body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/f; uwsgi_temp_path tmp/u; scgi_temp_path tmp/s;
+    server_tokens off;
+    client_max_body_size 26m;
+    server {
+        listen 127.0.0.1:$TLS_PORT ssl;
+        ssl_certificate $WORK/tls.crt;
+        ssl_certificate_key $WORK/tls.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / {
+            proxy_pass http://127.0.0.1:$PORT;
+            proxy_set_header Host \$http_host;
+            proxy_set_header X-Forwarded-For \$remote_addr;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+        }
+    }
+}
+NGINX
 .venv/bin/flask --app wsgi db upgrade >/dev/null 2>&1
 .venv/bin/flask --app wsgi seed-demo >/dev/null
-.venv/bin/flask --app wsgi run --port "$PORT" >"$WORK/server.log" 2>&1 &
+RATELIMIT_SINGLE_PROCESS=true .venv/bin/gunicorn --preload -w 2 -b "127.0.0.1:$PORT" wsgi:app >"$WORK/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 50); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.2; done
+nginx -p "$WORK/nginx" -c nginx.conf -g "daemon off;" >"$WORK/nginx.log" 2>&1 &
+PROXY=$!
+trap 'kill $SERVER $PROXY 2>/dev/null; rm -rf "$WORK"' EXIT
+export CURL_CA_BUNDLE="$WORK/ca.crt"
+for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.2; done
+curl -sf "$BASE/healthz" >/dev/null || { echo "Convene did not start behind nginx (see $WORK/server.log)."; exit 1; }
+headers=$(curl -s -D - -o /dev/null "$BASE/sign-in")
+echo "$headers" | grep -qi "^strict-transport-security: max-age=" || { echo "No HSTS over TLS."; exit 1; }
+echo "$headers" | grep -i "^set-cookie:" | grep -q "Secure" || { echo "The session cookie is not Secure over TLS."; exit 1; }
+echo "Convene in production mode behind nginx with TLS at $BASE: HSTS and Secure cookies present."
 
 cookie_for() {  # sign in through the form and print the session cookie
   local jar="$WORK/$1.jar" token
   token=$(curl -s -c "$jar" "$BASE/sign-in" | grep -o 'name="csrf_token" type="hidden" value="[^"]*"' | sed 's/.*value="//; s/"$//')
   curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf_token=$token" \
        --data-urlencode "email=$1" --data-urlencode "password=demo-password" "$BASE/sign-in"
-  awk '$6 == "session" {print "session=" $7}' "$jar"
+  awk '$6 == "session" {print "session=" $7}' "$jar" | tail -1
 }
 
 total=0
