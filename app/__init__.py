@@ -87,9 +87,11 @@ def _configure_templates(app: Flask) -> None:
         PackageLoader("nhsuk_frontend_jinja"),
     ])
     app.jinja_env.filters.update(formatting.FILTERS)
-    from app.permissions import TEMPLATE_PREDICATES
+    from app import permissions
+    from app.programme import access
 
-    app.jinja_env.globals.update(TEMPLATE_PREDICATES)
+    app.jinja_env.globals.update(permissions.TEMPLATE_PREDICATES)
+    app.jinja_env.globals.update(access.TEMPLATE_PREDICATES)
     app.jinja_env.globals["now"] = clock.now
 
 
@@ -104,8 +106,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    from app.auth.held_forms import unauthorized
     from app.auth.sessions import load_user
-    from app.held_forms import unauthorized
 
     login_manager.user_loader(load_user)
     # The sign-in redirect, which also keeps what was typed into a form when the sign-in had ended.
@@ -158,6 +160,15 @@ def register_signal_handlers() -> None:
         cohort_settings_changed.connect(receiver, weak=False)
     session_calling_off.connect(attendance_guards, weak=False)
     register_session_notes(apologies_sent)
+
+    from app.applications import jobs as applications_jobs
+    from app.celebration import jobs as celebration_jobs
+    from app.evaluation import jobs as evaluation_jobs
+    from app.groups import jobs as groups_jobs
+    from app.programme.reminder_rules import register_rules
+
+    register_rules(*applications_jobs.REMINDER_RULES, *groups_jobs.REMINDER_RULES,
+                   *evaluation_jobs.REMINDER_RULES, *celebration_jobs.REMINDER_RULES)
 
     from app.auth.services import OPTIONAL_REMINDERS, opted_out_of_reminders
     from app.notifications.services import register_opt_out

@@ -18,6 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import db
 
+# This process's own scheduler (app/scheduler.py keeps it up to date): off, embedded or a process.
+PROCESS_STATE = {"running": False, "mode": "off", "last_run": None}
+
+
+def scheduler_state() -> dict:
+    return dict(PROCESS_STATE)
+
 
 class Heartbeat(db.Model):
     __tablename__ = "scheduler_heartbeats"

@@ -25,7 +25,7 @@ from app.db import db
 
 log = logging.getLogger(__name__)
 
-_state = {"running": False, "mode": "off", "last_run": None}
+_state = heartbeat.PROCESS_STATE  # this process's scheduler, as /healthz reports it
 _lock = threading.Lock()
 _apps: list[Flask] = []  # the app whose scheduler runs the jobs; set on start
 JOBSTORE_TABLE = "apscheduler_jobs"
@@ -198,7 +198,3 @@ def install_stop_handlers(scheduler) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-
-
-def scheduler_state(app: Flask) -> dict:
-    return {"running": _state["running"], "mode": _state["mode"], "last_run": _state["last_run"]}

@@ -13,9 +13,10 @@ import openpyxl
 from flask_login import login_user
 from sqlalchemy import func, select
 
-from app import clock, held_forms
+from app import clock
 from app.applications import services
 from app.applications.models import Application
+from app.auth import held_forms
 from app.auth.models import HeldForm
 from app.auth.sessions import end_all_sessions
 from app.db import db

@@ -15,13 +15,13 @@ from sqlalchemy import String, Text, select
 
 from app import clock
 from app.admin.personal_data import HOLDINGS, NO_PERSONAL_DATA, collect
-from app.admin.retention import apply_retention, erase_person, request_deletion
+from app.admin.retention import apply_retention, erase_person
 from app.applications.services import assign_reviewers
 from app.applications.services.selection import score_application
 from app.attendance.models import AttendanceStatus
 from app.attendance.services import save_attendance
 from app.auth.models import EmailConfirmation, HeldForm, User
-from app.auth.services import authenticate, request_password_reset
+from app.auth.services import authenticate, request_deletion, request_password_reset
 from app.auth.sessions import start_session
 from app.celebration.services import invite_guest, propose_showcase, sign_up_for_clinic
 from app.db import db

@@ -27,13 +27,13 @@ from sqlalchemy import delete, func, or_, select, update
 
 from app.applications.models import Application, ApplicationStatus
 from app.audit import AuditEvent, record
+from app.auth.held_forms import purge_expired_held_forms
 from app.auth.models import EmailConfirmation, HeldForm, PasswordResetToken, User, UserSession
 from app.auth.sessions import end_all_sessions
 from app.celebration.models import ClinicSignup, Showcase
 from app.db import db
 from app.errors import Conflict, PermissionDenied
 from app.evaluation.models import FeedbackResponse, ImpactStory, ParticipantCommunity, ValueEvidence
-from app.held_forms import purge_expired_held_forms
 from app.notifications.models import OutboxMessage
 from app.portal.models import DirectoryEntry, Post, Resource, Thread
 from app.programme.models import Cohort, Enrolment, ProgrammeSession
@@ -41,20 +41,6 @@ from app.programme.models import Cohort, Enrolment, ProgrammeSession
 NOT_A_PLACE = (ApplicationStatus.DRAFT, ApplicationStatus.SPONSOR_DECLINED, ApplicationStatus.DECLINED,
                ApplicationStatus.UNSUCCESSFUL, ApplicationStatus.WITHDRAWN, ApplicationStatus.WAITLISTED)
 REMOVED_POST = "This post was removed when its author's account was deleted."
-
-
-def request_deletion(*, user: User, now: datetime) -> None:
-    if user.is_staff:
-        raise Conflict("Staff accounts are closed by the programme team. Ask another member of the team.")
-    user.deletion_requested_at = user.deletion_requested_at or now
-    record(actor=user, action="deletion_requested", target_type="user", target_id=user.id, now=now)
-    db.session.flush()
-
-
-def cancel_deletion_request(*, user: User, now: datetime) -> None:
-    user.deletion_requested_at = None
-    record(actor=user, action="deletion_request_withdrawn", target_type="user", target_id=user.id, now=now)
-    db.session.flush()
 
 
 def erase_person(*, actor: User | None, person: User, now: datetime, reason: str) -> None:

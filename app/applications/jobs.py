@@ -19,7 +19,7 @@ from app.db import db
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.services import cancel_pending_any, cancel_pending_keys, queue_email
 from app.programme.models import Cohort
-from app.programme.reminder_rules import RuleSetting, enabled_rules
+from app.programme.reminder_rules import Rule, RuleSetting, enabled_rules
 from app.urls import absolute_url
 
 HORIZON = timedelta(days=8)
@@ -131,3 +131,17 @@ def cancel_for_rule_change(cohort_id: int, before: RuleSetting, after: RuleSetti
     application_ids = db.session.scalars(select(Application.id).where(Application.cohort_id == cohort_id,
                                                                       Application.status == status.value))
     return cancel_pending_any([f"{prefix}:{application_id}:" for application_id in application_ids])
+
+
+# This domain's reminder rules, registered with the programme's at start-up (create_app).
+REMINDER_RULES = (
+    Rule("application_deadline", "Application deadline approaching", "Applicants with a draft",
+         days=(7, 1), days_text="before the application deadline", max_day=60,
+         cancel=cancel_for_rule_change, order=10),
+    Rule("sponsor_chaser", "Line manager sign-off pending", "Line managers who have not answered",
+         days=(3, 7), days_text="after the request (while the link works)", max_day=30,
+         cancel=cancel_for_rule_change, order=20),
+    Rule("offer_lapse", "Accept your place", "Applicants with an offer",
+         days=(3,), days_text="before the offer lapses", max_offsets=1, max_day=30,
+         cancel=cancel_for_rule_change, order=30),
+)

@@ -17,7 +17,8 @@ from app.db import db, write_unit
 from app.errors import DomainError
 from app.exports import read_table_upload, spreadsheet_response
 from app.form_errors import attach_domain_error
-from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
+from app.permissions import signed_in, staff_required, team_required
+from app.programme.access import active_enrolment, can_view_session
 from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession
 
 bp = Blueprint("attendance", __name__, template_folder="templates")

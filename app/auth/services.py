@@ -524,3 +524,18 @@ def sign_out_everywhere(*, actor: User, person: User, now: datetime) -> int:
     record(actor=actor, action="sessions_ended", target_type="user", target_id=person.id, now=now,
            detail={"sessions": ended})
     return ended
+
+
+def request_deletion(*, user: User, now: datetime) -> None:
+    """The person asks for their account to be deleted; the team (admin) acts on it within 30 days."""
+    if user.is_staff:
+        raise Conflict("Staff accounts are closed by the programme team. Ask another member of the team.")
+    user.deletion_requested_at = user.deletion_requested_at or now
+    record(actor=user, action="deletion_requested", target_type="user", target_id=user.id, now=now)
+    db.session.flush()
+
+
+def cancel_deletion_request(*, user: User, now: datetime) -> None:
+    user.deletion_requested_at = None
+    record(actor=user, action="deletion_request_withdrawn", target_type="user", target_id=user.id, now=now)
+    db.session.flush()

@@ -260,14 +260,12 @@ def end_sessions():
 @bp.post("/settings/delete-account")
 @signed_in
 def delete_account():
-    from app.admin.retention import cancel_deletion_request, request_deletion
-
     try:
         if request.form.get("action") == "withdraw":
-            cancel_deletion_request(user=current_user, now=clock.now())
+            services.cancel_deletion_request(user=current_user, now=clock.now())
             message = "Your request is withdrawn: your account stays."
         else:
-            request_deletion(user=current_user, now=clock.now())
+            services.request_deletion(user=current_user, now=clock.now())
             message = ("Your request is received. The programme team will delete your account within 30 days; "
                        "until then you can withdraw it here.")
     except DomainError as error:

@@ -13,7 +13,7 @@ from app.celebration.models import Guest, GuestStatus, Rsvp
 from app.celebration.services import celebration_session
 from app.db import db
 from app.notifications.services import queue_email
-from app.programme.reminder_rules import enabled_rules
+from app.programme.reminder_rules import Rule, enabled_rules
 
 HORIZON = timedelta(days=8)
 
@@ -44,3 +44,10 @@ def plan_guest_reminders(now: datetime) -> int:
                     body_text=render_template("celebration/email/reminder.txt", **context),
                     body_html=render_template("celebration/email/reminder.html", **context), cohort_id=cohort_id)
     return written
+
+
+# This domain's reminder rules, registered with the programme's at start-up (create_app).
+REMINDER_RULES = (
+    Rule("guest_reminders", "Celebration reminder", "Invited guests",
+         days=(7, 1), days_text="before the celebration event", max_day=30, session_keys=("guest-reminder",), order=90),
+)

@@ -14,7 +14,7 @@ from app.celebration.models import ClinicSignup, Guest, GuestStatus, Relationshi
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
 from app.notifications.services import cancel_pending, cancel_pending_to, queue_email, seal_link
-from app.permissions import enrolment_in
+from app.programme.access import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
 from app.tokens import hash_token, new_token
 from app.urls import absolute_url

@@ -11,7 +11,8 @@ from app.celebration.models import Guest, Relationship, Rsvp
 from app.db import db, write_unit
 from app.errors import DomainError, InvalidToken
 from app.exports import spreadsheet_response
-from app.permissions import can_view_session, public, signed_in, team_required, viewable_cohort_or_404
+from app.permissions import public, signed_in, team_required
+from app.programme.access import can_view_session, viewable_cohort_or_404
 from app.programme.models import Cohort, ProgrammeSession
 
 bp = Blueprint("celebration", __name__, template_folder="templates")

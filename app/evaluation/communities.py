@@ -20,7 +20,7 @@ from app.evaluation.models import (
     ParticipantCommunity,
 )
 from app.notifications.services import cancel_pending
-from app.permissions import enrolment_in
+from app.programme.access import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus
 
 MAX_ATTENDANCE = 10_000

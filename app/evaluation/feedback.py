@@ -30,7 +30,7 @@ from app.evaluation.models import (
     cycles_in,
 )
 from app.notifications.services import cancel_pending
-from app.permissions import enrolment_in
+from app.programme.access import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind, SessionStatus
 
 # Feedback can be given from the end of a session for this long.

@@ -27,7 +27,7 @@ from app.evaluation.models import (
     cycles_in,
 )
 from app.notifications.services import queue_email
-from app.permissions import enrolment_in
+from app.programme.access import enrolment_in
 from app.programme.models import Cohort, Enrolment, ProgrammeSession
 from app.urls import absolute_url
 

@@ -31,7 +31,7 @@ from app.evaluation.models import (
 )
 from app.notifications.services import CATCH_UP, cancel_pending, cancel_pending_any, queue_email
 from app.programme.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus, ProgrammeSession, SessionStatus
-from app.programme.reminder_rules import enabled_rules
+from app.programme.reminder_rules import Rule, enabled_rules
 from app.urls import absolute_url
 
 HORIZON = timedelta(days=8)
@@ -184,3 +184,15 @@ def cancel_cop_reminders(cohort_id: int, _before, _after) -> int:
     """The cohort's CoP rule changed: cancel its pending reminders (the next pass plans them again)."""
     users = db.session.scalars(select(Enrolment.user_id).where(Enrolment.cohort_id == cohort_id))
     return cancel_pending_any([f"cop-meetings:{user_id}:{cohort_id}:" for user_id in users])
+
+
+# This domain's reminder rules, registered with the programme's at start-up (create_app).
+REMINDER_RULES = (
+    Rule("feedback_request", "Feedback on a session", "Participants",
+         hours=1, days=(3,), days_text="later, one follow-up if not given", max_offsets=1, max_day=14,
+         session_keys=("feedback-request", "feedback-follow-up"), order=70),
+    Rule("cop_meetings", "Log your community of practice meetings", "Participants",
+         every_days=30, days=(60,), days_text="without a meeting logged (at 09:00 UK time; a weekend moves to the Monday)",
+         max_offsets=1, max_day=365,
+         cancel=cancel_cop_reminders, order=80),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from app.db import db
 from app.groups.models import CaseRota, CoConsultingGroup
 from app.notifications.services import queue_email
 from app.programme.models import Cohort, ProgrammeSession, SessionStatus
-from app.programme.reminder_rules import rules_for
+from app.programme.reminder_rules import Rule, rules_for
 from app.urls import absolute_url
 
 HORIZON = timedelta(days=8)
@@ -54,3 +54,10 @@ def plan_group_reminders(now: datetime) -> int:
                 body_html=render_template("groups/email/morning.html", **context),
                 due_at=max(due, now), expires_at=session.starts_at, cohort_id=cohort.id)
     return written
+
+
+# This domain's reminder rules, registered with the programme's at start-up (create_app).
+REMINDER_RULES = (
+    Rule("co_consulting_morning", "Co-consulting: the process and who presents", "Each co-consulting group",
+         at=time(8, 0), at_text="on the morning of the session, at", session_keys=("group-reminder",), order=60),
+)

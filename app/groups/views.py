@@ -11,7 +11,8 @@ from app.errors import DomainError
 from app.form_errors import row_id
 from app.groups import services
 from app.groups.models import CaseRota, CoConsultingGroup
-from app.permissions import signed_in, team_required, viewable_cohort_or_404
+from app.permissions import signed_in, team_required
+from app.programme.access import viewable_cohort_or_404
 from app.programme.models import Cohort, Enrolment
 
 bp = Blueprint("groups", __name__, template_folder="templates")

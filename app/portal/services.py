@@ -16,9 +16,9 @@ from app.auth.models import Organisation, User
 from app.db import db
 from app.errors import DomainError, PermissionDenied
 from app.notifications.services import queue_email
-from app.permissions import is_participant_of
 from app.portal.models import DirectoryEntry, Post, Resource, ResourceKind, Thread
 from app.portal.uploads import CheckedUpload, store
+from app.programme.access import is_participant_of
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession
 from app.urls import absolute_url
 

@@ -15,11 +15,12 @@ from app.content import render_markdown
 from app.db import db
 from app.errors import DomainError
 from app.form_errors import attach_domain_error
-from app.permissions import active_enrolment, signed_in, viewable_cohort_or_404
+from app.permissions import signed_in
 from app.portal import services
 from app.portal.forms import DirectoryForm, HideForm, PostForm, ResourceForm, ThreadForm
 from app.portal.models import KIND_LABELS, Post, Resource, ResourceKind, Thread
 from app.portal.uploads import UploadRejected, check_upload, path_for
+from app.programme.access import active_enrolment, viewable_cohort_or_404
 from app.programme.models import Cohort
 from app.programme.services import cohort_sessions
 

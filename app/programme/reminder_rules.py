@@ -7,16 +7,15 @@ it, bumps the rule's revision (it goes into the reminders' keys through `RuleSet
 and cancels the cohort's pending reminders of that rule, so the next planning pass writes them
 again with the new timing, or not at all when the rule is off.
 
-The rules' own domains cancel their pending reminders: a rule names its session-keyed outbox
-prefixes (`session_keys`) or a function (`cancel`, "module:function", imported when called so
-programme never imports the domains above it).
+Each domain registers its own rules (`register_rules`, wired in create_app; the programme's own
+are below), so programme never imports the domains above it. A rule's pending reminders are
+cancelled by its session-keyed outbox prefixes (`session_keys`) or its domain's `cancel` function.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
@@ -46,41 +45,23 @@ class Rule:
     max_offsets: int = 3
     max_day: int = 60
     session_keys: tuple[str, ...] = ()
-    cancel: str | None = None
+    # Cancels the cohort's pending reminders of a rule that changed: (cohort id, before, after) -> how many.
+    cancel: Callable[[int, RuleSetting, RuleSetting], int] | None = None
+    order: int = 100  # where the team's page lists it
 
     @property
     def default(self) -> RuleSetting:
         return RuleSetting(self.key, True, self.days, self.at, self.hours, self.every_days)
 
 
-RULES: dict[str, Rule] = {rule.key: rule for rule in (
-    Rule("application_deadline", "Application deadline approaching", "Applicants with a draft",
-         days=(7, 1), days_text="before the application deadline", max_day=60,
-         cancel="app.applications.jobs:cancel_for_rule_change"),
-    Rule("sponsor_chaser", "Line manager sign-off pending", "Line managers who have not answered",
-         days=(3, 7), days_text="after the request (while the link works)", max_day=30,
-         cancel="app.applications.jobs:cancel_for_rule_change"),
-    Rule("offer_lapse", "Accept your place", "Applicants with an offer",
-         days=(3,), days_text="before the offer lapses", max_offsets=1, max_day=30,
-         cancel="app.applications.jobs:cancel_for_rule_change"),
-    Rule("session_reminders", "Session coming up", "Participants",
-         days=(7, 1), at=time(8, 30), days_text="before each session",
-         at_text="on the morning of module days, at", max_day=30, session_keys=("session-reminder",)),
-    Rule("module_preparation", "Preparation for a module", "Participants",
-         days=(14,), days_text="before the module's first day", max_offsets=1, max_day=42,
-         session_keys=("preparation",)),
-    Rule("co_consulting_morning", "Co-consulting: the process and who presents", "Each co-consulting group",
-         at=time(8, 0), at_text="on the morning of the session, at", session_keys=("group-reminder",)),
-    Rule("feedback_request", "Feedback on a session", "Participants",
-         hours=1, days=(3,), days_text="later, one follow-up if not given", max_offsets=1, max_day=14,
-         session_keys=("feedback-request", "feedback-follow-up")),
-    Rule("cop_meetings", "Log your community of practice meetings", "Participants",
-         every_days=30, days=(60,), days_text="without a meeting logged (at 09:00 UK time; a weekend moves to the Monday)",
-         max_offsets=1, max_day=365,
-         cancel="app.evaluation.jobs:cancel_cop_reminders"),
-    Rule("guest_reminders", "Celebration reminder", "Invited guests",
-         days=(7, 1), days_text="before the celebration event", max_day=30, session_keys=("guest-reminder",)),
-)}
+RULES: dict[str, Rule] = {}  # by key, in the order the team's page lists them
+
+
+def register_rules(*rules: Rule) -> None:
+    """A domain adds its rules at start-up (create_app); registering a key again replaces it."""
+    found = {**RULES, **{rule.key: rule for rule in rules}}
+    RULES.clear()
+    RULES.update(sorted(found.items(), key=lambda item: item[1].order))
 
 HOURS_RANGE = range(1, 73)
 EVERY_DAYS_RANGE = range(7, 366)
@@ -270,6 +251,16 @@ def cancel_rule_reminders(cohort_id: int, before: RuleSetting, after: RuleSettin
         session_ids = db.session.scalars(select(ProgrammeSession.id).where(ProgrammeSession.cohort_id == cohort_id))
         cancelled += cancel_pending_any([f"{prefix}:{sid}:" for sid in session_ids for prefix in rule.session_keys])
     if rule.cancel:
-        module, function = rule.cancel.split(":")
-        cancelled += getattr(importlib.import_module(module), function)(cohort_id, before, after)
+        cancelled += rule.cancel(cohort_id, before, after)
     return cancelled
+
+
+# The programme's own rules; the other domains register theirs at start-up.
+register_rules(
+    Rule("session_reminders", "Session coming up", "Participants",
+         days=(7, 1), at=time(8, 30), days_text="before each session",
+         at_text="on the morning of module days, at", max_day=30, session_keys=("session-reminder",), order=40),
+    Rule("module_preparation", "Preparation for a module", "Participants",
+         days=(14,), days_text="before the module's first day", max_offsets=1, max_day=42,
+         session_keys=("preparation",), order=50),
+)

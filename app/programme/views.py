@@ -12,8 +12,9 @@ from app.auth.services import user_for_calendar_token
 from app.db import db
 from app.errors import DomainError
 from app.form_errors import attach_domain_error
-from app.permissions import active_enrolment, can_view_session, public, signed_in, staff_required, team_required
+from app.permissions import public, signed_in, staff_required, team_required
 from app.programme import reminder_rules, services
+from app.programme.access import active_enrolment, can_view_session
 from app.programme.calendar import build_calendar, session_ics_filename
 from app.programme.forms import (
     CohortForm,

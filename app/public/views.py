@@ -117,9 +117,8 @@ def healthz():
             healthy = False
         finally:
             db.session.rollback()
-    from app.scheduler import scheduler_state
 
-    status["scheduler"] = {**scheduler_state(current_app), "heartbeat": beat_info}
+    status["scheduler"] = {**heartbeat.scheduler_state(), "heartbeat": beat_info}
     if status["outbox"] is not None:
         problems = mail_problems(status["outbox"], status["scheduler"])
         status["problems"] = problems

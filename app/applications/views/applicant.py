@@ -122,7 +122,7 @@ def _answers(form: ApplicationForm) -> services.Answers:
 
 
 def _form_for(application: Application) -> ApplicationForm:
-    from app import held_forms  # kept here: this function is the only user in this module
+    from app.auth import held_forms  # kept here: this function is the only user in this module
 
     held = held_forms.restore(request.path) if request.method == "GET" else None
     if request.method == "POST":

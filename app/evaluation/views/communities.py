@@ -14,7 +14,8 @@ from app.evaluation.models import CommunityMeeting
 from app.evaluation.views import bp
 from app.exports import spreadsheet_response
 from app.form_errors import attach_domain_error
-from app.permissions import signed_in, staff_required, team_required, viewable_cohort_or_404
+from app.permissions import signed_in, staff_required, team_required
+from app.programme.access import viewable_cohort_or_404
 from app.programme.models import Cohort
 
 

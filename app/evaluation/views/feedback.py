@@ -15,7 +15,8 @@ from app.evaluation.models import ClosureReason, FeedbackResponse, RecommendScal
 from app.evaluation.views import bp
 from app.exports import read_csv_upload, spreadsheet_response
 from app.form_errors import attach_domain_error
-from app.permissions import active_enrolment, can_view_session, signed_in, staff_required, team_required
+from app.permissions import signed_in, staff_required, team_required
+from app.programme.access import active_enrolment, can_view_session
 from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession, SessionKind
 from app.urls import safe_next
 

@@ -13,7 +13,8 @@ from app.evaluation.forms import EvidenceForm, StoryForm
 from app.evaluation.models import ImpactStory, StoryStatus, ValueCycle, ValueEvidence
 from app.evaluation.views import bp
 from app.form_errors import attach_domain_error
-from app.permissions import signed_in, team_required, viewable_cohort_or_404
+from app.permissions import signed_in, team_required
+from app.programme.access import viewable_cohort_or_404
 
 
 @bp.route("/cohorts/<int:cohort_id>/value", methods=["GET", "POST"])
