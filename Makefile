@@ -36,6 +36,8 @@ run: db
 	@echo "Convene is starting on http://127.0.0.1:5000 (press Ctrl+C to stop)."
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# SQLite (with coverage of app/, floor in .coveragerc), the browser journeys, then PostgreSQL (installed with
+# apt where it can be). Without PostgreSQL it fails; CONVENE_SKIP_POSTGRES=1 runs SQLite only on purpose (not in CI).
 test: setup
 	scripts/run-tests.sh
 

@@ -161,6 +161,11 @@ def register_signal_handlers() -> None:
     session_calling_off.connect(attendance_guards, weak=False)
     register_session_notes(apologies_sent)
 
+    from app.evaluation.home import home_prompts
+    from app.programme.home_panels import register_home_panel
+
+    register_home_panel("evaluation", home_prompts)
+
     from app.applications import jobs as applications_jobs
     from app.celebration import jobs as celebration_jobs
     from app.evaluation import jobs as evaluation_jobs
@@ -334,6 +339,14 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from app.cli import register
+    """Each domain adds its own commands (`app/<domain>/commands.py`); app/cli.py adds those that wire
+    several domains (seed-demo, backup, restore, scheduler run, reminders plan) and goes last."""
+    from app import cli
+    from app.admin import commands as admin
+    from app.auth import commands as auth
+    from app.evaluation import commands as evaluation
+    from app.notifications import commands as notifications
 
-    register(app)
+    for domain in (notifications, auth, evaluation, admin):
+        domain.register(app.cli)
+    cli.register(app.cli)

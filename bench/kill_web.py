@@ -4,11 +4,14 @@ The demo (`flask seed-demo`) has a cohort taking applications. 300 applicant acc
 in the database, each with a live session cookie (signing in is rate limited). gunicorn serves the
 app with 3 sync workers; 6 browsing threads walk applicants through the pages as a person would:
 /apply, start, save some answers, then submit every answer (fetching each form first for its
-CSRF token). Meanwhile a killer sends SIGKILL to a worker 20 times: each time, once at least 2
-workers are serving (they have the database or a request open) and 0.2 to 1.0 s more have gone
-by, it kills the worker serving a submit at that moment (found from /proc/net/tcp, and killed 0
-to 50 ms later, so anywhere in the submit) or, when no submit is in flight within 2 s, a random
-serving worker; then it waits for gunicorn to start the replacement. An applicant whose request
+CSRF token). Meanwhile a killer sends SIGKILL to workers in the middle of a request, 20 times: each
+time, once at least 2 workers are serving (they have the database or a request open) and 0.2 to
+1.0 s more have gone by, it kills the worker serving a submit at that moment (found from
+/proc/net/tcp, and killed 0 to 50 ms later, so anywhere in the submit) or, when no submit is in
+flight within 2 s, a worker with any request open; then it waits for gunicorn to start the
+replacement. Only a kill that found its worker holding an open request (an accepted connection,
+from /proc/net/tcp, read just before the signal) counts towards the 20; one that arrived after the
+reply was sent is reported apart and another is tried (at most 40 tries in all). An applicant whose request
 is cut by a kill is walked again later (4 attempts at most), from wherever the database left them;
 a submit counts as acknowledged only when its reply (the redirect to /applications/<reference>)
 arrived. New applicants stop being started when the kills are done.
@@ -27,7 +30,9 @@ Every acknowledged submit must be present and complete. Prints kills, submits ac
 acknowledged but missing, incomplete or half-written applications, server errors (5xx) and
 tracebacks in gunicorn's log against their targets; exits 1 on any miss.
 
-    .venv/bin/python bench/kill_web.py [--postgres]
+    .venv/bin/python bench/kill_web.py [--postgres] [--applicants 300] [--kills 20]
+
+(Smaller counts make a quick check that the script runs; the targets are for the defaults.)
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ GAP = (0.2, 1.0)  # seconds before each kill, once WORKERS - 1 workers are servi
 EDIT = re.compile(r"^/applications/(\d+)/edit$")
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 EXISTING = re.compile(r'href="(/applications/\d+(?:/edit)?)"')
+COHORT = re.compile(r'name="cohort_id"[^>]*?value="(\d+)"')  # the start form's hidden field
 CUT = (OSError, http.client.HTTPException)  # a reset, a reply cut short: the worker died
 
 
@@ -152,8 +158,9 @@ class Run:
     unexpected: list[str] = field(default_factory=list)
     given_up: set[int] = field(default_factory=set)
     submitting: set[int] = field(default_factory=set)  # local ports of submits in flight
-    kills: int = 0
-    kills_aimed: int = 0  # at a worker found serving a submit
+    kills: int = 0  # SIGKILLs sent, wherever they landed
+    kills_mid_request: int = 0  # the worker held an open request when the signal went
+    kills_aimed: int = 0  # mid-request, at a worker found serving a submit
     kills_done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -169,7 +176,9 @@ def walk(browser: Browser, number: int, answers: dict[str, str], run: Run) -> tu
             edit_path = existing.group(1) if existing.group(1).endswith("/edit") else existing.group(1) + "/edit"
         else:
             step = "start"
-            status, location, _ = browser.request("POST", "/apply", {"csrf_token": csrf(page, step)})
+            chosen = COHORT.search(page)
+            status, location, _ = browser.request("POST", "/apply", {"csrf_token": csrf(page, step),
+                                                                     **({"cohort_id": chosen.group(1)} if chosen else {})})
             if status != 302 or not EDIT.match(location):
                 raise Unexpected(step, status, location)
             edit_path = location
@@ -265,6 +274,17 @@ def serving_workers(site: LargeSite) -> list[int]:
     return serving
 
 
+def workers_with_open_requests(site: LargeSite) -> set[int]:
+    """Workers holding an accepted connection to the site (a request being read or answered): the server
+    end in /proc/net/tcp, established or closing on the browser's side, with a socket inode that is theirs."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{site.port:04X}" and fields[3] in ("01", "08") and fields[9] != "0":
+            inodes.add(fields[9])
+    return {pid for pid in site.worker_pids() if inodes & set(sockets_of(pid))} if inodes else set()
+
+
 def worker_serving_a_submit(site: LargeSite, run: Run) -> int | None:
     """The worker holding the server end of a submit in flight (from /proc/net/tcp), if any."""
     with run.lock:
@@ -286,13 +306,17 @@ def worker_serving_a_submit(site: LargeSite, run: Run) -> int | None:
 
 
 def kill_workers(site: LargeSite, run: Run, rng: random.Random) -> None:
-    """SIGKILL a serving worker KILLS times, 0.2 to 1.0 s after gunicorn's replacement for the last one is serving.
+    """SIGKILL a worker in the middle of a request KILLS times, 0.2 to 1.0 s after gunicorn's
+    replacement for the last one is serving (at most 2 x KILLS tries).
 
     The victim is the worker serving a submit, when one is in flight within 2 s (killed 0 to 50 ms
-    later, so anywhere in the submit), or else a random serving worker.
+    later, so anywhere in the submit), or else a worker with a request open (within 2 s more).
+    Whether it still held its request is read just before the signal.
     """
     try:
-        while run.kills < KILLS:
+        for _ in range(2 * KILLS):
+            if run.kills_mid_request >= KILLS:
+                break
             ready = time.monotonic() + 10
             while len(serving_workers(site)) < WORKERS - 1 and time.monotonic() < ready:
                 time.sleep(0.02)
@@ -305,11 +329,20 @@ def kill_workers(site: LargeSite, run: Run, rng: random.Random) -> None:
             if aimed:
                 time.sleep(rng.uniform(0, 0.05))
             else:
-                victim = rng.choice(serving_workers(site) or site.worker_pids())
+                while victim is None and time.monotonic() < look + 2:
+                    busy = sorted(workers_with_open_requests(site))
+                    if busy:
+                        victim = rng.choice(busy)
+                    else:
+                        time.sleep(0.01)
+                if victim is None:
+                    continue  # no request open anywhere for 4 s: nothing to cut
+            mid_request = victim in workers_with_open_requests(site)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(victim, signal.SIGKILL)
                 run.kills += 1
-                run.kills_aimed += aimed
+                run.kills_mid_request += mid_request
+                run.kills_aimed += aimed and mid_request
             deadline = time.monotonic() + 30
             while victim in site.worker_pids() or len(site.worker_pids()) != WORKERS:
                 if time.monotonic() > deadline:
@@ -331,8 +364,9 @@ def prepare(site: LargeSite, app) -> tuple[int, dict[int, int], dict[int, str], 
     site.flask("db", "upgrade")
     site.flask("seed-demo")
     with app.app_context():
-        cohort = services.cohort_taking_applications(clock.now())
-        assert cohort is not None and cohort.application_window(clock.now()) == "open", "no cohort taking applications"
+        taking = services.applying_cohorts(clock.now()).open
+        assert len(taking) == 1, f"{len(taking)} cohorts taking applications: the walk expects the demo's one"
+        cohort = taking[0]
         organisation_ids = list(db.session.scalars(select(Organisation.id).order_by(Organisation.id)))
         users = [User(email=f"kill-web-{n:03d}@example.org", name=f"Applicant {n:03d}", job_title="Nurse",
                       profession="Nursing") for n in range(1, APPLICANTS + 1)]
@@ -469,9 +503,13 @@ def kill_test(database_url: str | None, label: str) -> list[Figure]:
         print(f"  {label}: {line}", file=sys.stderr)
     started_count = len(numbers) - len(fresh)
     return [
-        Figure(f"{label}: SIGKILLs of a serving web worker", str(run.kills), str(KILLS), run.kills == KILLS),
-        Figure(f"{label}: aimed at a worker serving a submit", str(run.kills_aimed), "", None),
-        Figure(f"{label}: killed workers gunicorn logged and replaced", str(reaped), str(KILLS), reaped == KILLS),
+        Figure(f"{label}: SIGKILLs of a web worker mid-request", str(run.kills_mid_request), str(KILLS),
+               run.kills_mid_request == KILLS),
+        Figure(f"{label}: of those, at a worker serving a submit", str(run.kills_aimed), "", None),
+        Figure(f"{label}: SIGKILLs that landed after the reply (not counted)",
+               str(run.kills - run.kills_mid_request), "", None),
+        Figure(f"{label}: killed workers gunicorn logged and replaced", str(reaped), str(run.kills),
+               reaped == run.kills),
         Figure(f"{label}: applicants walked ({BROWSERS} browsers, {under_fire:.0f} s)", str(started_count), "", None),
         Figure(f"{label}: requests cut by a kill (submits among them)",
                f"{sum(run.cut.values())} ({run.cut['submit']})", "", None),
@@ -490,9 +528,13 @@ def kill_test(database_url: str | None, label: str) -> list[Figure]:
 
 
 def main() -> int:
+    global APPLICANTS, KILLS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true", help="run on a throwaway PostgreSQL, not SQLite")
+    parser.add_argument("--applicants", type=int, default=APPLICANTS, help="applicant accounts to walk")
+    parser.add_argument("--kills", type=int, default=KILLS, help="SIGKILLs mid-request to aim for")
     args = parser.parse_args()
+    APPLICANTS, KILLS = args.applicants, args.kills
     if args.postgres:
         with throwaway_postgres() as url:
             if url is None:

@@ -6,9 +6,10 @@ Seeds the large demo (`flask seed-demo --scale large`) into a throwaway database
 gunicorn, 3 sync workers, on a free loopback port: first on SQLite, then on a throwaway PostgreSQL
 server (bench/postgres.py; skipped loudly when PostgreSQL is not installed).
 
-50 simulated people, each with their own signed-in session and cookie jar, join over 10 seconds
-and then work through the site until the time is up, pausing 1 to 3 seconds (uniformly) between
-actions:
+50 simulated people, each with their own browser (cookie jar and cache), join over 10 seconds,
+sign in through the sign-in form (the page, then the form posted with its CSRF token, their email
+and the demo password) and then work through the site until the time is up, pausing 1 to 3 seconds
+(uniformly) between actions:
 
 - 42 participants from four cohorts (the running demo cohort and Archive cohorts 01 to 03): their
   home page, session and module pages, the library (page 1, then page 2 where there is one), the
@@ -23,11 +24,17 @@ actions:
 - 2 applicants: their applications, the apply page, and saving their draft (one of them starts
   their application first).
 
-Forms are filled in from the page as a browser would, with the page's CSRF token. Every request is
-timed, including the GET before each POST and the page a POST redirects to. An error is any
+Forms are filled in from the page as a browser would, with the page's CSRF token. Every page also
+loads its static files as a browser would: the stylesheets, scripts (and the modules they import),
+images and icon it links to, kept in that browser's cache and revalidated (If-None-Match or
+If-Modified-Since, answered 304) unless the cache may keep them without asking (max-age); files on
+other sites (the NHS.UK fonts) are not fetched. Every request is timed, including the GET before
+each POST and the page a POST redirects to; the p95 target is on the pages, and the static files
+get lines of their own (their many quick 304s would otherwise pull the p95 down). An error is any
 status other than the expected 200 or redirect, a redirect somewhere else (such as the sign-in
-page), a form that comes back with "There is a problem", a success message that is missing, or a
-connection failure; the first few are printed with method, path and status.
+page), a form that comes back with "There is a problem", a success message that is missing, a
+static file that does not answer 200 or 304, or a connection failure; the first few are printed
+with method, path and status.
 
 The timings are only as good as the machine is quiet, so the table also gives the CPU the
 gunicorn workers and this driver used (per request, and in cores) and the load average when each
@@ -55,7 +62,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from common import Figure, print_table
-from server import LargeSite, session_cookie
+from server import LargeSite
+
+from demo.seed import DEMO_PASSWORD  # (importing common put the project root on sys.path)
 
 USERS = {"participant": 42, "team": 4, "facilitator": 2, "applicant": 2}
 WORKERS = 3
@@ -75,8 +84,8 @@ PROBLEM = "There is a problem"
 class Person:
     role: str  # participant, team, facilitator or applicant
     email: str
-    cookie: str
     cohort_id: int | None = None
+    password: str = DEMO_PASSWORD
 
 
 @dataclass
@@ -89,7 +98,7 @@ class Facts:
 
 
 def people_and_facts(site: LargeSite) -> tuple[list[Person], Facts]:
-    """The 50 accounts (staff and the second applicant created here) with a live session each."""
+    """The 50 accounts (staff and the second applicant created here, with the demo's password)."""
     from sqlalchemy import select
 
     from app import clock
@@ -105,11 +114,14 @@ def people_and_facts(site: LargeSite) -> tuple[list[Person], Facts]:
             return db.session.scalar(select(Cohort.id).where(Cohort.status == CohortStatus.RUNNING.value,
                                                              Cohort.name.not_like("Archive cohort%")))
 
+        demo_hash = db.session.scalar(select(User.password_hash).where(User.email == "team@example.org"))
+
         def user(email: str, name: str = "", role: StaffRole = StaffRole.NONE) -> User:
             """The seed's account with this email, or a new one (the seed has one of each kind of staff)."""
             found = db.session.scalar(select(User).where(User.email == email))
             if found is None:
-                found = User(email=email, name=name, staff_role=role.value, password_hash="!")
+                found = User(email=email, name=name, staff_role=role.value, password_hash=demo_hash,
+                             email_confirmed_at=clock.now())
                 db.session.add(found)
                 db.session.flush()
             return found
@@ -136,7 +148,7 @@ def people_and_facts(site: LargeSite) -> tuple[list[Person], Facts]:
             ProgrammeSession.cohort_id.in_(staff_cohorts), ProgrammeSession.ends_at <= clock.now(),
             ProgrammeSession.status == SessionStatus.SCHEDULED.value)))
         db.session.commit()
-        people = [Person(role, u.email, session_cookie(app, u), cohort) for role, u, cohort in accounts]
+        people = [Person(role, u.email, cohort) for role, u, cohort in accounts]
         facts = Facts(staff_cohorts=staff_cohorts, past_sessions=past,
                       applications_cohort=cohort_id("Archive cohort 01"))
         db.session.remove()
@@ -152,7 +164,8 @@ def people_and_facts(site: LargeSite) -> tuple[list[Person], Facts]:
 class Recorder:
     """Every request's time by task, and every error. list.append is atomic, so threads share it."""
 
-    samples: list[tuple[str, float]] = field(default_factory=list)
+    samples: list[tuple[str, float]] = field(default_factory=list)  # pages (and downloads, and POSTs)
+    assets: list[tuple[int, float]] = field(default_factory=list)  # static files: (status, seconds)
     errors: list[str] = field(default_factory=list)
 
     def error(self, task: str, method: str, path: str, status: int | None, detail: str) -> None:
@@ -193,20 +206,57 @@ def _problem(text: str) -> str:
     return html.unescape(" ".join(snippet.split()))[:200]
 
 
-class Browser:
-    """One person's browser: its own cookie jar (starting with their session cookie), no proxy."""
+@dataclass
+class Cached:
+    """A static file in a browser's cache: its validators, and until when it may be used unasked."""
 
-    def __init__(self, base: str, cookie: str, recorder: Recorder) -> None:
+    etag: str
+    last_modified: str
+    fresh_until: float  # time.monotonic(); 0 when it must be revalidated each time (no-cache)
+    imports: list[str]  # what a script module imports, fetched with it
+
+
+class _AssetParser(HTMLParser):
+    """The same-site files a browser fetches to show a page: stylesheets, scripts, images, the icon."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self.icon = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        rel = a.get("rel", "").lower().split()
+        if tag == "link" and "stylesheet" in rel:
+            self.found.append(a.get("href", ""))
+        elif tag == "link" and "icon" in rel and not self.icon:  # a browser takes one icon
+            self.icon = True
+            self.found.append(a.get("href", ""))
+        elif tag in ("script", "img") and a.get("src"):
+            self.found.append(a["src"])
+
+
+def static_files(page: str) -> list[str]:
+    parser = _AssetParser()
+    parser.feed(page)
+    return list(dict.fromkeys(src for src in parser.found if src.startswith("/") and not src.startswith("//")))
+
+
+_IMPORT = re.compile(r"""(?:^|[;\s])(?:import|export)\b[^"';]*?(?:from\s*)?["'](\.{1,2}/[^"']+)["']""", re.M)
+_MAX_AGE = re.compile(r"max-age=(\d+)")
+
+
+class Browser:
+    """One person's browser: its own cookie jar and cache, no proxy. It starts signed out."""
+
+    def __init__(self, base: str, recorder: Recorder) -> None:
         self.base = base
         self.recorder = recorder
         self.task = ""
-        jar = http.cookiejar.CookieJar()
-        name, _, value = cookie.partition("=")
-        host = urllib.parse.urlsplit(base).hostname
-        jar.set_cookie(http.cookiejar.Cookie(0, name, value, None, False, host, False, False, "/", True, False, None,
-                                             True, None, None, {"HttpOnly": None}))
+        self.cache: dict[str, Cached] = {}
         self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                                  urllib.request.HTTPCookieProcessor(jar), _EveryResponse)
+                                                  urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+                                                  _EveryResponse)
 
     def fail(self, method: str, path: str, status: int | None, detail: str) -> Failed:
         self.recorder.error(self.task, method, path, status, detail)
@@ -220,11 +270,58 @@ class Browser:
             with self.opener.open(request, timeout=60) as response:
                 text = response.read().decode("utf-8", "replace")
                 status, location = response.status, response.headers.get("Location") or ""
+                is_page = response.headers.get_content_type() == "text/html"
         except OSError as error:  # refused, reset, timed out
             self.recorder.samples.append((self.task, time.perf_counter() - started))
             raise self.fail(method, path, None, f"{type(error).__name__}: {error}") from None
         self.recorder.samples.append((self.task, time.perf_counter() - started))
+        if status == 200 and is_page:
+            for src in static_files(text):
+                self.load_static(src)
         return Response(status, _path(location) if location else "", text)
+
+    def load_static(self, path: str, seen: set[str] | None = None) -> None:
+        """A static file the page needs: from the cache while fresh, else fetched or revalidated.
+
+        A file that does not come is an error for the count, not the end of the task (the page shows).
+        """
+        seen = set() if seen is None else seen
+        if path in seen:
+            return
+        seen.add(path)
+        cached = self.cache.get(path)
+        if cached is None or cached.fresh_until <= time.monotonic():
+            request = urllib.request.Request(self.base + path)
+            if cached is not None and cached.etag:
+                request.add_header("If-None-Match", cached.etag)
+            if cached is not None and cached.last_modified:
+                request.add_header("If-Modified-Since", cached.last_modified)
+            started = time.perf_counter()
+            try:
+                with self.opener.open(request, timeout=60) as response:
+                    body = response.read()
+                    status, headers = response.status, response.headers
+            except OSError as error:
+                self.recorder.assets.append((0, time.perf_counter() - started))
+                self.recorder.error(self.task, "GET", path, None, f"static file: {type(error).__name__}: {error}")
+                return
+            self.recorder.assets.append((status, time.perf_counter() - started))
+            if status == 200:
+                imports = []
+                if headers.get_content_type() in ("text/javascript", "application/javascript"):
+                    imports = [_path(urllib.parse.urljoin(self.base + path, spec))
+                               for spec in _IMPORT.findall(body.decode("utf-8", "replace"))]
+                control = (headers.get("Cache-Control") or "").lower()
+                age = _MAX_AGE.search(control)
+                fresh = 0.0 if "no-cache" in control or not age else time.monotonic() + int(age.group(1))
+                cached = Cached(headers.get("ETag") or "", headers.get("Last-Modified") or "", fresh, imports)
+                if "no-store" not in control:
+                    self.cache[path] = cached
+            elif status != 304 or cached is None:
+                self.recorder.error(self.task, "GET", path, status, "static file: expected 200 or 304")
+                return
+        for module in cached.imports:
+            self.load_static(module, seen)
 
     def get(self, path: str, expect: str | None = None) -> str:
         """A page that must answer 200; with `expect`, after redirects to a path matching it."""
@@ -394,6 +491,7 @@ class Visitor:
     feedback_due: list[str] = field(default_factory=list)
     feed: str | None = None
     writes: int = 0
+    signed_in: bool = False
 
     def get(self, path: str, expect: str | None = None) -> str:
         return self.browser.get(path, expect)
@@ -402,6 +500,20 @@ class Visitor:
         """Text no one else writes, to find on the page after saving."""
         self.writes += 1
         return f"Note {self.person.email.split('@')[0]}-{self.writes}"
+
+
+def sign_in(v: Visitor) -> None:
+    """The sign-in page, then its form with the CSRF token, email and password; on to the landing page."""
+    page = v.get("/sign-in")
+    form = form_with(page, "password")
+    if form is None:
+        raise v.browser.fail("GET", "/sign-in", 200, "no sign-in form")
+    response = v.browser.request("POST", "/sign-in", form.fields(email=v.person.email, password=v.person.password))
+    if response.status not in (302, 303) or response.location.startswith("/sign-in"):
+        detail = _problem(response.text) if PROBLEM in response.text else f"redirected to {response.location or 'none'}"
+        raise v.browser.fail("POST", "/sign-in", response.status, f"not signed in: {detail}")
+    v.get(response.location, expect=r"/home|/team/.*|/my-applications")
+    v.signed_in = True
 
 
 # participants
@@ -656,6 +768,7 @@ class Result:
     seconds: float
     users: int
     samples: list[tuple[str, float]]
+    assets: list[tuple[int, float]]
     errors: list[str]
     load: tuple[float, float, float]  # the machine's load average when the run ended (1, 5, 15 min)
     server_cpu: float = 0.0  # CPU seconds the gunicorn workers used during the run
@@ -669,11 +782,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def _person_loop(visitor: Visitor, recorder: Recorder, start_at: float, stop_at: float) -> None:
-    tasks = {name: task for name, task, _ in TASKS[visitor.person.role]}
+    tasks = {name: task for name, task, _ in TASKS[visitor.person.role]} | {"sign in": sign_in}
     names = [name for name, _, _ in TASKS[visitor.person.role]]
     weights = [weight for _, _, weight in TASKS[visitor.person.role]]
     time.sleep(max(0.0, start_at - time.monotonic()))
-    name = FIRST[visitor.person.role]
+    name = "sign in"
     while time.monotonic() < stop_at:
         visitor.browser.task = name
         try:
@@ -686,7 +799,12 @@ def _person_loop(visitor: Visitor, recorder: Recorder, start_at: float, stop_at:
         if time.monotonic() + pause >= stop_at:
             break
         time.sleep(pause)
-        name = visitor.rng.choices(names, weights)[0]
+        if not visitor.signed_in:
+            name = "sign in"  # tried again after a pause, as a person would
+        elif name == "sign in":
+            name = FIRST[visitor.person.role]
+        else:
+            name = visitor.rng.choices(names, weights)[0]
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -707,14 +825,15 @@ def run_load(site: LargeSite, people: list[Person], facts: Facts, seconds: float
     shuffled = random.Random(1).sample(people, len(people))  # roles join mixed, not one role after another
     threads = []
     for n, person in enumerate(shuffled):
-        visitor = Visitor(person, facts, Browser(site.url(""), person.cookie, recorder), random.Random(n))
+        visitor = Visitor(person, facts, Browser(site.url(""), recorder), random.Random(n))
         thread = threading.Thread(target=_person_loop, name=person.email, daemon=True,
                                   args=(visitor, recorder, started + ramp * n / len(people), started + seconds))
         thread.start()
         threads.append(thread)
     for thread in threads:
         thread.join()
-    return Result(time.monotonic() - started, len(people), recorder.samples, recorder.errors, os.getloadavg(),
+    return Result(time.monotonic() - started, len(people), recorder.samples, recorder.assets, recorder.errors,
+                  os.getloadavg(),
                   cpu_seconds(workers) - server_cpu, time.process_time() - driver_cpu)
 
 
@@ -727,7 +846,8 @@ def report(label: str, result: Result) -> list[Figure]:
     for error in result.errors:
         task = error[1:error.index("]")]
         errors_by_task[task] = errors_by_task.get(task, 0) + 1
-    print(f"\n{label}: {len(result.samples):,} requests in {result.seconds:.0f} s, {len(result.errors)} errors")
+    print(f"\n{label}: {len(result.samples):,} page requests and {len(result.assets):,} static file requests in "
+          f"{result.seconds:.0f} s, {len(result.errors)} errors")
     print(f"{'task':<20}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for task in sorted(by_task, key=lambda t: -len(by_task[t])):
         times = by_task[task]
@@ -739,16 +859,25 @@ def report(label: str, result: Result) -> list[Figure]:
         print(f"... and {len(result.errors) - SHOWN_ERRORS} more errors", file=sys.stderr)
     times = [seconds * 1000 for _, seconds in result.samples]
     p95, p99 = percentile(times, 95), percentile(times, 99)
+    static = [seconds * 1000 for _, seconds in result.assets]
+    fetched = sum(status == 200 for status, _ in result.assets)
+    revalidated = sum(status == 304 for status, _ in result.assets)
+    every = len(times) + len(static)
+    print(f"{'static files':<20}{len(static):>9}{'':>8}{percentile(static, 50):>9.0f}"
+          f"{percentile(static, 95):>9.0f}{percentile(static, 99):>9.0f}{max(static, default=0):>9.0f}")
     return [
         Figure(f"{label}: simulated users", str(result.users), "", None),
-        Figure(f"{label}: requests in {result.seconds:.0f} s", f"{len(times):,}", "", None),
-        Figure(f"{label}: errors", str(len(result.errors)), "0", not result.errors),
-        Figure(f"{label}: p95 (every request)", f"{p95:.0f} ms", f"<= {P95_TARGET_MS:.0f} ms",
-               bool(times) and p95 <= P95_TARGET_MS),
-        Figure(f"{label}: p99", f"{p99:.0f} ms", "", None),
-        Figure(f"{label}: requests/s", f"{len(times) / result.seconds:.1f}", "", None),
-        Figure(f"{label}: gunicorn CPU per request", f"{1000 * result.server_cpu / max(len(times), 1):.1f} ms",
+        Figure(f"{label}: page requests in {result.seconds:.0f} s", f"{len(times):,}", "", None),
+        Figure(f"{label}: static file requests (200 / 304)", f"{len(static):,} ({fetched:,} / {revalidated:,})",
                "", None),
+        Figure(f"{label}: errors", str(len(result.errors)), "0", not result.errors),
+        Figure(f"{label}: p95 (every page request)", f"{p95:.0f} ms", f"<= {P95_TARGET_MS:.0f} ms",
+               bool(times) and p95 <= P95_TARGET_MS),
+        Figure(f"{label}: p99 (pages)", f"{p99:.0f} ms", "", None),
+        Figure(f"{label}: p95 (static files)", f"{percentile(static, 95):.0f} ms", "", None),
+        Figure(f"{label}: requests/s (pages + static files)", f"{every / result.seconds:.1f}", "", None),
+        Figure(f"{label}: gunicorn CPU per request (pages + static files)",
+               f"{1000 * result.server_cpu / max(every, 1):.1f} ms", "", None),
         Figure(f"{label}: CPU used, gunicorn / this driver", f"{result.server_cpu / result.seconds:.2f} / "
                f"{result.driver_cpu / result.seconds:.2f} cores", "", None),
         # 2 cores: load much above what gunicorn and the driver use means something else was running.

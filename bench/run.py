@@ -8,7 +8,7 @@
 2. Queries per listing page for a 1 x 1 and a 30 x 21 cohort (in process, same database).
 3. The same pages on a throwaway PostgreSQL server (bench/postgres.py), when initdb is installed.
 4. Page time with 50 cohorts in the database against 1 cohort (in process, its own database), and
-   signing in: the password check's method and time, and the per-client limit on attempts.
+   signing in: the password check's time against its budget (50-250 ms), and the per-client limit on attempts.
 5. The reminder figures from bench/reminders.py, on SQLite and on PostgreSQL.
 6. Backup and restore of the large demo from bench/backup.py, on SQLite and on PostgreSQL.
 The kill tests (bench/kill_scheduler.py, bench/kill_web.py) and the load test (bench/load.py) are
@@ -166,10 +166,10 @@ def fifty_cohorts_figure(repeat: int = 200) -> list[Figure]:
     from app import clock
     from app.auth.models import User
     from app.db import db
-    from app.demo import _PASSWORD_HASH, DEMO_PASSWORD
-    from app.demo_large import _participants
     from app.programme import services as programme
     from app.programme.models import Cohort, ProgrammeSession
+    from demo.large import _participants
+    from demo.seed import _PASSWORD_HASH, DEMO_PASSWORD
 
     app = make_app()
     now = clock.now()
@@ -215,14 +215,22 @@ def fifty_cohorts_figure(repeat: int = 200) -> list[Figure]:
     return [Figure("page time, 50 cohorts / 1 cohort (6 pages)", f"{ratio:.2f}", "<= 1.15", ratio <= 1.15)]
 
 
+# The password check's time budget. The floor shows the hash is deliberately slow (a fast hash,
+# pbkdf2 with 1,000 rounds, checks in about 0.3 ms, letting whoever steals the table try thousands of
+# guesses a second a core; 50 ms leaves them 20). The ceiling keeps signing in responsive: the
+# check is most of a sign-in POST, which shares the 300 ms p95 page target of bench/load.py.
+PASSWORD_CHECK_MS = (50, 250)
+
+
 def login_figures(tries: int = 5) -> list[Figure]:
-    """Signing in: the password check stays Werkzeug's scrypt default, and one client trying many
-    passwords is refused after 10 attempts, cheaply, so sign-ins cannot take the workers from pages."""
+    """Signing in: the password check takes between PASSWORD_CHECK_MS's floor and ceiling (median of
+    `tries`), and one client trying many passwords is refused after 10 attempts, cheaply, so
+    sign-ins cannot take the workers from pages."""
     import time
 
     from app.auth.models import User
     from app.db import db
-    from app.demo import DEMO_PASSWORD
+    from demo.seed import DEMO_PASSWORD
 
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
     email = "signing-in@example.org"
@@ -237,7 +245,8 @@ def login_figures(tries: int = 5) -> list[Figure]:
             started = time.perf_counter()
             assert person.check_password(DEMO_PASSWORD)
             checks.append(time.perf_counter() - started)
-    check = statistics.median(checks) * 1000
+    check, fastest = statistics.median(checks) * 1000, min(checks) * 1000
+    floor, ceiling = PASSWORD_CHECK_MS
     client = app.test_client()
     answers = []
     for _ in range(20):
@@ -248,7 +257,9 @@ def login_figures(tries: int = 5) -> list[Figure]:
     refused = [seconds * 1000 for status, seconds in answers if status == 429]
     refusal = f"{statistics.median(refused):.1f} ms" if refused else "never"
     return [
-        Figure(f"sign-in: password check ({method})", f"{check:.0f} ms", "scrypt:32768:8:1", method == "scrypt:32768:8:1"),
+        Figure(f"sign-in: password check ({method}), median of {tries}", f"{check:.0f} ms",
+               f"{floor}-{ceiling} ms", floor <= check <= ceiling),
+        Figure("sign-in: password check, fastest", f"{fastest:.0f} ms", "", None),
         Figure("sign-in: wrong passwords from one client before 429", str(allowed), "<= 10", allowed <= 10),
         Figure("sign-in: a refused attempt (429) takes", refusal, "", None),
     ]

@@ -11,6 +11,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
     || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; } \
     || exit 1
-  exit 0
+  [ -x "$chromium" ] && exit 0  # installed where it was looked for (not so if CONVENE_CHROMIUM names elsewhere)
 fi
 exit 1

@@ -1,4 +1,5 @@
-"""Shared fixtures: app, db, client, runner, login_as, a frozen clock, mail and SMTP guards.
+"""Shared fixtures: app, db, client, runner, login_as, a frozen clock, mail and SMTP guards, and the
+"no GET writes" guard.
 
 The database comes from TEST_DATABASE_URL (PostgreSQL in `make test`'s second pass) or a
 SQLite file in a temporary folder. Tables are created once per run; each test starts empty.
@@ -6,17 +7,23 @@ SQLite file in a temporary folder. Tables are created once per run; each test st
 
 from __future__ import annotations
 
+import contextvars
 import os
+import re
 import smtplib
+import threading
 from datetime import UTC, datetime
 
 import flask_migrate
 import pytest
 import time_machine
+from flask import has_request_context, request, request_started
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from app import create_app
+from app.db import _write_unit
 from app.db import db as _db
 
 
@@ -28,6 +35,97 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
+# -- No GET writes ------------------------------------------------------------------------------
+# A link in an email must never change anything on GET (mail scanners open links), and a page view
+# must not take the write lock. Every GET, HEAD or OPTIONS request any test makes (through any app's
+# test client, or a live server in the browser tests) is watched at the cursor: an INSERT, UPDATE,
+# DELETE or DDL statement fails the test, naming the statement and the endpoint, unless it is declared
+# below. Row counts cannot see an UPDATE, or an INSERT and a DELETE that cancel out; this can.
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # as app/__init__.py's READ_METHODS
+_READ_REQUEST = "convene.tests.read_request"  # set in the request's environ when a read is dispatched
+
+# Writes a read request may make outside `write_unit()`: (verb, table) -> (a value the statement's
+# parameters must hold, the reason). Writes inside `app.db.write_unit()` are allowed whatever the
+# table: that block is how a GET declares "this view records something" (an export or download in
+# the audit log, a held form given back once), and it takes the write lock for it.
+ALLOWED_GET_WRITES: dict[tuple[str, str], tuple[str, str]] = {
+    ("INSERT", "audit_events"): (
+        "access_denied",
+        "a refused GET (403) is logged by the 403 error handler (app/__init__.py _record_denial): one "
+        "append-only row per refusal, so the team can see who tried to open what"),
+}
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|UPSERT|CREATE|DROP|ALTER|TRUNCATE)\b", re.I)
+_TABLE = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO|"
+                    r"MERGE\s+INTO|TRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?\"?(\w+)\"?", re.I)
+_WITH_WRITE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b(?!\s+(?:NOWAIT|SKIP|OF)\b)", re.I)
+
+
+def write_of(statement: str) -> tuple[str, str] | None:
+    """(verb, table) if this SQL statement writes, else None. `SELECT ... FOR UPDATE` only locks."""
+    text_ = statement.lstrip()
+    if text_[:4].upper() == "WITH":  # a CTE that writes (Postgres): look for a data-changing verb
+        body = re.sub(r"\bFOR\s+UPDATE\b", "", text_, flags=re.I)
+        found = _WITH_WRITE.search(body)
+        return (found.group(1).upper(), "?") if found else None
+    verb = _WRITE.match(text_)
+    if verb is None:
+        return None
+    table = _TABLE.match(text_)
+    return verb.group(1).upper(), (table.group(1).lower() if table else "?")
+
+
+# The GET writes found so far: per request made through IsolatedClient (checked when it returns),
+# and, for anything else (another app's plain client, a live server's thread), for the whole test.
+_request_writes: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("get_writes", default=None)
+_stray_writes: list[str] = []
+
+
+def _declared(write: tuple[str, str], parameters) -> bool:
+    allowed = ALLOWED_GET_WRITES.get(write)
+    return allowed is not None and allowed[0] in repr(parameters)
+
+
+def _mark_read_request(sender, **_extra):
+    if request.method in READ_METHODS:
+        request.environ[_READ_REQUEST] = True
+
+
+def _watch_for_get_writes(_connection, _cursor, statement, _parameters, _context, _executemany):
+    if not has_request_context() or not request.environ.get(_READ_REQUEST):
+        return
+    if _write_unit.get():  # inside write_unit(): a declared write
+        return
+    write = write_of(statement)
+    if write is None or _declared(write, _parameters):
+        return
+    found = _request_writes.get()
+    (found if found is not None else _stray_writes).append(
+        f"{request.method} {request.path} (endpoint {request.endpoint}) wrote outside write_unit(): "
+        f"{' '.join(statement.split())[:300]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_get_writes_guard():
+    """Watch every engine (the suite's and any a test builds) for writes during a read request."""
+    request_started.connect(_mark_read_request)
+    event.listen(Engine, "before_cursor_execute", _watch_for_get_writes)
+    yield
+    event.remove(Engine, "before_cursor_execute", _watch_for_get_writes)
+    request_started.disconnect(_mark_read_request)
+
+
+@pytest.fixture(autouse=True)
+def no_stray_get_writes(no_get_writes_guard):
+    """Fail a test whose GETs wrote where IsolatedClient could not say so at once."""
+    _stray_writes.clear()
+    yield
+    found, _stray_writes[:] = list(_stray_writes), []
+    if found:
+        pytest.fail("a read request wrote to the database:\n" + "\n".join(found), pytrace=False)
+
+
 class IsolatedClient(FlaskClient):
     """Each request runs as it does in production: its own app context, g and database session.
 
@@ -37,9 +135,18 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         _db.session.commit()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
+        found: list[str] = []
+        token = _request_writes.set(found)
+        try:
+            with self.application.app_context():
+                response = super().open(*args, **kwargs)
+        finally:
+            _request_writes.reset(token)
         _db.session.expire_all()
+        if found:
+            if threading.current_thread() is not threading.main_thread():
+                _stray_writes.extend(found)  # a thread may swallow the failure: the test's teardown will not
+            pytest.fail("a read request wrote to the database:\n" + "\n".join(found), pytrace=False)
         return response
 
 

@@ -237,11 +237,11 @@ def test_two_simultaneous_answers_record_one_decision(app, frozen_now):
     token = sponsor_token(application)
     db.session.commit()
     barrier = threading.Barrier(2)
-    outcomes = []
+    outcomes, arrivals = [], []
 
     def answer(approve: bool):
         with app.app_context():
-            barrier.wait()
+            arrivals.append(barrier.wait(timeout=30))  # a thread that never arrives fails, not hangs
             try:
                 services.record_sponsor_decision(token=token, approve=approve, confirms_release=True,
                                                  comment="reason", now=clock.now())
@@ -258,6 +258,7 @@ def test_two_simultaneous_answers_record_one_decision(app, frozen_now):
         thread.start()
     for thread in threads:
         thread.join()
+    assert sorted(arrivals) == [0, 1] and not barrier.broken  # both threads were at the start line together
     assert sorted(outcomes) == ["recorded", "refused"]
     db.session.expire_all()
     decided = [e for e in application.events if e.to_status in ("sponsor_approved", "sponsor_declined")]
@@ -529,11 +530,11 @@ def test_two_simultaneous_submits_ask_the_line_manager_once(app, frozen_now):
     application_id = make_application(open_cohort()).id
     db.session.commit()
     barrier = threading.Barrier(2)
-    outcomes = []
+    outcomes, arrivals = [], []
 
     def submit():
         with app.app_context():
-            barrier.wait()
+            arrivals.append(barrier.wait(timeout=30))  # a thread that never arrives fails, not hangs
             try:
                 own = db.session.get(Application, application_id)
                 services.submit_application(actor=own.applicant, application=own, now=clock.now())
@@ -550,6 +551,7 @@ def test_two_simultaneous_submits_ask_the_line_manager_once(app, frozen_now):
         thread.start()
     for thread in threads:
         thread.join()
+    assert sorted(arrivals) == [0, 1] and not barrier.broken  # both threads were at the start line together
     assert sorted(outcomes) == ["refused", "submitted"]
     assert db.session.scalar(select(func.count()).select_from(SponsorApproval)) == 1
     assert len(outbox("sponsor-request:")) == 1

@@ -109,11 +109,11 @@ def test_two_guests_racing_for_the_last_place_get_one_place(app, frozen_now):
     person = make_participant(cohort)
     tokens = [token_for(invite(cohort, person, f"G{i}", f"g{i}@example.org")) for i in range(2)]
     db.session.commit()
-    barrier, outcomes = threading.Barrier(2), []
+    barrier, outcomes, arrivals = threading.Barrier(2), [], []
 
     def answer(token):
         with app.app_context():
-            barrier.wait()
+            arrivals.append(barrier.wait(timeout=30))  # a thread that never arrives fails, not hangs
             try:
                 services.answer_rsvp(token=token, coming=True, access_needs="", dietary_needs="", now=clock.now())
                 db.session.commit()
@@ -129,6 +129,7 @@ def test_two_guests_racing_for_the_last_place_get_one_place(app, frozen_now):
         t.start()
     for t in threads:
         t.join()
+    assert sorted(arrivals) == [0, 1] and not barrier.broken  # both threads were at the start line together
     assert sorted(outcomes) == ["full", "in"]
 
 

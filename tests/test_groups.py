@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from datetime import timedelta
@@ -32,10 +33,11 @@ def test_group_sizes_differ_by_at_most_one(count, size, expected):
     assert group_sizes(count, size) == expected
 
 
-@pytest.mark.parametrize(("count", "size"), [(28, 5), (23, 4), (17, 6)])
-def test_allocation_puts_everyone_in_one_group_and_beats_random_groups(count, size):
+@pytest.mark.parametrize(("count", "size", "mix"), [(28, 5, 66), (23, 4, 61), (17, 6, 33)])
+def test_allocation_puts_everyone_in_one_group_and_beats_random_groups(count, size, mix):
     members = population(count)
     groups = allocate(members, size, seed=1)
+    assert mix_score(groups) == mix  # pinned: a change to the allocation that loses mix shows here
     assert sorted(m.id for g in groups for m in g) == list(range(1, count + 1))
     assert max(map(len, groups)) - min(map(len, groups)) <= 1
     rng = random.Random(3)
@@ -100,7 +102,11 @@ def test_moving_someone_reports_the_mix_before_and_after_and_replans_both_rotas(
     person = groups[0].memberships[0].enrolment_id
     before, after = services.move_member(actor=team, cohort=cohort, enrolment_id=person, to_number=2,
                                          now=clock.now())
-    assert (before, after) != (None, None) and after <= before + 3
+    # The known allocation is the most mixed possible (checked in the next test): 5 different
+    # organisation kinds, 3 professions and 3 regions in each group. Moving one person leaves the
+    # group of 4 with one kind fewer.
+    assert (before, after) == (22, 21)
+    assert services.current_mix(cohort) == after
     one, two = services.groups_of(cohort)
     assert [len(one.memberships), len(two.memberships)] == [4, 6]
     assert person in {m.enrolment_id for m in two.memberships}
@@ -108,6 +114,17 @@ def test_moving_someone_reports_the_mix_before_and_after_and_replans_both_rotas(
     assert future and {r.presenter_id for r in future} <= {m.enrolment_id for m in one.memberships}
     past = [r for r in one.rota if r.session.ends_at <= clock.now()]
     assert person in {r.presenter_id for r in past} | {r.timekeeper_id for r in past} or not past
+
+
+def test_the_known_allocation_has_the_best_mix_any_split_could_have(frozen_now):
+    cohort, _team, groups = _cohort_with_groups(10)
+    members = [Member(e.id, e.user.organisation.kind, e.user.profession.lower(), e.user.organisation.region.lower())
+               for e in cohort.enrolments]
+    assert sorted(ms.enrolment_id for g in groups for ms in g.memberships) == sorted(m.id for m in members)
+    ids = [m.id for m in members]
+    best = max(mix_score([[m for m in members if m.id in half], [m for m in members if m.id not in half]])
+               for half in itertools.combinations(ids, 5))
+    assert services.current_mix(cohort) == best == 22
 
 
 def test_a_withdrawal_rebalances_the_rota_for_sessions_still_to_come(frozen_now):

@@ -21,7 +21,7 @@ BASE = {"app.db", "app.clock", "app.errors", "app.content", "app.audit", "app.ur
         "app.exports", "app.charts", "app.extensions", "app.formatting", "app.form_errors", "app.sealing",
         "app.permissions", "app.heartbeat", "app.unit_of_work"}
 DOMAINS = {"applications", "attendance", "portal", "groups", "celebration", "evaluation", "public"}
-TOP = {"app", "app.scheduler", "app.cli", "app.startup", "app.backup", "app.demo", "app.demo_large"}
+TOP = {"app", "app.scheduler", "app.cli", "app.startup", "app.backup"}
 LAYERS = [BASE, {"notifications"}, {"auth"}, {"programme"}, DOMAINS, {"admin"}, TOP]
 
 

@@ -465,13 +465,14 @@ def test_two_senders_looking_for_due_rows_at_the_same_moment_never_take_the_same
 
     both_looked = threading.Barrier(2)
     waited = threading.local()
+    arrivals = []  # what each sender's wait at the barrier returned: 0 and 1 when both got there
     delivered = []
     lock = threading.Lock()
 
     def hold_after_first_claim_query(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().startswith("SELECT outbox_messages.id") and not getattr(waited, "done", False):
             waited.done = True
-            both_looked.wait(timeout=10)
+            arrivals.append(both_looked.wait(timeout=10))
 
     class Collector:
         def send(self, message):
@@ -500,6 +501,9 @@ def test_two_senders_looking_for_due_rows_at_the_same_moment_never_take_the_same
     finally:
         event.remove(db.engine, "after_cursor_execute", hold_after_first_claim_query)
 
+    # The race really happened: both senders ran the claim query and met at the barrier before either
+    # went on (if the claim query changed shape, nothing would wait and the test would prove nothing).
+    assert sorted(arrivals) == [0, 1] and not both_looked.broken
     assert sorted(delivered) == sorted(keys)
     assert sum(counts) == len(keys)
     # Each row was claimed by one sender only (SKIP LOCKED): no sender waited for or took another's.

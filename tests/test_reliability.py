@@ -66,7 +66,7 @@ def test_five_processes_writing_at_once_lose_nothing_and_never_see_a_locked_data
 
 def test_the_newest_migration_goes_down_and_up_on_a_populated_database_losing_nothing(app, scratch_database_url,
                                                                                        tmp_path):
-    from app.demo import seed
+    from demo.seed import seed
 
     populated = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": scratch_database_url,
                             "UPLOAD_DIR": Path(tmp_path / "uploads"), "MAIL_TRANSPORT": "memory"})

@@ -16,6 +16,7 @@ from app.db import db
 from app.errors import Conflict, DomainError
 from app.programme import services
 from app.programme.services import SessionDetails
+from app.programme.services.schedule import _module_coconsulting
 from tests.conftest import csrf_token
 from tests.factories import make_cohort, make_participant, make_team
 
@@ -115,7 +116,7 @@ def test_moves_that_break_the_year_are_refused(frozen_now):
         "before the cohort's welcome": details_for(
             day1, day=clock.to_local(welcome.starts_at).date() - timedelta(days=1), keep_date=True),
         "after its co-consulting session": details_for(
-            day2, day=clock.to_local(services._module_coconsulting(cohort, 2).starts_at).date() + timedelta(days=1),
+            day2, day=clock.to_local(_module_coconsulting(cohort, 2).starts_at).date() + timedelta(days=1),
             keep_date=True),
     }
     for words, details in refusals.items():
@@ -124,7 +125,7 @@ def test_moves_that_break_the_year_are_refused(frozen_now):
             services.update_session(actor=team, session=session, details=details, now=clock.now())
         assert raised.value.field == "day"
         db.session.rollback()
-    coconsulting = services._module_coconsulting(cohort, 2)
+    coconsulting = _module_coconsulting(cohort, 2)
     with pytest.raises(DomainError, match="Co-consulting session 2 follows Module 2"):
         services.update_session(actor=team, session=coconsulting, now=clock.now(),
                                 details=details_for(coconsulting, day=clock.to_local(day1.starts_at).date(),

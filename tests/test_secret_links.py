@@ -28,7 +28,7 @@ def _text_of(message) -> str:
 
 def test_no_working_secret_link_is_stored_or_shown_after_the_demo_and_a_send(app, client, login_as, mailbox,
                                                                               frozen_now):
-    from app.demo import seed
+    from demo.seed import seed
 
     seed(now=clock.now())
     # And fresh mail of every secret kind: a line manager's request, a password reset, an invitation,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
-from app import audit, clock
-from app.auth.models import StaffRole, User
+from app import audit
 from app.db import db
 from app.errors import Conflict
 from app.formatting import local_date
@@ -143,49 +142,3 @@ def send_message_now(*, actor, message: OutboxMessage, now: datetime) -> None:
         raise Conflict("Only a message waiting to be sent can be sent now.")
     message.due_at = now
     db.session.flush()
-
-
-# -- people and the audit log -------------------------------------------------------------------
-
-def people_page(*, q: str, role: str, deletion_requested: bool, page: int,
-                page_size: int) -> tuple[list[User], int, int]:
-    """One page of accounts matching a name or email and a role; the total; how many asked for deletion."""
-    query = select(User)
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
-    if role in {r.value for r in StaffRole}:
-        query = query.where(User.staff_role == role)
-    if deletion_requested:
-        query = query.where(User.deletion_requested_at.is_not(None), User.erased_at.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(func.lower(User.name), User.id)
-                              .limit(page_size).offset((page - 1) * page_size)).all()
-    requests = db.session.scalar(select(func.count()).select_from(User).where(
-        User.deletion_requested_at.is_not(None), User.erased_at.is_(None)))
-    return list(rows), total, requests
-
-
-def audit_page(*, action: str, who: str, start: datetime | None, end: datetime | None,
-               target: tuple[str, int] | None, page: int, page_size: int) -> tuple[list, int]:
-    """One page of audit events (newest first) with their actors, and the total for the filters."""
-    query = select(audit.AuditEvent, User).outerjoin(User, User.id == audit.AuditEvent.actor_id)
-    if action:
-        query = query.where(audit.AuditEvent.action == action)
-    if who:
-        like = f"%{who.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
-    if start:
-        query = query.where(audit.AuditEvent.at >= clock.local_instant(start.date(), time(0, 0)))
-    if end:
-        query = query.where(audit.AuditEvent.at <= clock.local_instant(end.date(), time(23, 59, 59)))
-    if target:
-        query = query.where(audit.AuditEvent.target_type == target[0], audit.AuditEvent.target_id == target[1])
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.execute(query.order_by(audit.AuditEvent.at.desc(), audit.AuditEvent.id.desc())
-                              .limit(page_size).offset((page - 1) * page_size)).all()
-    return list(rows), total
-
-
-def audit_actions() -> list[str]:
-    return list(db.session.scalars(select(audit.AuditEvent.action).distinct().order_by(audit.AuditEvent.action)))

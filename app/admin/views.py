@@ -3,7 +3,7 @@
 import math
 
 import nh3
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -21,12 +21,14 @@ from app.admin.services import (
     send_message_now,
 )
 from app.db import db
-from app.errors import DomainError
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.services import backlog, redact_links
 from app.permissions import staff_required, team_required
+from app.programme.facilitators import sessions_for_facilitator
+from app.programme.jobs import HORIZON
 from app.programme.models import CohortStatus
 from app.programme.services import enrolment_counts, list_cohorts
+from app.unit_of_work import unit_of_work
 
 bp = Blueprint("admin", __name__, url_prefix="/team", template_folder="templates")
 
@@ -34,8 +36,6 @@ bp = Blueprint("admin", __name__, url_prefix="/team", template_folder="templates
 @bp.get("/")
 @staff_required
 def dashboard():
-    from app.programme.facilitators import sessions_for_facilitator
-
     now = clock.now()
     return render_template("admin/dashboard.html", cohorts=list_cohorts(), counts=enrolment_counts(), now=now,
                            my_sessions=sessions_for_facilitator(current_user, now))
@@ -81,8 +81,6 @@ def reminders():
     if (cohort_id is not None and cohort_id not in {c.id for c in cohorts}) or (kind and kind not in REMINDER_KINDS) \
             or status not in QUEUE_STATUSES:
         abort(404)
-    from app.programme.jobs import HORIZON
-
     return render_template("admin/reminders.html", now=clock.now(), horizon_days=HORIZON.days, queue_days=QUEUE_DAYS,
                            days=reminder_queue(clock.now(), cohort_id=cohort_id, kind=kind, status=status),
                            cohorts=cohorts, live=[c for c in cohorts if c.status != CohortStatus.COMPLETED],
@@ -95,14 +93,9 @@ def reminders():
 def cancel_reminder(message_id: int):
     """Cancel every copy of a reminder still waiting, for everyone it was going to."""
     sample = db.get_or_404(OutboxMessage, message_id)
-    try:
+    with unit_of_work() as work:
         count = cancel_for_everyone(actor=current_user, sample=sample, now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Cancelled \"{sample.subject}\" for everyone: {count} email{'s' if count != 1 else ''}.", "success")
+        work.success = f"Cancelled \"{sample.subject}\" for everyone: {count} email{'s' if count != 1 else ''}."
     return redirect(url_for("admin.reminders", **{k: v for k, v in request.args.items()
                                                    if k in ("cohort", "kind", "status")}))
 
@@ -110,9 +103,9 @@ def cancel_reminder(message_id: int):
 @bp.post("/outbox/retry-failed")
 @team_required
 def retry_all_failed():
-    count = retry_failed_email(actor=current_user, now=clock.now())
-    db.session.commit()
-    flash(f"{count} failed email{'s go' if count != 1 else ' goes'} out again with the next sending run.", "success")
+    with unit_of_work() as work:
+        count = retry_failed_email(actor=current_user, now=clock.now())
+        work.success = f"{count} failed email{'s go' if count != 1 else ' goes'} out again with the next sending run."
     return redirect(url_for("admin.outbox", status="failed"))
 
 
@@ -120,20 +113,13 @@ def retry_all_failed():
 @team_required
 def outbox_action(message_id: int, action: str):
     message = db.get_or_404(OutboxMessage, message_id)
-    try:
+    with unit_of_work("Cancelled." if action == "cancel" else "It goes out with the next sending run (within a minute)."):
         if action == "cancel":
             cancel_message(actor=current_user, message=message, now=clock.now())
         elif action == "retry":
             retry_failed_email(actor=current_user, message=message, now=clock.now())
         else:
             send_message_now(actor=current_user, message=message, now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("Cancelled." if action == "cancel" else "It goes out with the next sending run (within a minute).",
-              "success")
     return redirect(url_for("admin.outbox_message", message_id=message.id))
 
 

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.auth.models import ORGANISATION_KIND_LABELS
+from app.form_errors import row_id
 
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 KIND_CHOICES = [SelectChoice("", "Choose a kind")] + [SelectChoice(k.value, v) for k, v in ORGANISATION_KIND_LABELS.items()]
@@ -36,6 +37,21 @@ class MaxLength(Length):
 
 
 EMAIL = Email("Enter an email address in the correct format, like name@example.nhs.uk", check_deliverability=False)
+
+
+class RowIdField(HiddenField):
+    """A row's id: a whole number a database key can hold, else None (never an error: the view answers
+    for a missing row as it would for an unknown one)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            self.data = row_id(valuelist[0]) if valuelist else None
+        except ValueError:
+            self.data = None
+
+
+class StartApplicationForm(FlaskForm):
+    cohort_id = RowIdField()
 
 
 class ApplicationForm(FlaskForm):
@@ -64,49 +80,6 @@ class ApplicationForm(FlaskForm):
     sponsor_email = EmailField("Line manager's email address", validators=[Optional(), EMAIL, MaxLength(254)])
     sponsor_job_title = StringField("Line manager's job title", validators=[MaxLength(120)])
     action = HiddenField()
-
-
-ELIGIBILITY_QUESTION = "Which of these apply to you?"
-NOT_ANSWERED = "Not answered"
-
-
-def _question(name: str) -> str:
-    """The wording the application form shows for a field, without building a form."""
-    unbound = getattr(ApplicationForm, name)
-    return unbound.kwargs.get("label") or unbound.args[0]
-
-
-def _choice_label(name: str, value) -> str:
-    choices = getattr(ApplicationForm, name).kwargs["choices"]
-    return next((choice.label for choice in choices if choice.value == value), "")
-
-
-def submitted_answers(application) -> list[tuple[str, str]]:
-    """Every question of the application form, in the form's order, with the applicant's answer as
-    plain text ("" when not answered): the applicant's copy and the confirmation email show these."""
-    organisation = application.organisation
-    eligibility = [_question(name) for name in ("is_improvement_community_member", "leads_network_cop")
-                   if getattr(application, name)]
-    crosses = {True: "yes", False: "no"}.get(application.crosses_boundaries)
-    return [
-        (_question("job_title"), application.job_title),
-        (_question("profession"), application.profession),
-        (_question("phone"), application.phone),
-        (_question("organisation_id"), organisation.name if organisation else ""),
-        (_question("new_organisation_kind"), organisation.kind_label if organisation else ""),
-        (_question("new_organisation_region"), organisation.region if organisation else ""),
-        (ELIGIBILITY_QUESTION, "\n".join(eligibility)),
-        (_question("cop_title"), application.cop_title),
-        (_question("cop_domain"), application.cop_domain),
-        (_question("cop_members"), application.cop_members),
-        (_question("crosses_boundaries"), _choice_label("crosses_boundaries", crosses)),
-        (_question("boundaries_how"), application.boundaries_how),
-        (_question("cop_status"), _choice_label("cop_status", application.cop_status)),
-        (_question("hopes"), application.hopes),
-        (_question("sponsor_name"), application.sponsor_name),
-        (_question("sponsor_email"), application.sponsor_email),
-        (_question("sponsor_job_title"), application.sponsor_job_title),
-    ]
 
 
 class SponsorChangeForm(FlaskForm):
@@ -150,6 +123,7 @@ class DecisionForm(FlaskForm):
         SelectChoice("offer", "Offer a place"), SelectChoice("waitlist", "Waiting list"),
         SelectChoice("unsuccessful", "Unsuccessful"), SelectChoice("none", "No decision yet")],
         validators=[InputRequired("Choose a decision")])
+    back = HiddenField()  # "selection": return to the selection page rather than the application
 
 
 class OnBehalfForm(FlaskForm):

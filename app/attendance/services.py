@@ -61,6 +61,11 @@ def register_rows(session: ProgrammeSession) -> list[RegisterRow]:
     return result
 
 
+def status_counts(rows: list[RegisterRow]) -> dict[str, int]:
+    """How many of a register's people have each status."""
+    return {status.value: sum(1 for r in rows if r.status == status.value) for status in AttendanceStatus}
+
+
 def save_attendance(session_id: int, enrolment_id: int, status: AttendanceStatus, note: str, actor: User,
                     now: datetime) -> bool:
     """Record one person's status for one session. Returns True when something changed."""
@@ -274,6 +279,15 @@ def cohort_matrix(cohort: Cohort, now: datetime, kinds: set[str] | None = None) 
         person.cells = [STATUS_LABELS[person.statuses[s.id]] if s.id in person.statuses
                         else OFF_WORDS.get(s.status, "") for s in shown]
     return Matrix(cohort=cohort, sessions=shown, people=people, counts=counts)
+
+
+def attended_per_session(matrix: Matrix, now: datetime) -> tuple[list, list[int]]:
+    """The matrix's sessions that have happened and have a register (co-consulting groups keep their own),
+    and how many people attended each."""
+    happened = [s for s in matrix.sessions if s.ends_at <= now and s.status == "scheduled"
+                and any(matrix.counts[s.id].values())]
+    attended = [sum(matrix.counts[s.id][st] for st in ("present", "late", "left_early")) for s in happened]
+    return happened, attended
 
 
 def person_record(enrolment: Enrolment, now: datetime) -> tuple[PersonRecord | None, list]:

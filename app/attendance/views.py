@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from app import audit, clock
 from app.attendance import exchange, services
-from app.attendance.forms import ApologiesForm, ImportForm
+from app.attendance.forms import ApologiesForm, ImportForm, register_form
 from app.attendance.models import STATUS_LABELS, AttendanceStatus
 from app.charts import bar_chart
 from app.db import db, write_unit
@@ -20,6 +20,7 @@ from app.form_errors import attach_domain_error
 from app.permissions import signed_in, staff_required, team_required
 from app.programme.access import active_enrolment, can_view_session
 from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession
+from app.unit_of_work import unit_of_work
 
 bp = Blueprint("attendance", __name__, template_folder="templates")
 
@@ -34,19 +35,17 @@ def register(session_id: int):
         # One form: the statuses and notes the team set, and which button they pressed ("Save", or
         # "Save, and mark everyone else present"). What they typed is saved, or shown again with
         # the problem; never thrown away.
-        try:
-            typed = _typed_register(request.form)
+        form = register_form()
+        with unit_of_work(flash_error=False) as work:
+            typed = form.entries()
             saved = services.record_register(actor=current_user, session=session, entries=typed, now=now,
-                                             everyone_else_present=request.form.get("action") == "save_rest_present")
-        except DomainError as problem:
-            db.session.rollback()
-            error = problem
-        else:
-            db.session.commit()
-            flash(f"Register saved ({saved} {'person' if saved == 1 else 'people'} updated).", "success")
+                                             everyone_else_present=form.action.data == "save_rest_present")
+            work.success = f"Register saved ({saved} {'person' if saved == 1 else 'people'} updated)."
+        if not work.failed:
             return redirect(url_for("attendance.register", session_id=session.id))
+        error = work.error
     rows = services.register_rows(session)
-    counts = {status.value: sum(1 for r in rows if r.status == status.value) for status in AttendanceStatus}
+    counts = services.status_counts(rows)
     for row in rows:  # a refused save shows what was typed, not what is stored
         if row.enrolment_id in typed:
             status, note = typed[row.enrolment_id]
@@ -55,21 +54,6 @@ def register(session_id: int):
                            is_open=services.register_is_open(session, now), opens_at=services.register_opens_at(session),
                            statuses=list(AttendanceStatus), counts=counts, error=error,
                            form_errors=error is not None), 400 if error else 200
-
-
-def _typed_register(form) -> dict[int, tuple[str, str]]:
-    """enrolment id -> (status or "", note) for every person the form gave a status or a note."""
-    typed: dict[int, tuple[str, str]] = {}
-    for key in form:
-        prefix = "status-" if key.startswith("status-") else "note-" if key.startswith("note-") else None
-        if prefix is None:
-            continue
-        try:
-            enrolment_id = int(key.removeprefix(prefix))
-        except ValueError:
-            raise DomainError("The register could not be read. Reload the page and try again.") from None
-        typed[enrolment_id] = (form.get(f"status-{enrolment_id}", ""), form.get(f"note-{enrolment_id}", ""))
-    return typed
 
 
 @bp.route("/sessions/<int:session_id>/apologies", methods=["GET", "POST"])
@@ -82,19 +66,16 @@ def apologies(session_id: int):
     form = ApologiesForm()
     existing = services.my_apology(current_user, session)
     if form.validate_on_submit():
-        try:
-            if request.form.get("action") == "withdraw":
+        with unit_of_work(flash_error=False) as work:
+            if form.action.data == "withdraw":
                 services.withdraw_apologies(actor=current_user, session=session, now=now)
-                message = "Your apologies are withdrawn. We look forward to seeing you."
+                work.success = "Your apologies are withdrawn. We look forward to seeing you."
             else:
                 services.send_apologies(actor=current_user, session=session, reason=form.reason.data or "", now=now)
-                message = "Thank you: your apologies are recorded and the team can see them."
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(message, "success")
+                work.success = "Thank you: your apologies are recorded and the team can see them."
+        if not work.failed:
             return redirect(url_for("programme.session_detail", session_id=session.id))
+        attach_domain_error(form, work.error)
     elif not form.is_submitted() and existing is not None and existing.status == AttendanceStatus.APOLOGIES:
         form.reason.data = existing.note
     return render_template("attendance/apologies.html", session=session, cohort=session.cohort, form=form,
@@ -118,10 +99,7 @@ def matrix(cohort_id: int):
     now = clock.now()
     kinds = _kinds_filter()
     result = services.cohort_matrix(cohort, now, kinds)
-    # Sessions that have happened and have a register (co-consulting groups keep their own).
-    happened = [s for s in result.sessions if s.ends_at <= now and s.status == "scheduled"
-                and any(result.counts[s.id].values())]
-    attended = [sum(result.counts[s.id][st] for st in ("present", "late", "left_early")) for s in happened]
+    happened, attended = services.attended_per_session(result, now)
     chart = bar_chart(title=f"People who attended each session of {cohort.name} so far",
                       labels=[s.title for s in happened], values=attended, maximum=len(result.people),
                       chart_id="attendance-chart", value_label=f" of {len(result.people)}") if happened else None
@@ -156,24 +134,21 @@ def import_register(cohort_id: int):
     now = clock.now()
     form = ImportForm()
     preview, text = None, ""
-    show = request.form.get("show", "default")
-    show = show if show in PREVIEW_FILTERS else "default"
+    show = form.show.data if form.show.data in PREVIEW_FILTERS else "default"
     if form.validate_on_submit():
-        action = request.form.get("action")
-        text = request.form.get("csv_text", "")
+        action = form.action.data
+        text = form.csv_text.data or ""
         if action in ("confirm", "filter") and text:
             if action == "confirm":
-                try:
+                with unit_of_work(flash_error=False) as work:
                     changed = exchange.apply_import(actor=current_user, cohort=cohort, text=text, now=now,
-                                                    expected=request.form.get("fingerprint", ""))
-                except DomainError as error:
-                    attach_domain_error(form, error)
-                else:
+                                                    expected=form.fingerprint.data or "")
                     audit.record(actor=current_user, action="attendance_imported", target_type="cohort",
                                  target_id=cohort.id, detail={"changed": changed})
-                    db.session.commit()
-                    flash(f"Register imported: {changed} record{'s' if changed != 1 else ''} changed.", "success")
+                    work.success = f"Register imported: {changed} record{'s' if changed != 1 else ''} changed."
+                if not work.failed:
                     return redirect(url_for("attendance.matrix", cohort_id=cohort.id))
+                attach_domain_error(form, work.error)
         else:
             table = read_table_upload(form)
             text = exchange.table_text(table) if table is not None else ""

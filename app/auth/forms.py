@@ -56,3 +56,32 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField("Confirm your new password", validators=[
         DataRequired("Confirm your new password"), EqualTo("password", "The passwords do not match"),
     ])
+
+
+# The settings page's buttons and the two-step pages: their fields are read as posted (the view decides
+# what an unknown value means), the CSRF token is checked as for every form.
+
+class EndSessionsForm(FlaskForm):
+    scope = StringField()  # "others", or anything else for every browser including this one
+
+
+class DeletionRequestForm(FlaskForm):
+    action = StringField()  # "withdraw", or anything else to ask for deletion
+
+
+class ReminderSettingsForm(FlaskForm):
+    wants_reminders = StringField()  # the checkbox: "y" when ticked
+
+
+class CalendarLinkForm(FlaskForm):
+    action = StringField()  # "create", "reset" or "revoke"
+
+
+class TwoStepCodeForm(FlaskForm):
+    code = StringField()
+
+
+class TwoStepSettingsForm(FlaskForm):
+    action = StringField()  # "off" to turn two-step sign-in off, else turning it on
+    code = StringField()
+    password = PasswordField()

@@ -9,12 +9,14 @@ from flask_login import current_user
 
 from app import clock
 from app.auth import sessions, two_step
+from app.auth.forms import TwoStepCodeForm, TwoStepSettingsForm
 from app.auth.models import User
 from app.auth.views import bp, landing_for
 from app.db import db
 from app.errors import DomainError
 from app.extensions import limiter
 from app.permissions import public, signed_in
+from app.unit_of_work import unit_of_work
 
 PENDING_FOR = timedelta(minutes=5)
 
@@ -32,12 +34,13 @@ def two_step_code():
         return redirect(url_for("auth.login"))
     error = None
     if request.method == "POST":
-        if two_step.check_code(user=user, code=request.form.get("code", ""), now=clock.now()):
-            target = pending.get("next")
-            sessions.sign_in(user, now=clock.now())
-            db.session.commit()
+        target = pending.get("next")
+        with unit_of_work():  # a failed attempt's audit row is kept too: it counts towards the limits
+            matched = two_step.check_code(user=user, code=TwoStepCodeForm().code.data or "", now=clock.now())
+            if matched:
+                sessions.sign_in(user, now=clock.now())
+        if matched:
             return redirect(target or landing_for(user))
-        db.session.commit()  # the failed attempt's audit row
         error = "That code did not match. Enter the 6-digit code your authenticator app shows now."
     return render_template("auth/two_step_code.html", error=error, form_errors=bool(error)), 400 if error else 200
 
@@ -48,24 +51,25 @@ def two_step_settings():
     now = clock.now()
     error, error_field = None, None
     if request.method == "POST":
-        try:
-            if request.form.get("action") == "off":
-                two_step.turn_off(actor=current_user, user=current_user, code=request.form.get("code"), now=now)
-                message = "Two-step sign-in is off."
-            else:
-                secret = session.get("two_step_secret")
-                if not secret:
-                    raise DomainError("Your setup expired. Scan the new QR code and enter its code.", field="code")
-                two_step.turn_on(user=current_user, secret=secret, code=request.form.get("code", ""),
-                                 password=request.form.get("password", ""), now=now)
-                session.pop("two_step_secret", None)
-                message = "Two-step sign-in is on. You will be asked for a code each time you sign in."
-        except DomainError as failure:
-            db.session.commit()  # only the failed attempt's audit row, which counts towards the limits
-            error, error_field = failure.message, failure.field or "code"
-        else:
-            db.session.commit()
-            flash(message, "success")
+        form = TwoStepSettingsForm()
+        with unit_of_work() as work:
+            try:
+                if form.action.data == "off":
+                    two_step.turn_off(actor=current_user, user=current_user, code=form.code.data, now=now)
+                    work.success = "Two-step sign-in is off."
+                else:
+                    secret = session.get("two_step_secret")
+                    if not secret:
+                        raise DomainError("Your setup expired. Scan the new QR code and enter its code.",
+                                          field="code")
+                    two_step.turn_on(user=current_user, secret=secret, code=form.code.data or "",
+                                     password=form.password.data or "", now=now)
+                    session.pop("two_step_secret", None)
+                    work.success = "Two-step sign-in is on. You will be asked for a code each time you sign in."
+            except DomainError as failure:
+                # Committed all the same: only the failed attempt's audit row, which counts towards the limits.
+                error, error_field = failure.message, failure.field or "code"
+        if error is None:
             return redirect(url_for("auth.settings"))
     uri = None
     if not current_user.totp_enabled_at:

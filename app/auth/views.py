@@ -8,19 +8,23 @@ from flask_login import current_user
 from app import clock
 from app.auth import services, sessions
 from app.auth.forms import (
+    CalendarLinkForm,
     ChangePasswordForm,
     ConfirmEmailForm,
+    DeletionRequestForm,
+    EndSessionsForm,
     ForgotPasswordForm,
     LoginForm,
     RegisterForm,
+    ReminderSettingsForm,
     ResendConfirmationForm,
     ResetPasswordForm,
 )
-from app.db import db
 from app.errors import DomainError, InvalidToken
 from app.extensions import limiter
 from app.form_errors import attach_domain_error
 from app.permissions import public, signed_in
+from app.unit_of_work import unit_of_work
 from app.urls import absolute_url, safe_next
 
 RESET_ANSWER_FLOOR = 0.05  # seconds
@@ -54,31 +58,34 @@ def login():
         return redirect(landing_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            user = services.authenticate(email=form.email.data, password=form.password.data, now=clock.now())
-        except services.SignInLocked as error:
-            db.session.rollback()
-            form.email.errors = [error.message]
+        unconfirmed = None
+        # Every attempt's audit row is committed (a failed one counts towards the limits).
+        with unit_of_work(flash_error=False) as work:
+            try:
+                user = services.authenticate(email=form.email.data, password=form.password.data, now=clock.now())
+            except services.EmailNotConfirmed as error:
+                unconfirmed = error  # its audit row and the new link are kept
+            else:
+                if user is not None and not user.totp_enabled_at:
+                    sessions.sign_in(user, now=clock.now())
+        if work.failed:  # SignInLocked: refused before any check, nothing written
+            form.email.errors = [work.error.message]
             return render_template("auth/login.html", form=form, form_errors=True), 429
-        except services.EmailNotConfirmed as error:
-            db.session.commit()  # the audit row and the new link
-            form.email.errors = [error.message]
+        if unconfirmed is not None:
+            form.email.errors = [unconfirmed.message]
             return render_template("auth/login.html", form=form, form_errors=True)
         if user is not None and user.totp_enabled_at:
             return _start_two_step(user, safe_next(request.args.get("next")))
         if user is not None:
-            sessions.sign_in(user, now=clock.now())
-            db.session.commit()
             return redirect(safe_next(request.args.get("next")) or landing_for(user))
-        db.session.commit()  # the failed attempt's audit row
         form.form_errors.append("Enter a correct email address and password")
         form.email.errors = ["Enter a correct email address and password"]
     return render_template("auth/login.html", form=form, form_errors=bool(form.errors or form.form_errors))
 
 
 def _start_two_step(user, target: str | None):
-    """The password (or emailed link) is done: ask for the authenticator code before signing in."""
-    db.session.commit()
+    """The password (or emailed link) is done and committed: ask for the authenticator code before
+    signing in."""
     session.clear()
     session["two_step"] = {"user": user.id, "at": clock.now().timestamp(), "next": target}
     return redirect(url_for("auth.two_step_code"))
@@ -87,9 +94,8 @@ def _start_two_step(user, target: str | None):
 @bp.post("/sign-out")
 @signed_in
 def logout():
-    sessions.sign_out(now=clock.now())
-    db.session.commit()
-    flash("You have signed out.", "success")
+    with unit_of_work("You have signed out."):
+        sessions.sign_out(now=clock.now())
     return redirect(url_for("public.index"))
 
 
@@ -101,13 +107,12 @@ def register():
         return redirect(landing_for(current_user))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             services.start_registration(email=form.email.data, name=form.name.data, password=form.password.data,
                                         job_title=form.job_title.data or "", now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
+        if work.failed:
+            attach_domain_error(form, work.error)
         else:
-            db.session.commit()
             # The same page whether or not the address already had an account.
             return _check_your_email(form.email.data)
     return render_template("auth/register.html", form=form, form_errors=bool(form.errors or form.form_errors))
@@ -124,8 +129,8 @@ def _check_your_email(email: str, *, resent: bool = False):
 def resend_confirmation():
     form = ResendConfirmationForm()
     if form.validate_on_submit():
-        services.resend_confirmation(email=form.email.data, now=clock.now())
-        db.session.commit()
+        with unit_of_work():
+            services.resend_confirmation(email=form.email.data, now=clock.now())
         return _check_your_email(form.email.data, resent=True)
     return render_template("auth/resend.html", form=form, form_errors=bool(form.errors))
 
@@ -147,18 +152,17 @@ def confirm_email(token: str):
         return _private(render_template("auth/confirm_invalid.html", message=error.message), 400)
     form = ConfirmEmailForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             user = services.confirm_email(token=token, now=now)
-        except InvalidToken as error:
-            db.session.rollback()
-            return _private(render_template("auth/confirm_invalid.html", message=error.message), 400)
+            if not user.totp_enabled_at:
+                sessions.sign_in(user, now=now)
+                work.success = "Your email address is confirmed and your account is ready."
+        if work.failed:  # InvalidToken: the link was used or ended meanwhile
+            return _private(render_template("auth/confirm_invalid.html", message=work.error.message), 400)
         if user.totp_enabled_at:
             response = _start_two_step(user, None)
             flash("Your email address is confirmed.", "success")
             return response
-        sessions.sign_in(user, now=now)
-        db.session.commit()
-        flash("Your email address is confirmed and your account is ready.", "success")
         return redirect(landing_for(user))
     return _private(render_template("auth/confirm.html", form=form, user=user))
 
@@ -170,8 +174,8 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         started = time.monotonic()
-        services.request_password_reset(email=form.email.data, now=clock.now())
-        db.session.commit()
+        with unit_of_work():
+            services.request_password_reset(email=form.email.data, now=clock.now())
         # The answer leaves no sooner than this, whether or not the address has an account: the work
         # differs by about a millisecond, which enough requests could measure (bench/registration.py).
         time.sleep(max(0.0, RESET_ANSWER_FLOOR - (time.monotonic() - started)))
@@ -188,18 +192,15 @@ def reset_password(token: str):
         return _private(render_template("auth/reset_invalid.html", message=error.message), 400)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work("Your password has been changed. Sign in with your new password.",
+                          flash_error=False) as work:
             services.reset_password(token=token, password=form.password.data, now=clock.now())
-        except InvalidToken as error:
-            db.session.rollback()
-            return _private(render_template("auth/reset_invalid.html", message=error.message), 400)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
             sessions.sign_out(now=clock.now())
-            db.session.commit()
-            flash("Your password has been changed. Sign in with your new password.", "success")
+        if isinstance(work.error, InvalidToken):
+            return _private(render_template("auth/reset_invalid.html", message=work.error.message), 400)
+        if work.failed:
+            attach_domain_error(form, work.error)
+        else:
             return redirect(url_for("auth.login"))
     return _private(render_template("auth/reset.html", form=form, form_errors=bool(form.errors or form.form_errors)))
 
@@ -216,21 +217,24 @@ def change_password():
     """A new password, proving the current one: other browsers are signed out and the person emailed."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            ended = services.change_password(user=current_user, current_password=form.current_password.data,
-                                             new_password=form.password.data, now=clock.now())
-        except services.SignInLocked as error:
-            db.session.rollback()
-            form.current_password.errors = [error.message]
+        refused = None
+        with unit_of_work(flash_error=False) as work:
+            try:
+                ended = services.change_password(user=current_user, current_password=form.current_password.data,
+                                                 new_password=form.password.data, now=clock.now())
+            except services.SignInLocked:
+                raise  # refused before any check: nothing to keep
+            except DomainError as error:
+                refused = error  # committed all the same: a wrong current password counts towards the limit
+            else:
+                others = f" and signed out of {ended} other browser{'s' if ended != 1 else ''}" if ended else ""
+                work.success = f"Your password has been changed{others}."
+        if work.failed:
+            form.current_password.errors = [work.error.message]
             return _settings_page(password_form=form, form_errors=True), 429
-        except DomainError as error:
-            db.session.commit()  # a wrong current password's audit row counts towards the account's limit
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            others = f" and signed out of {ended} other browser{'s' if ended != 1 else ''}" if ended else ""
-            flash(f"Your password has been changed{others}.", "success")
+        if refused is None:
             return redirect(url_for("auth.settings"))
+        attach_domain_error(form, refused)
     return _settings_page(password_form=form, form_errors=True), 400
 
 
@@ -245,48 +249,39 @@ def settings():
 def end_sessions():
     """Sign out of every other browser, or of every browser including this one."""
     now = clock.now()
-    if request.form.get("scope") == "others":
-        ended = sessions.end_all_sessions(current_user, now=now, keep_current=True)
-        db.session.commit()
-        flash(f"Signed out of {ended} other browser{'s' if ended != 1 else ''}.", "success")
+    if EndSessionsForm().scope.data == "others":
+        with unit_of_work() as work:
+            ended = sessions.end_all_sessions(current_user, now=now, keep_current=True)
+            work.success = f"Signed out of {ended} other browser{'s' if ended != 1 else ''}."
         return redirect(url_for("auth.settings"))
-    services.sign_out_everywhere(actor=current_user, person=current_user, now=now)
-    sessions.sign_out(now=now)
-    db.session.commit()
-    flash("You have signed out everywhere.", "success")
+    with unit_of_work("You have signed out everywhere."):
+        services.sign_out_everywhere(actor=current_user, person=current_user, now=now)
+        sessions.sign_out(now=now)
     return redirect(url_for("auth.login"))
 
 
 @bp.post("/settings/delete-account")
 @signed_in
 def delete_account():
-    try:
-        if request.form.get("action") == "withdraw":
+    if DeletionRequestForm().action.data == "withdraw":
+        with unit_of_work("Your request is withdrawn: your account stays."):
             services.cancel_deletion_request(user=current_user, now=clock.now())
-            message = "Your request is withdrawn: your account stays."
-        else:
-            services.request_deletion(user=current_user, now=clock.now())
-            message = ("Your request is received. The programme team will delete your account within 30 days; "
-                       "until then you can withdraw it here.")
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
     else:
-        db.session.commit()
-        flash(message, "success")
+        with unit_of_work("Your request is received. The programme team will delete your account within 30 days; "
+                          "until then you can withdraw it here."):
+            services.request_deletion(user=current_user, now=clock.now())
     return redirect(url_for("auth.settings"))
 
 
 @bp.post("/settings/reminders")
 @signed_in
 def reminder_settings():
-    wanted = request.form.get("wants_reminders") == "y"
-    cancelled = services.set_reminders(user=current_user, wanted=wanted, now=clock.now())
-    db.session.commit()
-    stopped = f" {cancelled} already planned will not be sent." if cancelled else ""
-    flash("Reminders are on." if wanted else
-          f"Reminders are off.{stopped} You will still get schedule changes and anything that needs your answer.",
-          "success")
+    wanted = ReminderSettingsForm().wants_reminders.data == "y"
+    with unit_of_work() as work:
+        cancelled = services.set_reminders(user=current_user, wanted=wanted, now=clock.now())
+        stopped = f" {cancelled} already planned will not be sent." if cancelled else ""
+        work.success = ("Reminders are on." if wanted else f"Reminders are off.{stopped} You will still get schedule "
+                        "changes and anything that needs your answer.")
     return redirect(url_for("auth.settings"))
 
 
@@ -294,16 +289,15 @@ def reminder_settings():
 @signed_in
 def calendar_link():
     """Create, reset or turn off the private calendar link. A new link is shown once, here."""
-    action = request.form.get("action")
+    action = CalendarLinkForm().action.data
     if action == "revoke":
-        services.revoke_calendar_token(user=current_user)
-        db.session.commit()
-        flash("Your calendar link is turned off. Calendars using it will stop updating.", "success")
+        with unit_of_work("Your calendar link is turned off. Calendars using it will stop updating."):
+            services.revoke_calendar_token(user=current_user)
         return redirect(url_for("auth.settings"))
     if action not in ("create", "reset"):
         abort(400)
-    token = services.create_calendar_token(user=current_user)
-    db.session.commit()
+    with unit_of_work():
+        token = services.create_calendar_token(user=current_user)
     feed_url = absolute_url("programme.calendar_feed", token=token)
     return _settings_page(feed_url=feed_url, reset=action == "reset")
 

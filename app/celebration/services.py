@@ -216,6 +216,16 @@ def my_guests(actor, cohort: Cohort) -> list[Guest]:
     return list(db.session.scalars(select(Guest).where(Guest.invited_by_id == enrolment.id).order_by(Guest.id)))
 
 
+def guests_for(actor, cohort: Cohort) -> list[Guest]:
+    """The guests a person sees on the celebration page: all of them for staff, their own for a participant."""
+    return guests_of(cohort) if actor.is_staff else my_guests(actor, cohort)
+
+
+def rsvp_counts(guests: list[Guest]) -> dict[str, int]:
+    """How many of these guests, once invited, have said yes, no, or not yet answered."""
+    return {r.value: sum(1 for g in guests if g.rsvp == r and g.status == "invited") for r in Rsvp}
+
+
 # -- showcases -------------------------------------------------------------------------------
 
 def propose_showcase(*, actor, cohort: Cohort, title: str, description: str, format: str) -> Showcase:
@@ -295,6 +305,11 @@ def cancel_clinic_signup(*, actor, session: ProgrammeSession) -> None:
     if signup is not None:
         db.session.delete(signup)
         db.session.flush()
+
+
+def signup_of(actor, signups: list[ClinicSignup]) -> ClinicSignup | None:
+    """This person's own sign-up among a clinic's, if they have one."""
+    return next((s for s in signups if s.enrolment.user_id == actor.id), None)
 
 
 def clinic_signups(session: ProgrammeSession) -> list[ClinicSignup]:

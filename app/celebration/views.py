@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import audit, clock
 from app.celebration import services
-from app.celebration.models import Guest, Relationship, Rsvp
+from app.celebration.forms import (
+    ClinicForm,
+    InviteForm,
+    RsvpForm,
+    RunningOrderForm,
+    ShowcaseForm,
+    SponsorInvitationsForm,
+    typed,
+)
+from app.celebration.models import Guest, Relationship
 from app.db import db, write_unit
 from app.errors import DomainError, InvalidToken
 from app.exports import spreadsheet_response
 from app.permissions import public, signed_in, team_required
 from app.programme.access import can_view_session, viewable_cohort_or_404
 from app.programme.models import Cohort, ProgrammeSession
+from app.unit_of_work import unit_of_work
 
 bp = Blueprint("celebration", __name__, template_folder="templates")
 
 
-def _flash_result(action, success: str):
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
-
-
-def _overview(cohort: Cohort, *, invite_error: DomainError | None = None, showcase_error: DomainError | None = None):
-    """The page; after a refused form it is shown again with what was typed and the message beside it."""
-    guests = services.guests_of(cohort) if current_user.is_staff else services.my_guests(current_user, cohort)
-    counts = {r.value: sum(1 for g in guests if g.rsvp == r and g.status == "invited") for r in Rsvp}
-    typed = request.form if request.method == "POST" else {}
-    return render_template("celebration/overview.html", cohort=cohort, guests=guests, counts=counts,
-                           event=services.celebration_session(cohort.id), showcases=services.showcases_of(cohort),
-                           relationships=list(Relationship), now=clock.now(), typed=typed,
-                           invite_error=invite_error, showcase_error=showcase_error,
+def _overview(cohort: Cohort, *, kept: dict[str, str] | None = None, invite_error: DomainError | None = None,
+              showcase_error: DomainError | None = None):
+    """The page; after a refused form it is shown again with what was typed (`kept`) and the message beside it."""
+    guests = services.guests_for(current_user, cohort)
+    return render_template("celebration/overview.html", cohort=cohort, guests=guests,
+                           counts=services.rsvp_counts(guests), event=services.celebration_session(cohort.id),
+                           showcases=services.showcases_of(cohort), relationships=list(Relationship), now=clock.now(),
+                           typed=kept or {}, invite_error=invite_error, showcase_error=showcase_error,
                            form_errors=bool(invite_error or showcase_error))
 
 
@@ -51,16 +49,14 @@ def overview(cohort_id: int):
 @signed_in
 def invite(cohort_id: int):
     cohort = viewable_cohort_or_404(cohort_id)
-    form = request.form
-    try:
-        guest = services.invite_guest(actor=current_user, cohort=cohort, name=form.get("name", ""),
-                                      email=form.get("email", ""), relationship=form.get("relationship", ""),
+    form = InviteForm()
+    with unit_of_work(flash_error=False) as work:
+        guest = services.invite_guest(actor=current_user, cohort=cohort, name=form.name.data or "",
+                                      email=form.email.data or "", relationship=form.relationship.data or "",
                                       now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        return _overview(cohort, invite_error=error)
-    db.session.commit()
-    flash(f"Invitation sent to {guest.name}.", "success")
+        work.success = f"Invitation sent to {guest.name}."
+    if work.failed:
+        return _overview(cohort, kept=typed(form), invite_error=work.error)
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
 
 
@@ -69,8 +65,8 @@ def invite(cohort_id: int):
 def stop(guest_id: int):
     guest = db.get_or_404(Guest, guest_id)
     viewable_cohort_or_404(guest.cohort_id)
-    _flash_result(lambda: services.stop_proposed_invitation(actor=current_user, guest=guest),
-                  f"We will not invite {guest.name}.")
+    with unit_of_work(f"We will not invite {guest.name}."):
+        services.stop_proposed_invitation(actor=current_user, guest=guest)
     return redirect(url_for("celebration.overview", cohort_id=guest.cohort_id))
 
 
@@ -78,12 +74,14 @@ def stop(guest_id: int):
 @team_required
 def propose_sponsors(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
-    if request.form.get("action") == "send":
-        _flash_result(lambda: services.send_proposed_invitations(actor=current_user, cohort=cohort, now=clock.now()),
-                      "Line managers' invitations sent (except those participants stopped).")
+    form = SponsorInvitationsForm()
+    if form.action.data == "send":
+        with unit_of_work("Line managers' invitations sent (except those participants stopped)."):
+            services.send_proposed_invitations(actor=current_user, cohort=cohort, now=clock.now())
     else:
-        _flash_result(lambda: services.propose_sponsor_invitations(cohort=cohort, now=clock.now()),
-                      "Line managers are proposed as guests. Participants can stop their invitation before you send.")
+        with unit_of_work("Line managers are proposed as guests. Participants can stop their invitation before "
+                          "you send."):
+            services.propose_sponsor_invitations(cohort=cohort, now=clock.now())
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
 
 
@@ -91,15 +89,12 @@ def propose_sponsors(cohort_id: int):
 @signed_in
 def propose(cohort_id: int):
     cohort = viewable_cohort_or_404(cohort_id)
-    form = request.form
-    try:
-        services.propose_showcase(actor=current_user, cohort=cohort, title=form.get("title", ""),
-                                  description=form.get("description", ""), format=form.get("format", ""))
-    except DomainError as error:
-        db.session.rollback()
-        return _overview(cohort, showcase_error=error)
-    db.session.commit()
-    flash("Thank you: your showcase is proposed.", "success")
+    form = ShowcaseForm()
+    with unit_of_work("Thank you: your showcase is proposed.", flash_error=False) as work:
+        services.propose_showcase(actor=current_user, cohort=cohort, title=form.title.data or "",
+                                  description=form.description.data or "", format=form.format.data or "")
+    if work.failed:
+        return _overview(cohort, kept=typed(form), showcase_error=work.error)
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
 
 
@@ -107,11 +102,10 @@ def propose(cohort_id: int):
 @team_required
 def running_order(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
+    form = RunningOrderForm()
     # As typed: the service checks each id belongs to this cohort and each place is a small number.
-    positions = {key.removeprefix("position-"): value for key, value in request.form.items()
-                 if key.startswith("position-")}
-    _flash_result(lambda: services.set_running_order(actor=current_user, cohort=cohort, positions=positions),
-                  "Running order saved.")
+    with unit_of_work("Running order saved."):
+        services.set_running_order(actor=current_user, cohort=cohort, positions=form.positions.data)
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
 
 
@@ -138,24 +132,20 @@ def rsvp(token: str):
         link = services.open_rsvp(token=token, now=now)
     except InvalidToken as error:
         return _private(render_template("celebration/rsvp_invalid.html", message=error.message), 404)
+    form = RsvpForm()
     error_message = None
-    if request.method == "POST":
-        choice = request.form.get("coming")
-        if choice not in ("yes", "no"):
-            error_message = "Choose whether you will come"
-        else:
-            try:
-                services.answer_rsvp(token=token, coming=choice == "yes", now=now,
-                                     access_needs=request.form.get("access_needs", ""),
-                                     dietary_needs=request.form.get("dietary_needs", ""))
-            except DomainError as error:
-                db.session.rollback()
-                error_message = error.message
-            else:
-                db.session.commit()
-                return redirect(url_for("celebration.rsvp", token=token, saved=1))
+    if form.validate_on_submit():
+        with unit_of_work(flash_error=False) as work:
+            services.answer_rsvp(token=token, coming=form.coming.data == "yes", now=now,
+                                 access_needs=form.access_needs.data or "",
+                                 dietary_needs=form.dietary_needs.data or "")
+        if not work.failed:
+            return redirect(url_for("celebration.rsvp", token=token, saved=1))
+        error_message = work.error.message
+    elif form.coming.errors:
+        error_message = form.coming.errors[0]
     body = render_template("celebration/rsvp.html", link=link, guest=link.guest, event=link.event, now=now,
-                           error_message=error_message, saved=request.args.get("saved"), form=request.form,
+                           error_message=error_message, saved=request.args.get("saved"), form=typed(form),
                            form_errors=bool(error_message))
     return _private(body)
 
@@ -174,15 +164,15 @@ def clinic(session_id: int):
     if request.method == "POST":
         if current_user.is_staff:
             abort(403)
-        if request.form.get("action") == "cancel":
-            _flash_result(lambda: services.cancel_clinic_signup(actor=current_user, session=session),
-                          "You are no longer down for this clinic.")
+        form = ClinicForm()
+        if form.action.data == "cancel":
+            with unit_of_work("You are no longer down for this clinic."):
+                services.cancel_clinic_signup(actor=current_user, session=session)
         else:
-            _flash_result(lambda: services.sign_up_for_clinic(actor=current_user, session=session, now=clock.now(),
-                                                              topic=request.form.get("topic", "")),
-                          "Thank you: the facilitator will see your topic before the clinic.")
+            with unit_of_work("Thank you: the facilitator will see your topic before the clinic."):
+                services.sign_up_for_clinic(actor=current_user, session=session, now=clock.now(),
+                                            topic=form.topic.data or "")
         return redirect(url_for("celebration.clinic", session_id=session.id))
     signups = services.clinic_signups(session)
-    mine = next((s for s in signups if s.enrolment.user_id == current_user.id), None)
     return render_template("celebration/clinic.html", session=session, cohort=session.cohort, now=clock.now(),
-                           signups=signups if current_user.is_staff else [], mine=mine)
+                           signups=signups if current_user.is_staff else [], mine=services.signup_of(current_user, signups))

@@ -354,6 +354,14 @@ def tallies(sessions: list[ProgrammeSession]) -> dict[int, Tally]:
     return result
 
 
+def overall(per_session: dict[int, Tally]) -> Tally:
+    """Every session's answers added up."""
+    total = Tally()
+    for tally in per_session.values():
+        total.add(tally)
+    return total
+
+
 def sessions_with_feedback(cohort: Cohort, now: datetime) -> list[ProgrammeSession]:
     """The cohort's sessions that have ended and were not cancelled, in order."""
     return list(db.session.scalars(select(ProgrammeSession).where(

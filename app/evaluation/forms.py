@@ -49,7 +49,15 @@ class FeedbackForm(FlaskForm):
             self.recommend.choices = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 
 
+class TagsForm(FlaskForm):
+    """The team's value tags on one feedback answer; the service checks the cycles."""
+
+    cycles = SelectMultipleField("Value", choices=CYCLE_CHOICES, validate_choice=False)
+    next = StringField()  # the page to go back to (followed only when it is on this site)
+
+
 class FeedbackSettingsForm(FlaskForm):
+    kind = StringField()  # which kind of session's form these settings are for
     enabled = BooleanField("Ask for feedback after these sessions")
     recommend_scale = RadioField("How people say whether they would recommend it",
                                  choices=[SelectChoice(RecommendScale.YES_NO.value, "Yes or no"),
@@ -89,6 +97,7 @@ class EvidenceForm(FlaskForm):
 
 
 class StoryForm(FlaskForm):
+    action = StringField()  # the button pressed: "submit" sends it for review, anything else saves a draft
     title = StringField("Title of your story", validators=[Length(max=200)])
     once_upon_a_time = TextAreaField("Once upon a time...")
     every_day = TextAreaField("Every day...")
@@ -105,5 +114,14 @@ class NarrativeForm(FlaskForm):
     next_steps = TextAreaField("Next steps", validators=[Length(max=10_000)])
 
 
+class ReviewStoryForm(FlaskForm):
+    """The team's decision on a story; the service checks it."""
+
+    decision = StringField()  # publish, return or unpublish: the button pressed
+    note = TextAreaField("Note to the author")
+
+
 class FeedbackImportForm(FlaskForm):
     file = FileField("Feedback as a CSV file")
+    action = StringField()  # "confirm" imports the previewed text; anything else previews the file
+    csv_text = TextAreaField()  # the previewed text, sent back to be imported

@@ -141,7 +141,7 @@ def swap_presenter(*, actor: User, group: CoConsultingGroup, rota: CaseRota, new
         raise NotFound("That session is not in this group's rota.")
     if rota.session.ends_at <= now:
         raise Conflict("That session has happened, so its presenter cannot change.")
-    members = {m.enrolment_id: m.enrolment.user.name for m in group.memberships}
+    members = member_names(group)
     if new_presenter_id not in members:
         raise DomainError("Choose someone from the group.", field="presenter")
     if new_presenter_id == rota.presenter_id:
@@ -152,6 +152,26 @@ def swap_presenter(*, actor: User, group: CoConsultingGroup, rota: CaseRota, new
         rota.timekeeper_id = rota.presenter_id
     rota.presenter_id = new_presenter_id
     db.session.flush()
+
+
+def member_names(group: CoConsultingGroup) -> dict[int, str]:
+    """Each member's name by their enrolment id, as the rota names them."""
+    return {m.enrolment_id: m.enrolment.user.name for m in group.memberships}
+
+
+def next_turn(group: CoConsultingGroup, now: datetime) -> CaseRota | None:
+    """The group's next meeting in its rota: the first that has not ended and is going ahead."""
+    return next((r for r in group.rota if r.session.ends_at > now and not r.session.is_off), None)
+
+
+def turn_at(group: CoConsultingGroup, session_id: int) -> CaseRota | None:
+    """The group's rota row for one session, if the session is in its rota."""
+    return next((r for r in group.rota if r.session_id == session_id), None)
+
+
+def running_minutes(steps) -> int:
+    """How long the session runner's steps take in all."""
+    return sum(s.minutes for s in steps)
 
 
 def can_record_meeting(rota: CaseRota, now: datetime) -> bool:

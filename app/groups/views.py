@@ -7,13 +7,13 @@ from flask_login import current_user
 
 from app import clock
 from app.db import db
-from app.errors import DomainError
-from app.form_errors import row_id
 from app.groups import services
+from app.groups.forms import AllocateForm, MeetingRecordForm, MoveForm, SwapForm, WithdrawForm
 from app.groups.models import CaseRota, CoConsultingGroup
 from app.permissions import signed_in, team_required
 from app.programme.access import viewable_cohort_or_404
 from app.programme.models import Cohort, Enrolment
+from app.unit_of_work import unit_of_work
 
 bp = Blueprint("groups", __name__, template_folder="templates")
 
@@ -37,16 +37,11 @@ def overview(cohort_id: int):
 @team_required
 def allocate(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
-    size = request.form.get("size", type=int) or 5
-    seed = request.form.get("seed", type=int) or 1
-    try:
-        groups = services.allocate_groups(actor=current_user, cohort=cohort, size=size, seed=seed, now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{len(groups)} groups made. Mix score {services.current_mix(cohort)}.", "success")
+    form = AllocateForm()
+    with unit_of_work() as work:
+        groups = services.allocate_groups(actor=current_user, cohort=cohort, size=form.size.data or 5,
+                                          seed=form.seed.data or 1, now=clock.now())
+        work.success = f"{len(groups)} groups made. Mix score {services.current_mix(cohort)}."
     return redirect(url_for("groups.overview", cohort_id=cohort.id))
 
 
@@ -54,16 +49,11 @@ def allocate(cohort_id: int):
 @team_required
 def move(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
-    try:
+    form = MoveForm()
+    with unit_of_work() as work:
         before, after = services.move_member(actor=current_user, cohort=cohort, now=clock.now(),
-                                             enrolment_id=request.form.get("enrolment_id", type=row_id) or 0,
-                                             to_number=request.form.get("to", type=row_id) or 0)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("groups.overview", cohort_id=cohort.id))
-    db.session.commit()
-    flash(f"Moved. Mix score {before} before, {after} after.", "success")
+                                             enrolment_id=form.enrolment_id.data or 0, to_number=form.to.data or 0)
+        work.success = f"Moved. Mix score {before} before, {after} after."
     return redirect(url_for("groups.overview", cohort_id=cohort.id))
 
 
@@ -79,9 +69,8 @@ def _group(group_id: int) -> CoConsultingGroup:
 def group(group_id: int):
     item = _group(group_id)
     now = clock.now()
-    upcoming = next((r for r in item.rota if r.session.ends_at > now and not r.session.is_off), None)
     return render_template("groups/group.html", group=item, cohort=db.session.get(Cohort, item.cohort_id), now=now,
-                           upcoming=upcoming, names={m.enrolment_id: m.enrolment.user.name for m in item.memberships},
+                           upcoming=services.next_turn(item, now), names=services.member_names(item),
                            is_member=services.is_member(current_user, item))
 
 
@@ -90,15 +79,10 @@ def group(group_id: int):
 def swap(group_id: int, rota_id: int):
     item = _group(group_id)
     rota = db.get_or_404(CaseRota, rota_id)
-    try:
+    form = SwapForm()
+    with unit_of_work("The swap is recorded in the rota."):
         services.swap_presenter(actor=current_user, group=item, rota=rota, now=clock.now(),
-                                new_presenter_id=request.form.get("presenter", type=int) or 0)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("The swap is recorded in the rota.", "success")
+                                new_presenter_id=form.presenter.data or 0)
     return redirect(url_for("groups.group", group_id=item.id))
 
 
@@ -106,30 +90,24 @@ def swap(group_id: int, rota_id: int):
 @signed_in
 def runner(group_id: int, session_id: int):
     item = _group(group_id)
-    rota = next((r for r in item.rota if r.session_id == session_id), None)
+    rota = services.turn_at(item, session_id)
     if rota is None:
         abort(404)
     member = services.is_member(current_user, item)
     if request.method == "POST":
         if not member:
             abort(403)
-        attended = [int(v) for v in request.form.getlist("attended") if v.isdigit()]
-        try:
-            services.record_meeting(actor=current_user, group=item, rota=rota, attended=attended,
-                                    note=request.form.get("note", ""), now=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Saved for your group.", "success")
+        form = MeetingRecordForm()
+        with unit_of_work("Saved for your group."):
+            services.record_meeting(actor=current_user, group=item, rota=rota, attended=form.attended.data,
+                                    note=form.note.data or "", now=clock.now())
         return redirect(url_for("groups.runner", group_id=item.id, session_id=session_id))
     steps = current_app.extensions["convene_content"].co_consulting_steps
-    names = {m.enrolment_id: m.enrolment.user.name for m in item.memberships}
     return render_template("groups/runner.html", group=item, rota=rota, session=rota.session, steps=steps,
-                           names=names, is_member=member, cohort=db.session.get(Cohort, item.cohort_id),
+                           names=services.member_names(item), is_member=member,
+                           cohort=db.session.get(Cohort, item.cohort_id),
                            can_record=services.can_record_meeting(rota, clock.now()),
-                           total=sum(s.minutes for s in steps))
+                           total=services.running_minutes(steps))
 
 
 @bp.route("/cohorts/<int:cohort_id>/participants/<int:enrolment_id>/withdraw", methods=["GET", "POST"])
@@ -139,14 +117,10 @@ def withdraw(cohort_id: int, enrolment_id: int):
     if enrolment.cohort_id != cohort_id:
         abort(404)
     if request.method == "POST":
-        try:
+        form = WithdrawForm()
+        with unit_of_work() as work:
             services.withdraw_participant(actor=current_user, enrolment=enrolment, now=clock.now(),
-                                          reason=request.form.get("reason", ""))
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(f"{enrolment.user.name} has left the programme. Their group's rota is rebalanced.", "success")
+                                          reason=form.reason.data or "")
+            work.success = f"{enrolment.user.name} has left the programme. Their group's rota is rebalanced."
         return redirect(url_for("groups.overview", cohort_id=cohort_id))
     return render_template("groups/withdraw.html", enrolment=enrolment, cohort=enrolment.cohort)

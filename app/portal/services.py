@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from app.portal.models import DirectoryEntry, Post, Resource, ResourceKind, Thre
 from app.portal.uploads import CheckedUpload, store
 from app.programme.access import is_participant_of
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession
+from app.programme.services import cohort_sessions
 from app.urls import absolute_url
 
 PAGE_SIZE = 20
@@ -78,6 +80,11 @@ def library_page(user: User, cohort: Cohort, filters: LibraryFilters, page: int,
     return list(rows), total
 
 
+def page_count(total: int) -> int:
+    """How many library pages `total` resources fill (one page even when there are none)."""
+    return max(1, math.ceil(total / PAGE_SIZE))
+
+
 # The module page lists this many of its resources (materials first); the library has them all.
 MODULE_PAGE_LIMIT = 15
 
@@ -89,6 +96,11 @@ def module_resources(user: User, cohort: Cohort, number: int, now: datetime) -> 
     shown = db.session.scalars(query.order_by(Resource.is_material.desc(), Resource.created_at)
                                .limit(MODULE_PAGE_LIMIT)).all()
     return list(shown), total
+
+
+def module_sessions(cohort: Cohort, number: int) -> list[ProgrammeSession]:
+    """The cohort's sessions about one module, in schedule order."""
+    return [s for s in cohort_sessions(cohort.id) if s.module and s.module.number == number]
 
 
 # -- sharing ---------------------------------------------------------------------------------
@@ -286,10 +298,28 @@ def directory(cohort: Cohort) -> list[Person]:
     return people
 
 
+def _default_entry(enrolment: Enrolment) -> DirectoryEntry:
+    return DirectoryEntry(enrolment_id=enrolment.id, is_listed=True, show_role=True, show_organisation=True,
+                          show_cop=True, show_email=False)
+
+
+def directory_choices(enrolment: Enrolment) -> DirectoryEntry:
+    """What a participant has chosen to show in the directory (the defaults, unsaved, until they choose)."""
+    return db.session.get(DirectoryEntry, enrolment.id) or _default_entry(enrolment)
+
+
+def save_directory_choices(*, enrolment: Enrolment, is_listed: bool, show_role: bool, show_organisation: bool,
+                           show_cop: bool, show_email: bool) -> DirectoryEntry:
+    entry = directory_entry(enrolment)
+    entry.is_listed, entry.show_role, entry.show_organisation = is_listed, show_role, show_organisation
+    entry.show_cop, entry.show_email = show_cop, show_email
+    db.session.flush()
+    return entry
+
+
 def directory_entry(enrolment: Enrolment) -> DirectoryEntry:
     entry = db.session.get(DirectoryEntry, enrolment.id)
     if entry is None:
-        entry = DirectoryEntry(enrolment_id=enrolment.id, is_listed=True, show_role=True, show_organisation=True,
-                               show_cop=True, show_email=False)
+        entry = _default_entry(enrolment)
         db.session.add(entry)
     return entry

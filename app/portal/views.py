@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import math
 from datetime import time
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app import clock
 from app.content import render_markdown
 from app.db import db
-from app.errors import DomainError
 from app.form_errors import attach_domain_error
 from app.permissions import signed_in
 from app.portal import services
 from app.portal.forms import DirectoryForm, HideForm, PostForm, ResourceForm, ThreadForm
 from app.portal.models import KIND_LABELS, Post, Resource, ResourceKind, Thread
-from app.portal.uploads import UploadRejected, check_upload, path_for
+from app.portal.uploads import check_upload, path_for
 from app.programme.access import active_enrolment, viewable_cohort_or_404
 from app.programme.models import Cohort
 from app.programme.services import cohort_sessions
+from app.unit_of_work import unit_of_work
 
 bp = Blueprint("portal", __name__, template_folder="templates")
 
@@ -40,7 +39,7 @@ def module(cohort_id: int, number: int):
     if number not in content.modules:
         abort(404)
     now = clock.now()
-    sessions = [s for s in cohort_sessions(cohort.id) if s.module and s.module.number == number]
+    sessions = services.module_sessions(cohort, number)
     resources, total = services.module_resources(current_user, cohort, number, now)
     return render_template("portal/module.html", cohort=cohort, page=content.module(number), sessions=sessions,
                            resources=resources, total=total, now=now)
@@ -57,7 +56,7 @@ def library(cohort_id: int):
                                       module=module if module in range(1, 6) else None, kind=kind)
     page = request.args.get("page", 1, type=int)
     rows, total = services.library_page(current_user, cohort, filters, max(page, 1), now)
-    pages = max(1, math.ceil(total / services.PAGE_SIZE))
+    pages = services.page_count(total)
     if page < 1 or page > pages:
         abort(404)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -105,20 +104,18 @@ def share(cohort_id: int):
     if not form.is_submitted() and request.args.get("module", type=int) in range(1, 6):
         form.module_number.data = str(request.args.get("module", type=int))
     if form.validate_on_submit():
-        upload = None
-        try:
+        with unit_of_work(flash_error=False) as work:
+            upload = None
             file = form.file.data
             if file and file.filename:
                 data = file.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
                 upload = check_upload(file.filename, data, current_app.config["MAX_UPLOAD_BYTES"])
             resource = services.share_resource(actor=current_user, cohort=cohort, details=_details(form, cohort),
                                                upload=upload, now=clock.now())
-        except (UploadRejected, DomainError) as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{resource.title} is in the library.", "success")
+            work.success = f"{resource.title} is in the library."
+        if not work.failed:
             return redirect(url_for("portal.resource", resource_id=resource.id))
+        attach_domain_error(form, work.error)
     return render_template("portal/resource_form.html", form=form, cohort=cohort, resource=None,
                            form_errors=bool(form.errors or form.form_errors))
 
@@ -168,14 +165,11 @@ def edit_resource(resource_id: int):
         abort(404)
     form = _resource_form(cohort, item)
     if form.validate_on_submit():
-        try:
+        with unit_of_work("Changes saved.", flash_error=False) as work:
             services.update_resource(actor=current_user, resource=item, cohort=cohort, details=_details(form, cohort))
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Changes saved.", "success")
+        if not work.failed:
             return redirect(url_for("portal.resource", resource_id=item.id))
+        attach_domain_error(form, work.error)
     return render_template("portal/resource_form.html", form=form, cohort=cohort, resource=item,
                            form_errors=bool(form.errors or form.form_errors))
 
@@ -188,9 +182,8 @@ def delete_resource(resource_id: int):
         abort(403)
     home = _home_cohort()
     cohort_id = item.cohort_id or (home.id if home else None)
-    services.delete_resource(actor=current_user, resource=item)
-    db.session.commit()
-    flash("The resource has been deleted.", "success")
+    with unit_of_work("The resource has been deleted."):
+        services.delete_resource(actor=current_user, resource=item)
     return redirect(url_for("portal.library", cohort_id=cohort_id) if cohort_id else url_for("programme.home"))
 
 
@@ -209,15 +202,13 @@ def new_thread(cohort_id: int):
     cohort = viewable_cohort_or_404(cohort_id)
     form = ThreadForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             thread = services.start_thread(
                 actor=current_user, cohort=cohort, title=form.title.data, body=form.body.data, now=clock.now(),
                 module_number=int(form.module_number.data) if form.module_number.data else None)
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if not work.failed:
             return redirect(url_for("portal.thread", thread_id=thread.id))
+        attach_domain_error(form, work.error)
     return render_template("portal/thread_form.html", form=form, cohort=cohort,
                            form_errors=bool(form.errors or form.form_errors))
 
@@ -234,13 +225,11 @@ def thread(thread_id: int):
     item = _thread(thread_id)
     form = PostForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             post = services.add_post(actor=current_user, thread=item, body=form.body.data, now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if not work.failed:
             return redirect(url_for("portal.thread", thread_id=item.id, _anchor=f"post-{post.id}"))
+        attach_domain_error(form, work.error)
     return render_template("portal/thread.html", thread=item, cohort=db.session.get(Cohort, item.cohort_id),
                            form=form, now=clock.now(), edit_window=services.POST_EDIT_WINDOW,
                            form_errors=bool(form.errors or form.form_errors))
@@ -257,13 +246,11 @@ def edit_post(post_id: int):
     if not form.is_submitted():
         form.body.data = post.body
     elif form.validate():
-        try:
+        with unit_of_work(flash_error=False) as work:
             services.edit_post(actor=current_user, post=post, body=form.body.data, now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
+        if not work.failed:
             return redirect(url_for("portal.thread", thread_id=post.thread_id, _anchor=f"post-{post.id}"))
+        attach_domain_error(form, work.error)
     return render_template("portal/post_form.html", form=form, post=post,
                            form_errors=bool(form.errors or form.form_errors))
 
@@ -277,9 +264,8 @@ def hide_post(post_id: int):
         abort(403)
     form = HideForm()
     if form.validate_on_submit():
-        services.hide_post(actor=current_user, post=post, reason=form.reason.data, now=clock.now())
-        db.session.commit()
-        flash("The post is hidden. The audit log records who hid it and why.", "success")
+        with unit_of_work("The post is hidden. The audit log records who hid it and why."):
+            services.hide_post(actor=current_user, post=post, reason=form.reason.data, now=clock.now())
         return redirect(url_for("portal.thread", thread_id=post.thread_id))
     return render_template("portal/hide_form.html", form=form, post=post,
                            form_errors=bool(form.errors or form.form_errors))
@@ -300,12 +286,12 @@ def directory_settings():
     enrolment = active_enrolment(current_user)
     if enrolment is None:
         abort(404)
-    entry = services.directory_entry(enrolment)
-    form = DirectoryForm(obj=entry) if request.method == "GET" else DirectoryForm()
+    form = DirectoryForm(obj=services.directory_choices(enrolment)) if request.method == "GET" else DirectoryForm()
     if form.validate_on_submit():
-        form.populate_obj(entry)
-        db.session.commit()
-        flash("Your directory choices are saved.", "success")
+        with unit_of_work("Your directory choices are saved."):
+            services.save_directory_choices(
+                enrolment=enrolment, is_listed=form.is_listed.data, show_role=form.show_role.data,
+                show_organisation=form.show_organisation.data, show_cop=form.show_cop.data,
+                show_email=form.show_email.data)
         return redirect(url_for("portal.people", cohort_id=enrolment.cohort_id))
-    db.session.rollback()
     return render_template("portal/directory_form.html", form=form, cohort=enrolment.cohort)

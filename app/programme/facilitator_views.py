@@ -6,27 +6,19 @@ registers the blueprint.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import clock
 from app.db import db
-from app.errors import DomainError
 from app.form_errors import attach_domain_error
 from app.permissions import team_required
 from app.programme.facilitators import assign_facilitators, possible_facilitators
+from app.programme.forms import FacilitatorsForm
 from app.programme.models import ProgrammeSession
 from app.programme.views import bp
-
-
-class FacilitatorsForm(FlaskForm):
-    facilitators = SelectMultipleField("Who facilitates this session", coerce=int, validators=[Optional()],
-                                       widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+from app.unit_of_work import unit_of_work
 
 
 @bp.route("/sessions/<int:session_id>/facilitators", methods=["GET", "POST"])
@@ -39,14 +31,12 @@ def session_facilitators(session_id: int):
     form.facilitators.choices = [SelectChoice(u.id, f"{u.name} ({'team' if u.is_team else 'facilitator'})")
                                  for u in possible_facilitators()]
     if form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             changed = assign_facilitators(actor=current_user, session=session, user_ids=form.facilitators.data or [],
                                           now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Facilitators of {session.title} saved." if changed else "Nothing was changed.", "success")
+            work.success = f"Facilitators of {session.title} saved." if changed else "Nothing was changed."
+        if not work.failed:
             return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
+        attach_domain_error(form, work.error)
     return render_template("programme/facilitators.html", session=session, cohort=session.cohort, form=form,
                            form_errors=bool(form.errors or form.form_errors))

@@ -5,12 +5,14 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.programme.models import SESSION_KIND_LABELS
 
@@ -118,3 +120,8 @@ class ReminderRuleForm(FlaskForm):
     at = StringField("Time (UK time)", validators=[Length(max=10)])
     hours = StringField("Hours after the session ends", validators=[Length(max=10)])
     every_days = StringField("How often, in days", validators=[Length(max=10)])
+
+
+class FacilitatorsForm(FlaskForm):
+    facilitators = SelectMultipleField("Who facilitates this session", coerce=int, validators=[Optional()],
+                                       widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())

@@ -10,7 +10,6 @@ from flask_login import current_user
 from app import clock
 from app.auth.services import user_for_calendar_token
 from app.db import db
-from app.errors import DomainError
 from app.form_errors import attach_domain_error
 from app.permissions import public, signed_in, staff_required, team_required
 from app.programme import reminder_rules, services
@@ -25,8 +24,10 @@ from app.programme.forms import (
     SessionForm,
     SessionStatusForm,
 )
+from app.programme.home_panels import home_panels
 from app.programme.models import Cohort, ProgrammeSession, SessionKind
 from app.programme.signals import session_notes
+from app.unit_of_work import unit_of_work
 from app.urls import site_domain
 
 bp = Blueprint("programme", __name__, template_folder="templates")
@@ -47,12 +48,11 @@ def home():
         return redirect(url_for("applications.mine"))
     now = clock.now()
     cohort = enrolment.cohort
-    sessions = services.cohort_sessions(cohort.id)
-    upcoming = [s for s in sessions if s.ends_at > now][:3]
-    next_id = next((s.id for s in sessions if s.ends_at > now and not s.is_off), None)
-    return render_template("programme/home.html", cohort=cohort, sessions=sessions, upcoming=upcoming,
-                           next_id=next_id, now=now, content=_content(),
-                           notes=session_notes(current_user, [s.id for s in upcoming]))
+    year = services.participant_year(cohort.id, now)
+    return render_template("programme/home.html", cohort=cohort, sessions=year.sessions, upcoming=year.upcoming,
+                           next_id=year.next_id, now=now, content=_content(),
+                           panels=home_panels(current_user, cohort, now),
+                           notes=session_notes(current_user, [s.id for s in year.upcoming]))
 
 
 @bp.get("/sessions/<int:session_id>")
@@ -88,20 +88,18 @@ def new_cohort():
         opens = clock.local_instant(form.applications_open.data, time(9, 0), tz) if form.applications_open.data else None
         deadline = (clock.local_instant(form.application_deadline.data, time(23, 59), tz)
                     if form.application_deadline.data else None)
-        try:
+        with unit_of_work(flash_error=False) as work:
             programme = services.get_or_create_programme(current_app.config["PROGRAMME_NAME"])
             cohort = services.create_cohort(
                 actor=current_user, programme=programme, name=form.name.data, starts_on=form.starts_on.data,
                 capacity=form.capacity.data, applications_open_at=opens, application_deadline_at=deadline,
                 content=_content(), bank_holiday_region=current_app.config["BANK_HOLIDAY_REGION"],
             )
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{cohort.name} created with {len(cohort.sessions)} sessions. Check the dates and add join links.",
-                  "success")
+            work.success = (f"{cohort.name} created with {len(cohort.sessions)} sessions. Check the dates and add "
+                            "join links.")
+        if not work.failed:
             return redirect(url_for("programme.schedule", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     return render_template("programme/cohort_form.html", form=form, form_errors=bool(form.errors or form.form_errors))
 
 
@@ -137,24 +135,23 @@ def cohort_settings(cohort_id: int):
         if (deadline and cohort.application_deadline_at
                 and clock.to_local(cohort.application_deadline_at, tz).date() == deadline):
             settings.application_deadline_at = cohort.application_deadline_at
-        try:
+        with unit_of_work(flash_error=False) as work:
             changes = services.change_cohort_settings(actor=current_user, cohort=cohort, settings=settings,
                                                       now=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            if not changes:
-                flash("Nothing was changed.", "success")
-            else:
-                told = " Applicants whose application depends on the deadline have been emailed." if (
-                    "application_deadline_at" in changes and changes["application_deadline_at"][0]) else ""
-                flash("Saved: " + ", ".join(services.SETTING_LABELS[k].lower() for k in changes) + "." + told,
-                      "success")
+            work.success = _settings_saved(changes)
+        if not work.failed:
             return redirect(url_for("programme.cohort_settings", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     return render_template("programme/cohort_settings.html", form=form, cohort=cohort, now=clock.now(),
                            form_errors=bool(form.errors or form.form_errors))
+
+
+def _settings_saved(changes: dict) -> str:
+    if not changes:
+        return "Nothing was changed."
+    told = " Applicants whose application depends on the deadline have been emailed." if (
+        "application_deadline_at" in changes and changes["application_deadline_at"][0]) else ""
+    return "Saved: " + ", ".join(services.SETTING_LABELS[k].lower() for k in changes) + "." + told
 
 
 def _details(form: SessionForm) -> services.SessionDetails:
@@ -173,15 +170,13 @@ def new_session(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
     form = SessionForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             session = services.add_session(actor=current_user, cohort=cohort, details=_details(form))
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            told = " Participants have been emailed." if any(e.status == "active" for e in cohort.enrolments) else ""
-            flash(f"{session.title} added to the schedule.{told}", "success")
+            told = " Participants have been emailed." if services.has_participants(cohort) else ""
+            work.success = f"{session.title} added to the schedule.{told}"
+        if not work.failed:
             return redirect(url_for("programme.schedule", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     return render_template("programme/session_form.html", form=form, cohort=cohort, session=None,
                            form_errors=bool(form.errors or form.form_errors))
 
@@ -207,17 +202,15 @@ def edit_session(session_id: int):
             "venue": session.venue, "access_info": session.access_info, "description": session.description,
         })
     elif form.validate():
-        try:
-            changed = services.update_session(actor=current_user, session=session, details=_details(form),
-                                             now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            told = ("Participants have been emailed the new details." if session.ends_at > clock.now()
-                    and any(e.status == "active" for e in cohort.enrolments) else "Nobody was emailed.")
-            flash(f"{session.title} updated. {told}" if changed else "Nothing was changed.", "success")
+        now = clock.now()
+        with unit_of_work(flash_error=False) as work:
+            changed = services.update_session(actor=current_user, session=session, details=_details(form), now=now)
+            told = ("Participants have been emailed the new details." if session.ends_at > now
+                    and services.has_participants(cohort) else "Nobody was emailed.")
+            work.success = f"{session.title} updated. {told}" if changed else "Nothing was changed."
+        if not work.failed:
             return redirect(url_for("programme.schedule", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     return render_template("programme/session_form.html", form=form, cohort=cohort, session=session,
                            form_errors=bool(form.errors or form.form_errors))
 
@@ -236,15 +229,10 @@ def confirm_cancel(session_id: int):
 @team_required
 def cancel_session(session_id: int):
     session = db.get_or_404(ProgrammeSession, session_id)
-    try:
+    with unit_of_work() as work:
         told = services.cancel_session(actor=current_user, session=session, now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
-    db.session.commit()
-    emailed = f"{told} participant{'s have' if told != 1 else ' has'} been emailed" if told else "Nobody was emailed"
-    flash(f"{session.title} is cancelled. {emailed}.", "success")
+        emailed = f"{told} participant{'s have' if told != 1 else ' has'} been emailed" if told else "Nobody was emailed"
+        work.success = f"{session.title} is cancelled. {emailed}."
     return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
 
 
@@ -257,18 +245,17 @@ def session_status(session_id: int):
     form = SessionStatusForm()
     action = "not_held" if session.starts_at <= now else "postpone"
     if form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             if action == "postpone":
                 services.postpone_session(actor=current_user, session=session, reason=form.reason.data, now=now)
+                work.success = (f"{session.title} is postponed, its new date to be confirmed. Participants have been "
+                                "emailed.")
             else:
                 services.mark_not_held(actor=current_user, session=session, reason=form.reason.data, now=now)
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{session.title} is postponed, its new date to be confirmed. Participants have been emailed."
-                  if action == "postpone" else f"{session.title} is recorded as not having taken place.", "success")
+                work.success = f"{session.title} is recorded as not having taken place."
+        if not work.failed:
             return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
+        attach_domain_error(form, work.error)
     return render_template("programme/session_status.html", session=session, cohort=session.cohort, form=form,
                            action=action, form_errors=bool(form.errors or form.form_errors))
 
@@ -283,15 +270,13 @@ def new_date(session_id: int):
         form.starts.data = clock.to_local(session.starts_at, session.cohort.timezone).time()
         form.ends.data = clock.to_local(session.ends_at, session.cohort.timezone).time()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(f"{session.title} has its new date. Participants have been emailed.",
+                          flash_error=False) as work:
             services.set_new_date(actor=current_user, session=session, day=form.day.data, starts=form.starts.data,
                                   ends=form.ends.data, now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{session.title} has its new date. Participants have been emailed.", "success")
+        if not work.failed:
             return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
+        attach_domain_error(form, work.error)
     return render_template("programme/new_date.html", session=session, cohort=session.cohort, form=form,
                            form_errors=bool(form.errors or form.form_errors))
 
@@ -300,9 +285,10 @@ def new_date(session_id: int):
 @team_required
 def reinstate_session(session_id: int):
     session = db.get_or_404(ProgrammeSession, session_id)
-    services.reinstate_session(actor=current_user, session=session, now=clock.now())
-    db.session.commit()
-    flash(f"{session.title} is back on the schedule.", "success")
+    with unit_of_work(f"{session.title} is back on the schedule.", flash_error=False) as work:
+        services.reinstate_session(actor=current_user, session=session, now=clock.now())
+    if work.failed:
+        raise work.error  # no form to show it on: the error page says why (a session not cancelled)
     return redirect(url_for("programme.schedule", cohort_id=session.cohort_id))
 
 
@@ -310,22 +296,20 @@ def reinstate_session(session_id: int):
 @team_required
 def reschedule_module(cohort_id: int, number: int):
     cohort = db.get_or_404(Cohort, cohort_id)
-    module = next((m for m in cohort.modules if m.number == number), None)
+    module = services.cohort_module(cohort, number)
     if module is None:
         abort(404)
     form = RescheduleModuleForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             moved = services.reschedule_module(actor=current_user, module=module, first_day=form.first_day.data,
                                                now=clock.now(),
                                                bank_holiday_region=current_app.config["BANK_HOLIDAY_REGION"])
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Module {number} moved: {len(moved)} day{'s' if len(moved) != 1 else ''} changed and participants "
-                  "emailed." if moved else "Those are the module's dates already: nothing changed.", "success")
+            work.success = (f"Module {number} moved: {len(moved)} day{'s' if len(moved) != 1 else ''} changed and "
+                            "participants emailed." if moved else "Those are the module's dates already: nothing changed.")
+        if not work.failed:
             return redirect(url_for("programme.schedule", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     elif not form.is_submitted() and module.sessions:
         form.first_day.data = clock.to_local(module.sessions[0].starts_at, cohort.timezone).date()
     return render_template("programme/reschedule_module.html", form=form, cohort=cohort, module=module,
@@ -356,18 +340,15 @@ def edit_reminder_rule(cohort_id: int, key: str):
             "every_days": str(setting.every_days or "")})
         form.days.label.text = f"Days {rule.days_text}"
     elif form.validate():
-        try:
+        with unit_of_work(f"{rule.label}: saved. Reminders waiting under the old setting were cancelled; the next "
+                          "planning pass (within 15 minutes) writes them with the new one.", flash_error=False) as work:
             reminder_rules.change_reminder_rule(
                 actor=current_user, cohort=cohort, key=key, enabled=form.enabled.data == "yes",
                 days=form.days.data or "", at=form.at.data or "", hours=form.hours.data or "",
                 every_days=form.every_days.data or "", now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{rule.label}: saved. Reminders waiting under the old setting were cancelled; the next "
-                  "planning pass (within 15 minutes) writes them with the new one.", "success")
+        if not work.failed:
             return redirect(url_for("programme.reminder_rules_page", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     return render_template("programme/reminder_rule_form.html", form=form, cohort=cohort, rule=rule,
                            default=reminder_rules.describe(rule.default),
                            form_errors=bool(form.errors or form.form_errors))

@@ -13,7 +13,7 @@ from app.applications.services import applying_cohorts
 from app.db import database_heads, db, migration_script, read_only_unit
 from app.notifications.services import backlog
 from app.permissions import public
-from app.programme.services import cohort_sessions, current_cohort
+from app.programme.services import cohort_sessions, current_cohort, sessions_by_module
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
@@ -25,12 +25,8 @@ def index():
     now = clock.now()
     cohort = current_cohort(now)
     sessions = cohort_sessions(cohort.id) if cohort else []
-    modules = {}
-    for session in sessions:
-        if session.kind == "module":
-            modules.setdefault(session.module.number, []).append(session)
     return render_template("public/index.html", page=content.pages["programme"], content=content,
-                           cohort=cohort, module_sessions=modules, sessions=sessions, now=now,
+                           cohort=cohort, module_sessions=sessions_by_module(sessions), sessions=sessions, now=now,
                            applying=applying_cohorts(now))
 
 

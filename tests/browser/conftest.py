@@ -19,6 +19,7 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from app import clock, create_app
@@ -27,6 +28,8 @@ from tests.browser import pages
 from tests.browser.mail import Mailbox
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+WAIT_MS = 45_000
+expect.set_options(timeout=WAIT_MS)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
@@ -71,7 +74,7 @@ def app(tmp_path_factory):
     })
     with app.app_context():
         flask_migrate.upgrade()
-        from app.demo import seed
+        from demo.seed import seed
 
         seed(now=clock.now())
         _add_register_session()
@@ -127,7 +130,10 @@ def browser():
 def page(browser, base_url, request):
     """A fresh browser context per test; its key pages are kept under test-artifacts/ when it fails."""
     context = browser.new_context(base_url=base_url, viewport=pages.DESKTOP, accept_downloads=True)
-    context.set_default_timeout(10_000)
+    # Waits are on conditions (an element, a URL, a navigation), never on time; these are only how long a
+    # condition may take before the journey fails, long enough for a machine whose cores are all busy.
+    context.set_default_timeout(WAIT_MS)
+    context.set_default_navigation_timeout(WAIT_MS)
     page = context.new_page()
     folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     shutil.rmtree(folder, ignore_errors=True)

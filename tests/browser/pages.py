@@ -48,7 +48,7 @@ def assert_fits(page: Page, width: int = 320) -> None:
     page.set_viewport_size({"width": width, "height": 700})
     try:
         # The header's script re-lays out its navigation after a resize, so give the page a moment to settle.
-        page.wait_for_function("() => document.scrollingElement.scrollWidth <= window.innerWidth", timeout=3000)
+        page.wait_for_function("() => document.scrollingElement.scrollWidth <= window.innerWidth", timeout=15_000)
     except PlaywrightTimeout:
         scroll, inner = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
         wide = page.evaluate(_WIDE_ELEMENTS, inner)
@@ -66,7 +66,8 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
 
 
 def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_load_state("load")
 
 
@@ -130,7 +131,8 @@ def assert_error_summary(page: Page) -> list[str]:
 
 def follow(page: Page, text: str) -> None:
     """Follow the first link (plain or styled as a button) with this text."""
-    page.locator("a").filter(has_text=text).first.click()
+    with page.expect_navigation():
+        page.locator("a").filter(has_text=text).first.click()
     page.wait_for_load_state("load")
 
 

@@ -1,5 +1,6 @@
 """The application journey, one module per stage. Import services from here."""
 
+from app.applications.services.answers import application_answers  # noqa: F401
 from app.applications.services.applying import (  # noqa: F401
     ANSWER_COLUMNS,
     WITHDRAWABLE,
@@ -14,6 +15,7 @@ from app.applications.services.applying import (  # noqa: F401
     change_sponsor,
     missing_answers,
     resend_sponsor_request,
+    save_answers,
     save_draft,
     start_application,
     submit_application,
@@ -54,16 +56,19 @@ from app.applications.services.reviewing import (  # noqa: F401
 )
 from app.applications.services.selection import (  # noqa: F401
     OutcomeMessages,
+    SelectionOverview,
     check_offer_deadline,
     decided_waiting,
     default_offer_deadline,
     next_on_waitlist,
     offer_to_next,
+    outcome_previews,
     places_taken,
     preview_outcome,
     release_outcomes,
     respond_to_offer,
     score_application,
+    selection_overview,
     set_decision,
     set_decisions,
 )

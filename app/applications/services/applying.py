@@ -179,6 +179,19 @@ def save_draft(*, actor: User, application: Application, answers: Answers, now: 
     db.session.flush()
 
 
+def save_answers(*, actor: User, application: Application, answers: Answers, submit: bool,
+                 now: datetime) -> dict[str, str]:
+    """Save the draft and, when asked, submit it. An incomplete application is still saved: what is
+    missing comes back by field (empty when nothing is), for the caller to commit and show."""
+    save_draft(actor=actor, application=application, answers=answers, now=now)
+    if submit:
+        try:
+            submit_application(actor=actor, application=application, now=now)
+        except IncompleteApplication as incomplete:
+            return incomplete.errors
+    return {}
+
+
 def missing_answers(application: Application) -> dict[str, str]:
     """What still has to be answered before the application can be submitted, by field."""
     missing = {}

@@ -23,6 +23,7 @@ from app.applications.services._shared import (
     require_applicant,
     require_team,
 )
+from app.applications.services.listing import mix
 from app.applications.services.reviewing import require_reviewer
 from app.auth.models import User
 from app.db import db
@@ -67,6 +68,25 @@ def places_taken(cohort: Cohort, now: datetime) -> int:
                & (Application.decision == Decision.OFFER.value))
         )
     )
+
+
+@dataclass
+class SelectionOverview:
+    """The figures beside the selection pool: places taken, the mix of those offered a place (or to be),
+    decisions not yet released, and who is next on the waiting list."""
+
+    taken: int
+    mix: dict[str, dict[str, int]]
+    unreleased: int
+    next_waiting: Application | None
+
+
+def selection_overview(cohort: Cohort, pool: list[Application], now: datetime) -> SelectionOverview:
+    offered = [a for a in pool if a.status in (ApplicationStatus.OFFERED, ApplicationStatus.ACCEPTED)
+               or (a.status == ApplicationStatus.SPONSOR_APPROVED and a.decision == Decision.OFFER)]
+    unreleased = sum(1 for a in pool if a.status == ApplicationStatus.SPONSOR_APPROVED and a.decision)
+    return SelectionOverview(taken=places_taken(cohort, now), mix=mix(offered), unreleased=unreleased,
+                             next_waiting=next_on_waitlist(cohort))
 
 
 def set_decision(*, actor: User, application: Application, decision: Decision | None, now: datetime) -> None:
@@ -150,6 +170,20 @@ def preview_outcome(application: Application, decision: Decision, *, message: st
                                                offer_expires_at=offer_expires_at, now=now)
     context.setdefault("programme_name", current_app.config["PROGRAMME_NAME"])
     return subject, render_template(f"applications/email/{template}.txt", **context)
+
+
+def outcome_previews(pool: list[Application], messages: OutcomeMessages, *, offer_expires_at: datetime | None,
+                     now: datetime) -> list[dict]:
+    """For each decision in the pool, the email its first applicant would get and how many get one like it."""
+    previews = []
+    for decision in Decision:
+        first = next((a for a in pool if a.decision == decision), None)
+        if first is not None:
+            subject, text = preview_outcome(first, decision, message=messages.for_decision(decision),
+                                            offer_expires_at=offer_expires_at, now=now)
+            previews.append({"decision": decision, "count": sum(1 for a in pool if a.decision == decision),
+                             "name": first.applicant.name, "subject": subject, "text": text})
+    return previews
 
 
 def check_offer_deadline(cohort: Cohort, day: date | None, now: datetime) -> datetime:

@@ -12,16 +12,17 @@ from app.applications.forms import (
     ApplicationForm,
     OfferResponseForm,
     SponsorChangeForm,
+    StartApplicationForm,
     WithdrawForm,
 )
 from app.applications.models import Application, ApplicationStatus
 from app.applications.views import bp
 from app.auth.models import ORGANISATION_KIND_LABELS
 from app.db import db
-from app.errors import DomainError
-from app.form_errors import attach_domain_error, row_id
+from app.form_errors import attach_domain_error
 from app.permissions import can_view_application, public, signed_in
 from app.programme.models import Cohort
+from app.unit_of_work import unit_of_work
 
 
 def _own_application(application_id: int) -> Application:
@@ -82,17 +83,14 @@ def _apply_page(cohort: Cohort, now):
 @signed_in
 def start():
     now = clock.now()
-    cohort = db.session.get(Cohort, request.form.get("cohort_id", type=row_id) or 0)
+    cohort = db.session.get(Cohort, StartApplicationForm().cohort_id.data or 0)
     if cohort is None:
         flash("Choose the cohort you are applying to.", "error")
         return redirect(url_for("applications.apply"))
-    try:
+    with unit_of_work() as work:
         application = services.start_application(applicant=current_user, cohort=cohort, now=now)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if work.failed:
         return redirect(url_for("applications.apply_to", cohort_id=cohort.id))
-    db.session.commit()
     return redirect(url_for("applications.edit", application_id=application.id))
 
 
@@ -153,30 +151,28 @@ def edit(application_id: int):
         return redirect(url_for("applications.status", application_id=application.id))
     form = _form_for(application)
     if form.validate_on_submit():
-        submitting = request.form.get("action") == "submit"
-        try:
-            services.save_draft(actor=current_user, application=application, answers=_answers(form), now=now)
-            if submitting:
-                services.submit_application(actor=current_user, application=application, now=now)
-        except services.IncompleteApplication as error:
-            # Keep the saved draft; show what is missing against each field.
-            db.session.commit()
-            for name, message in error.errors.items():
+        submitting = form.action.data == "submit"
+        with unit_of_work(flash_error=False) as work:
+            # An incomplete application is still saved: what is missing is shown against each field.
+            missing = services.save_answers(actor=current_user, application=application, answers=_answers(form),
+                                            submit=submitting, now=now)
+            if not missing:
+                work.success = ("Your application has been submitted. We have emailed your line manager to ask "
+                                "them to confirm their support." if submitting else
+                                "Your answers are saved. You can come back and finish your application before "
+                                "the deadline.")
+        if work.failed:
+            attach_domain_error(form, work.error)
+        elif missing:
+            for name, message in missing.items():
                 target = getattr(form, name if name != "eligibility" else "is_improvement_community_member", None)
                 if target is not None:
                     target.errors = [*target.errors, message]
                 else:
                     form.form_errors.append(message)
-        except DomainError as error:
-            attach_domain_error(form, error)
+        elif submitting:
+            return redirect(url_for("applications.status", application_id=application.id))
         else:
-            db.session.commit()
-            if submitting:
-                flash("Your application has been submitted. We have emailed your line manager to ask them "
-                      "to confirm their support.", "success")
-                return redirect(url_for("applications.status", application_id=application.id))
-            flash("Your answers are saved. You can come back and finish your application before the deadline.",
-                  "success")
             return redirect(url_for("applications.edit", application_id=application.id))
     return render_template("applications/form.html", form=form, application=application, now=now,
                            kinds=ORGANISATION_KIND_LABELS, form_errors=bool(form.errors or form.form_errors))
@@ -204,17 +200,16 @@ def change_sponsor(application_id: int):
                                                            "sponsor_email": application.sponsor_email,
                                                            "sponsor_job_title": application.sponsor_job_title})
     elif form.validate():
-        try:
+        with unit_of_work(flash_error=False) as work:
             services.change_sponsor(actor=current_user, application=application, name=form.sponsor_name.data,
                                     email=form.sponsor_email.data, job_title=form.sponsor_job_title.data or "",
                                     now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
+            work.success = (f"We have emailed {application.sponsor_name} to ask for their support." if declined else
+                            f"We have emailed {application.sponsor_name}. The link sent to your previous line "
+                            "manager no longer works.")
+        if work.failed:
+            attach_domain_error(form, work.error)
         else:
-            db.session.commit()
-            flash(f"We have emailed {application.sponsor_name} to ask for their support." if declined else
-                  f"We have emailed {application.sponsor_name}. The link sent to your previous line manager "
-                  "no longer works.", "success")
             return redirect(url_for("applications.status", application_id=application.id))
     return render_template("applications/change_sponsor.html", form=form, application=application,
                            form_errors=bool(form.errors or form.form_errors))
@@ -224,14 +219,9 @@ def change_sponsor(application_id: int):
 @signed_in
 def resend_sponsor(application_id: int):
     application = _own_application(application_id)
-    try:
+    with unit_of_work() as work:
         services.resend_sponsor_request(actor=current_user, application=application, now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"We have sent {application.sponsor_name} a new link. The earlier link no longer works.", "success")
+        work.success = f"We have sent {application.sponsor_name} a new link. The earlier link no longer works."
     return redirect(url_for("applications.status", application_id=application.id))
 
 
@@ -241,14 +231,12 @@ def withdraw(application_id: int):
     application = _own_application(application_id)
     form = WithdrawForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work("Your application has been withdrawn.", flash_error=False) as work:
             services.withdraw_application(actor=current_user, application=application, now=clock.now(),
                                           reason=form.reason.data or "")
-        except DomainError as error:
-            attach_domain_error(form, error)
+        if work.failed:
+            attach_domain_error(form, work.error)
         else:
-            db.session.commit()
-            flash("Your application has been withdrawn.", "success")
             return redirect(url_for("applications.status", application_id=application.id))
     return render_template("applications/withdraw.html", form=form, application=application,
                            form_errors=bool(form.errors or form.form_errors))
@@ -263,34 +251,19 @@ def respond(application_id: int):
         return render_template("applications/status.html", application=application, now=clock.now(),
                                offer_form=form, form_errors=True), 200
     accept = form.response.data == "accept"
-    try:
+    with unit_of_work("You have accepted your place. Welcome to the programme." if accept else
+                      "You have declined the place. Thank you for letting us know.") as work:
         services.respond_to_offer(actor=current_user, application=application, accept=accept, now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("applications.status", application_id=application.id))
-    db.session.commit()
-    if accept:
-        flash("You have accepted your place. Welcome to the programme.", "success")
+    if accept and not work.failed:
         return redirect(url_for("programme.home"))
-    flash("You have declined the place. Thank you for letting us know.", "success")
     return redirect(url_for("applications.status", application_id=application.id))
 
 
 # -- the applicant's copy of their answers ---------------------------------------------------
-
-@bp.app_template_global("application_answers")
-def application_answers(application: Application) -> list[tuple[str, str]]:
-    """The questions as the form words them, with this application's answers: for the applicant's
-    copy and the confirmation email."""
-    from app.applications.forms import submitted_answers
-
-    return submitted_answers(application)
-
 
 @bp.get("/applications/<int:application_id>/answers")
 @signed_in
 def answers(application_id: int):
     application = _own_application(application_id)
     return render_template("applications/answers.html", application=application,
-                           answers=application_answers(application))
+                           answers=services.application_answers(application))

@@ -12,8 +12,8 @@ from app.applications.team_forms import MergeOrganisationForm
 from app.applications.views import bp
 from app.auth.models import Organisation
 from app.db import db
-from app.errors import DomainError
 from app.permissions import team_required
+from app.unit_of_work import unit_of_work
 
 
 def _merge_form(organisation: Organisation, form: MergeOrganisationForm | None = None) -> MergeOrganisationForm:
@@ -35,14 +35,9 @@ def organisations():
 @team_required
 def accept_organisation(organisation_id: int):
     organisation = db.get_or_404(Organisation, organisation_id)
-    try:
+    with unit_of_work() as work:
         services.accept_organisation(actor=current_user, organisation=organisation, now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{organisation.name} is on the list: applicants can now choose it.", "success")
+        work.success = f"{organisation.name} is on the list: applicants can now choose it."
     return redirect(url_for("applications.organisations"))
 
 
@@ -54,15 +49,9 @@ def merge_organisation(organisation_id: int):
     form = _merge_form(organisation, MergeOrganisationForm(prefix=f"o{organisation.id}"))
     if form.validate_on_submit():
         into = db.session.get(Organisation, form.into.data) if form.into.data else None
-        try:
+        with unit_of_work() as work:
             services.merge_organisation(actor=current_user, organisation=organisation, into=into, now=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(f"{name} is now {into.name} on every application that named it.", "success")
-            return redirect(url_for("applications.organisations"))
+            work.success = f"{name} is now {into.name} on every application that named it."
     else:
         flash("Choose the organisation on the list that this one is.", "error")
     return redirect(url_for("applications.organisations"))

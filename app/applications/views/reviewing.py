@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -14,10 +14,10 @@ from app.applications.team_forms import AssignmentPlanForm
 from app.applications.views import bp
 from app.applications.views.team import _team_detail
 from app.db import db
-from app.errors import DomainError
 from app.form_errors import attach_domain_error
 from app.permissions import staff_required, team_required
 from app.programme.models import Cohort
+from app.unit_of_work import unit_of_work
 
 
 def _assigned_application(application_id: int) -> Application:
@@ -58,18 +58,15 @@ def review(application_id: int):
     application = _assigned_application(application_id)
     form = ReviewForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work("Your scores are saved.", flash_error=False) as work:
             services.score_application(actor=current_user, application=application, boundary=form.boundary.data,
                                        ambition=form.ambition.data, readiness=form.readiness.data,
                                        comment=form.comment.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
+        if work.failed:
+            attach_domain_error(form, work.error)
+        elif services.is_assigned(current_user, application) or not current_user.is_team:
+            return redirect(url_for("applications.review_page", application_id=application.id))
         else:
-            db.session.commit()
-            flash("Your scores are saved.", "success")
-            if services.is_assigned(current_user, application) or not current_user.is_team:
-                return redirect(url_for("applications.review_page", application_id=application.id))
             return redirect(url_for("applications.team_detail", application_id=application.id))
     if current_user.is_team and not services.is_assigned(current_user, application):
         return _team_detail(application, review_form=form)
@@ -90,16 +87,14 @@ def reviewers(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
     form = _plan_form()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             made = services.share_out(actor=current_user, cohort=cohort, reviewer_ids=form.reviewers.data or [],
                                       per_application=form.per_application.data, now=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
+            work.success = (f"{made} assignment{'s' if made != 1 else ''} made. Each reviewer sees their "
+                            "applications under Applications for you to review.")
+        if work.failed:
+            attach_domain_error(form, work.error)
         else:
-            db.session.commit()
-            flash(f"{made} assignment{'s' if made != 1 else ''} made. Each reviewer sees their applications "
-                  "under Applications for you to review.", "success")
             return redirect(url_for("applications.reviewers", cohort_id=cohort.id))
     return render_template("applications/reviewers.html", cohort=cohort, form=form,
                            progress=services.progress(cohort), form_errors=bool(form.errors or form.form_errors))

@@ -11,10 +11,10 @@ from app.applications.forms import (
     SponsorDecisionForm,
 )
 from app.applications.views import bp
-from app.db import db
-from app.errors import DomainError, InvalidToken
+from app.errors import InvalidToken
 from app.form_errors import attach_domain_error
 from app.permissions import public
+from app.unit_of_work import unit_of_work
 
 
 @bp.route("/sponsor/<token>", methods=["GET", "POST"])
@@ -31,19 +31,16 @@ def sponsor(token: str):
         return render_template("applications/sponsor_staff.html", application=link.approval.application), 403
     form = SponsorDecisionForm()
     if link.state == "pending" and form.validate_on_submit():
-        try:
+        with unit_of_work(flash_error=False) as work:
             services.record_sponsor_decision(token=token, approve=form.decision.data == "approve",
                                              confirms_release=bool(form.confirms_release.data),
                                              comment=form.comment.data or "", now=now)
-        except InvalidToken:
-            db.session.rollback()
-        except DomainError as error:
-            attach_domain_error(form, error)
-            if error.status_code == 409:
-                return redirect(url_for("applications.sponsor", token=token))
-        else:
-            db.session.commit()
+        if not work.failed:
             return redirect(url_for("applications.sponsor", token=token))
+        if not isinstance(work.error, InvalidToken):  # a link that died meanwhile shows its state below
+            attach_domain_error(form, work.error)
+            if work.error.status_code == 409:
+                return redirect(url_for("applications.sponsor", token=token))
         link = services.open_sponsor_link(token=token, now=now)
     response = render_template("applications/sponsor.html", link=link, approval=link.approval,
                                application=link.approval.application, form=form, now=now,

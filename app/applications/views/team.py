@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -24,6 +24,7 @@ from app.errors import DomainError
 from app.form_errors import attach_domain_error
 from app.permissions import team_required
 from app.programme.models import Cohort
+from app.unit_of_work import unit_of_work
 
 
 def _filters() -> services.Filters:
@@ -91,15 +92,12 @@ def assign(application_id: int):
     application = db.get_or_404(Application, application_id)
     form = reviewer_form(application, AssignReviewersForm())
     if form.validate_on_submit():
-        try:
+        with unit_of_work("Reviewers saved.", flash_error=False) as work:
             services.assign_reviewers(actor=current_user, application=application, reviewer_ids=form.reviewers.data,
                                       now=clock.now())
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
+        if work.failed:
+            attach_domain_error(form, work.error)
         else:
-            db.session.commit()
-            flash("Reviewers saved.", "success")
             return redirect(url_for("applications.team_detail", application_id=application.id))
     return _team_detail(application, assign_form=form)
 
@@ -111,14 +109,13 @@ def decide(application_id: int):
     form = DecisionForm()
     if form.validate_on_submit():
         decision = None if form.decision.data == "none" else Decision(form.decision.data)
-        try:
+        with unit_of_work("Decision saved. The applicant is told when you release outcomes.",
+                          flash_error=False) as work:
             services.set_decision(actor=current_user, application=application, decision=decision, now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
+        if work.failed:
+            attach_domain_error(form, work.error)
         else:
-            db.session.commit()
-            flash("Decision saved. The applicant is told when you release outcomes.", "success")
-            return redirect(request.form.get("back") == "selection"
+            return redirect(form.back.data == "selection"
                             and url_for("applications.selection", cohort_id=application.cohort_id)
                             or url_for("applications.team_detail", application_id=application.id))
     return _team_detail(application, decision_form=form)
@@ -130,15 +127,13 @@ def record_on_behalf(application_id: int):
     application = db.get_or_404(Application, application_id)
     form = OnBehalfForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work("The line manager's answer is recorded, with your reason.", flash_error=False) as work:
             services.record_sponsor_decision_for(actor=current_user, application=application,
                                                  approve=form.decision.data == "approve", reason=form.reason.data,
                                                  comment=form.comment.data or "", now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
+        if work.failed:
+            attach_domain_error(form, work.error)
         else:
-            db.session.commit()
-            flash("The line manager's answer is recorded, with your reason.", "success")
             return redirect(url_for("applications.team_detail", application_id=application.id))
     return _team_detail(application, on_behalf_form=form)
 
@@ -160,26 +155,20 @@ def selection(cohort_id: int):
     if request.method == "POST" and form.validate_on_submit():
         chosen = [a for a in pool if a.id in set(form.applications.data or [])]
         decision = None if form.decision.data == "none" else Decision(form.decision.data)
-        try:
+        with unit_of_work(flash_error=False) as work:
             changed = services.set_decisions(actor=current_user, applications=chosen, decision=decision, now=now)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-            pool = services.selection_pool(cohort)
-            form = _bulk_form(pool, form)
-        else:
-            db.session.commit()
             label = DECISION_LABELS[decision].lower() if decision else "no decision yet"
-            flash(f"{changed} decision{'s' if changed != 1 else ''} saved ({label}). Applicants are told when you "
-                  "release outcomes.", "success")
+            work.success = (f"{changed} decision{'s' if changed != 1 else ''} saved ({label}). Applicants are told "
+                            "when you release outcomes.")
+        if not work.failed:
             return redirect(url_for("applications.selection", cohort_id=cohort.id))
-    offered = [a for a in pool if a.status in (ApplicationStatus.OFFERED, ApplicationStatus.ACCEPTED)
-               or (a.status == ApplicationStatus.SPONSOR_APPROVED and a.decision == Decision.OFFER)]
-    unreleased = sum(1 for a in pool if a.status == ApplicationStatus.SPONSOR_APPROVED and a.decision)
+        attach_domain_error(form, work.error)
+        pool = services.selection_pool(cohort)
+        form = _bulk_form(pool, form)
+    overview = services.selection_overview(cohort, pool, now)
     return render_template("applications/selection.html", cohort=cohort, pool=pool, now=now, form=form,
-                           taken=services.places_taken(cohort, now), mix=services.mix(offered),
-                           unreleased=unreleased, next_waiting=services.next_on_waitlist(cohort),
-                           form_errors=bool(form.errors or form.form_errors))
+                           taken=overview.taken, mix=overview.mix, unreleased=overview.unreleased,
+                           next_waiting=overview.next_waiting, form_errors=bool(form.errors or form.form_errors))
 
 
 @bp.route("/team/cohorts/<int:cohort_id>/selection/release", methods=["GET", "POST"])
@@ -195,18 +184,15 @@ def release(cohort_id: int):
         form = ReleaseForm(data={"offer_deadline": services.default_offer_deadline(cohort, now)})
     messages = services.OutcomeMessages(offer=form.offer_message.data or "", waitlist=form.waitlist_message.data or "",
                                         unsuccessful=form.unsuccessful_message.data or "")
-    if request.method == "POST" and form.validate_on_submit() and request.form.get("action") == "release":
-        try:
+    if request.method == "POST" and form.validate_on_submit() and form.action.data == "release":
+        with unit_of_work(flash_error=False) as work:
             counts = services.release_outcomes(actor=current_user, cohort=cohort, now=now,
                                                offer_deadline=form.offer_deadline.data, messages=messages)
-        except DomainError as error:
-            db.session.rollback()
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Outcomes released: {counts['offer']} offered, {counts['waitlist']} on the waiting list, "
-                  f"{counts['unsuccessful']} unsuccessful. The emails are on their way.", "success")
+            work.success = (f"Outcomes released: {counts['offer']} offered, {counts['waitlist']} on the waiting "
+                            f"list, {counts['unsuccessful']} unsuccessful. The emails are on their way.")
+        if not work.failed:
             return redirect(url_for("applications.selection", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     deadline = None
     if form.offer_deadline.data:
         try:
@@ -214,15 +200,8 @@ def release(cohort_id: int):
         except DomainError as error:
             if request.method == "POST" and not form.offer_deadline.errors:
                 attach_domain_error(form, error)
-    previews = []
-    for decision in Decision:
-        first = next((a for a in pool if a.decision == decision), None)
-        if first is not None:
-            subject, text = services.preview_outcome(first, decision, message=messages.for_decision(decision),
-                                                     offer_expires_at=deadline, now=now)
-            previews.append({"decision": decision, "count": sum(1 for a in pool if a.decision == decision),
-                             "name": first.applicant.name, "subject": subject, "text": text,
-                             "field": getattr(form, f"{decision.value}_message")})
+    previews = [{**preview, "field": getattr(form, f"{preview['decision'].value}_message")}
+                for preview in services.outcome_previews(pool, messages, offer_expires_at=deadline, now=now)]
     return render_template("applications/release.html", cohort=cohort, pool=pool, form=form, previews=previews,
                            decision_labels=DECISION_LABELS, form_errors=bool(form.errors or form.form_errors))
 
@@ -231,12 +210,7 @@ def release(cohort_id: int):
 @team_required
 def offer_next(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
-    try:
+    with unit_of_work() as work:
         application = services.offer_to_next(actor=current_user, cohort=cohort, now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{application.applicant.name} has been offered the place.", "success")
+        work.success = f"{application.applicant.name} has been offered the place."
     return redirect(url_for("applications.selection", cohort_id=cohort.id))

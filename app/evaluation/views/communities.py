@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import clock
@@ -17,6 +17,7 @@ from app.form_errors import attach_domain_error
 from app.permissions import signed_in, staff_required, team_required
 from app.programme.access import viewable_cohort_or_404
 from app.programme.models import Cohort
+from app.unit_of_work import unit_of_work
 
 
 def _own(cohort: Cohort):
@@ -52,17 +53,14 @@ def my_community(cohort_id: int):
             getattr(form, name).data = getattr(details, name)
         form.status.data = getattr(details, "status", None) or "planning"
     elif form.validate_on_submit():
-        try:
+        with unit_of_work("Your community of practice is saved.", flash_error=False) as work:
             communities.save_community(actor=current_user, cohort=cohort, now=clock.now(), details=communities.CommunityDetails(
                 title=form.title.data or "", domain=form.domain.data or "", member_kinds=form.member_kinds.data or "",
                 crosses_boundaries=form.crosses_boundaries.data, boundaries_how=form.boundaries_how.data or "",
                 status=form.status.data or ""))
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your community of practice is saved.", "success")
+        if not work.failed:
             return redirect(url_for("evaluation.my_community", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     return _page(cohort, enrolment, form, MeetingForm(prefix="meeting", formdata=None))
 
 
@@ -75,17 +73,14 @@ def log_meeting(cohort_id: int):
     enrolment = _own(cohort)
     form = MeetingForm(prefix="meeting")
     if form.validate_on_submit():
-        try:
+        with unit_of_work("Meeting logged. Thank you.", flash_error=False) as work:
             communities.log_meeting(actor=current_user, cohort=cohort, today=clock.local_today(cohort.timezone),
                                     now=clock.now(), details=communities.MeetingDetails(
                 held_on=form.held_on.data, attendance=form.attendance.data, methods=form.methods.data or [],
                 other_method=form.other_method.data or "", reflection=form.reflection.data or ""))
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Meeting logged. Thank you.", "success")
+        if not work.failed:
             return redirect(url_for("evaluation.my_community", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     community = communities.community_of(enrolment)
     community_form = CommunityForm(prefix="cop", formdata=None, obj=community)
     if form.held_on.raw_data and form.held_on.data is None and not form.held_on.errors:
@@ -99,13 +94,10 @@ def delete_meeting(meeting_id: int):
     meeting = db.get_or_404(CommunityMeeting, meeting_id)
     cohort_id = meeting.community.enrolment.cohort_id
     viewable_cohort_or_404(cohort_id)
-    try:
+    with unit_of_work("Meeting removed.", flash_error=False) as work:
         communities.delete_meeting(actor=current_user, meeting=meeting)
-    except DomainError:
-        db.session.rollback()
-        abort(404)
-    db.session.commit()
-    flash("Meeting removed.", "success")
+    if work.failed:
+        abort(404)  # not theirs to remove
     return redirect(url_for("evaluation.my_community", cohort_id=cohort_id))
 
 

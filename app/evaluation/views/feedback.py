@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import audit, clock
@@ -10,7 +10,7 @@ from app.charts import bar_chart
 from app.db import db, write_unit
 from app.errors import DomainError
 from app.evaluation import anonymity, feedback, feedback_import, impact
-from app.evaluation.forms import FeedbackForm, FeedbackImportForm, FeedbackSettingsForm
+from app.evaluation.forms import FeedbackForm, FeedbackImportForm, FeedbackSettingsForm, TagsForm
 from app.evaluation.models import ClosureReason, FeedbackResponse, RecommendScale, ValueCycle
 from app.evaluation.views import bp
 from app.exports import read_csv_upload, spreadsheet_response
@@ -18,6 +18,7 @@ from app.form_errors import attach_domain_error
 from app.permissions import signed_in, staff_required, team_required
 from app.programme.access import active_enrolment, can_view_session
 from app.programme.models import SESSION_KIND_LABELS, Cohort, ProgrammeSession, SessionKind
+from app.unit_of_work import unit_of_work
 from app.urls import safe_next
 
 
@@ -49,15 +50,12 @@ def give(session_id: int):
     form = FeedbackForm()
     form.set_scale(settings.recommend_scale)
     if not given and form.validate_on_submit():
-        try:
+        with unit_of_work("Thank you for your feedback.", flash_error=False) as work:
             feedback.give_feedback(actor=current_user, session=session, answers=_answers(form, settings.recommend_scale),
                                    now=now)
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Thank you for your feedback.", "success")
+        if not work.failed:
             return redirect(url_for("programme.session_detail", session_id=session.id))
+        attach_domain_error(form, work.error)
     return render_template("evaluation/feedback_form.html", session=session, cohort=session.cohort, form=form,
                            settings=settings, state=feedback.window_state(session, now), given=given,
                            can_answer=can_answer,
@@ -81,9 +79,7 @@ def results(cohort_id: int):
     sessions = feedback.sessions_with_feedback(cohort, now)
     per_session = feedback.tallies(sessions)
     kinds = feedback.by_kind(sessions, per_session)
-    overall = feedback.Tally()
-    for tally in per_session.values():
-        overall.add(tally)
+    overall = feedback.overall(per_session)
     return render_template("evaluation/results.html", cohort=cohort, sessions=sessions, per_session=per_session,
                            kinds=kinds, overall=overall, chart=_results_chart(kinds) if kinds else None,
                            years=feedback.year_on_year(cohort, now), kind_labels=SESSION_KIND_LABELS)
@@ -113,16 +109,11 @@ def session_results(session_id: int):
 def close(session_id: int):
     """Close a session's feedback early, so its anonymous answers are added now (audited)."""
     session = db.get_or_404(ProgrammeSession, session_id)
-    try:
+    with unit_of_work() as work:
         released = feedback.close_feedback(actor=current_user, session=session, now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
         audit.record(actor=current_user, action="feedback_closed", target_type="session", target_id=session.id,
                      detail={"released": released})
-        db.session.commit()
-        flash(f"Feedback on this session is closed. {released} anonymous answer(s) added.", "success")
+        work.success = f"Feedback on this session is closed. {released} anonymous answer(s) added."
     return redirect(url_for("evaluation.session_results", session_id=session.id))
 
 
@@ -130,15 +121,10 @@ def close(session_id: int):
 @team_required
 def tag(key: str):
     response = db.get_or_404(FeedbackResponse, key)
-    try:
-        impact.tag_feedback(actor=current_user, response=response, cycles=request.form.getlist("cycles"))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("Value tags saved.", "success")
-    return redirect(safe_next(request.form.get("next"))
+    form = TagsForm()
+    with unit_of_work("Value tags saved."):
+        impact.tag_feedback(actor=current_user, response=response, cycles=form.cycles.data or [])
+    return redirect(safe_next(form.next.data)
                     or url_for("evaluation.session_results", session_id=response.session_id))
 
 
@@ -147,23 +133,23 @@ def tag(key: str):
 def settings(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
     current = feedback.settings_for(cohort.id)
-    kind = request.args.get("kind") or request.form.get("kind") or SessionKind.MODULE.value
+    form = FeedbackSettingsForm()
+    kind = request.args.get("kind") or form.kind.data or SessionKind.MODULE.value
     if kind not in current:
         abort(404)
-    form = FeedbackSettingsForm(data=vars(current[kind]) if request.method == "GET" else None)
+    if request.method == "GET":
+        form = FeedbackSettingsForm(data=vars(current[kind]))
     if form.validate_on_submit():
-        try:
+        with unit_of_work(f"Feedback form for {SESSION_KIND_LABELS[SessionKind(kind)].lower()} sessions saved.",
+                          flash_error=False) as work:
             feedback.save_settings(actor=current_user, cohort=cohort, settings=feedback.Settings(
                 kind, form.enabled.data, form.recommend_scale.data or "", form.ask_free_text.data,
                 form.ask_quote.data, form.allow_anonymous.data))
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
             audit.record(actor=current_user, action="feedback_settings_changed", target_type="cohort",
                          target_id=cohort.id, detail={"kind": kind})
-            db.session.commit()
-            flash(f"Feedback form for {SESSION_KIND_LABELS[SessionKind(kind)].lower()} sessions saved.", "success")
+        if not work.failed:
             return redirect(url_for("evaluation.settings", cohort_id=cohort.id, kind=kind))
+        attach_domain_error(form, work.error)
     return render_template("evaluation/settings.html", cohort=cohort, form=form, kind=kind, current=current,
                            kind_labels=SESSION_KIND_LABELS, form_errors=bool(form.errors or form.form_errors))
 
@@ -177,18 +163,16 @@ def import_feedback(cohort_id: int):
     form = FeedbackImportForm()
     preview, text = None, ""
     if form.validate_on_submit():
-        text = request.form.get("csv_text", "")
-        if request.form.get("action") == "confirm" and text:
-            try:
+        text = form.csv_text.data or ""
+        if form.action.data == "confirm" and text:
+            with unit_of_work(flash_error=False) as work:
                 added = feedback_import.import_feedback(actor=current_user, cohort=cohort, text=text, now=now)
-            except DomainError as error:
-                attach_domain_error(form, error)
-            else:
                 audit.record(actor=current_user, action="feedback_imported", target_type="cohort",
                              target_id=cohort.id, detail={"added": added})
-                db.session.commit()
-                flash(f"Feedback imported: {added} answer{'s' if added != 1 else ''} added.", "success")
+                work.success = f"Feedback imported: {added} answer{'s' if added != 1 else ''} added."
+            if not work.failed:
                 return redirect(url_for("evaluation.results", cohort_id=cohort.id))
+            attach_domain_error(form, work.error)
         else:
             text = read_csv_upload(form)
             if text is not None:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import clock
 from app.db import db
-from app.errors import DomainError
 from app.evaluation import impact
-from app.evaluation.forms import EvidenceForm, StoryForm
+from app.evaluation.forms import EvidenceForm, ReviewStoryForm, StoryForm
 from app.evaluation.models import ImpactStory, StoryStatus, ValueCycle, ValueEvidence
 from app.evaluation.views import bp
 from app.form_errors import attach_domain_error
 from app.permissions import signed_in, team_required
 from app.programme.access import viewable_cohort_or_404
+from app.unit_of_work import unit_of_work
 
 
 @bp.route("/cohorts/<int:cohort_id>/value", methods=["GET", "POST"])
@@ -27,16 +27,13 @@ def value_board(cohort_id: int):
         if not can_add:
             abort(403)
         if form.validate_on_submit():
-            try:
+            with unit_of_work("Added to the value board.", flash_error=False) as work:
                 impact.add_evidence(actor=current_user, cohort=cohort, kind=form.kind.data or "",
                                     text=form.text.data or "", cycles=form.cycles.data or [],
                                     consent=form.consent.data)
-            except DomainError as error:
-                attach_domain_error(form, error)
-            else:
-                db.session.commit()
-                flash("Added to the value board.", "success")
+            if not work.failed:
                 return redirect(url_for("evaluation.value_board", cohort_id=cohort.id))
+            attach_domain_error(form, work.error)
     board = impact.value_board(cohort, viewer=current_user)
     return render_template("evaluation/value_board.html", cohort=cohort, board=board, cycles=list(ValueCycle),
                            form=form, can_add=can_add, form_errors=bool(form.errors or form.form_errors),
@@ -48,13 +45,10 @@ def value_board(cohort_id: int):
 def delete_evidence(evidence_id: int):
     evidence = db.get_or_404(ValueEvidence, evidence_id)
     viewable_cohort_or_404(evidence.cohort_id)
-    try:
+    with unit_of_work("Removed from the value board.", flash_error=False) as work:
         impact.delete_evidence(actor=current_user, evidence=evidence)
-    except DomainError:
-        db.session.rollback()
-        abort(404)
-    db.session.commit()
-    flash("Removed from the value board.", "success")
+    if work.failed:
+        abort(404)  # not theirs to remove
     return redirect(url_for("evaluation.value_board", cohort_id=evidence.cohort_id))
 
 
@@ -85,17 +79,14 @@ def _story_editor(cohort, story: ImpactStory | None):
         form.process(obj=story)
         form.because_of_that.data = "\n\n".join(story.because_of_that)
     if form.validate_on_submit():
-        submit = request.form.get("action") == "submit"
-        try:
+        submit = form.action.data == "submit"
+        with unit_of_work("Your story is sent to the programme team for review." if submit else "Your draft is saved.",
+                          flash_error=False) as work:
             saved = impact.save_story(actor=current_user, cohort=cohort, draft=_draft(form), story=story,
                                       submit=submit, now=clock.now())
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your story is sent to the programme team for review." if submit else "Your draft is saved.",
-                  "success")
+        if not work.failed:
             return redirect(url_for("evaluation.story", story_id=saved.id))
+        attach_domain_error(form, work.error)
     return render_template("evaluation/story_form.html", cohort=cohort, story=story, form=form,
                            cycle_hints={c.value: c.hint for c in ValueCycle},
                            form_errors=bool(form.errors or form.form_errors)), 400 if form.form_errors or (
@@ -139,24 +130,23 @@ def story(story_id: int):
                            mine=story.enrolment.user_id == current_user.id, cycles={c.value: c for c in ValueCycle})
 
 
+REVIEWED = {"publish": "Story published. We have emailed its author.",
+            "return": "Story returned to its author: we have emailed them your note.",
+            "unpublish": "Story unpublished."}
+
+
 @bp.post("/stories/<int:story_id>/review")
 @team_required
 def review_story(story_id: int):
     story = db.get_or_404(ImpactStory, story_id)
-    decision = request.form.get("decision", "")
-    try:
-        impact.review_story(actor=current_user, story=story, decision=decision, note=request.form.get("note", ""),
+    form = ReviewStoryForm()
+    decision = form.decision.data or ""
+    with unit_of_work() as work:
+        impact.review_story(actor=current_user, story=story, decision=decision, note=form.note.data or "",
                             now=clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash({"publish": "Story published. We have emailed its author.",
-               "return": "Story returned to its author: we have emailed them your note.",
-               "unpublish": "Story unpublished."}[decision], "success")
-        if decision == "return":  # back with its author as a draft, which only they see
-            return redirect(url_for("evaluation.stories", cohort_id=story.cohort_id))
+        work.success = REVIEWED[decision]
+    if not work.failed and decision == "return":  # back with its author as a draft, which only they see
+        return redirect(url_for("evaluation.stories", cohort_id=story.cohort_id))
     return redirect(url_for("evaluation.story", story_id=story.id))
 
 
@@ -164,13 +154,11 @@ def review_story(story_id: int):
 @signed_in
 def withdraw_consent(story_id: int):
     story = _story_or_404(story_id)
-    try:
+    with unit_of_work(flash_error=False) as work:
         impact.withdraw_consent(actor=current_user, story=story, now=clock.now())
-    except DomainError:
-        db.session.rollback()
+        work.success = ("You have withdrawn consent: your story is not published, and only you can read it while it "
+                        "is a draft." if story.status == StoryStatus.DRAFT
+                        else "You have withdrawn consent: your story will not be published.")
+    if work.failed:
         abort(403)
-    db.session.commit()
-    flash("You have withdrawn consent: your story is not published, and only you can read it while it is a draft."
-          if story.status == StoryStatus.DRAFT else "You have withdrawn consent: your story will not be published.",
-          "success")
     return redirect(url_for("evaluation.story", story_id=story.id))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit, clock
 from app.charts import bar_chart
 from app.db import db, write_unit
-from app.errors import DomainError
 from app.evaluation import report as reports
 from app.evaluation.forms import NarrativeForm
 from app.evaluation.views import bp
@@ -16,6 +15,7 @@ from app.form_errors import attach_domain_error
 from app.formatting import short_date
 from app.permissions import team_required
 from app.programme.models import SESSION_KIND_LABELS, Cohort, SessionKind
+from app.unit_of_work import unit_of_work
 
 
 def _short(session, tz: str) -> str:
@@ -63,15 +63,12 @@ def narrative(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
     form = NarrativeForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work("The report's summary and next steps are saved.", flash_error=False) as work:
             reports.save_narrative(actor=current_user, cohort=cohort, summary=form.summary.data or "",
                                    next_steps=form.next_steps.data or "")
-        except DomainError as error:
-            attach_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The report's summary and next steps are saved.", "success")
+        if not work.failed:
             return redirect(url_for("evaluation.report", cohort_id=cohort.id))
+        attach_domain_error(form, work.error)
     built = reports.build_report(cohort, clock.now())
     return render_template("evaluation/report.html", report=built, charts=report_charts(built), form=form,
                            kind_labels=SESSION_KIND_LABELS, form_errors=True), 400

@@ -20,12 +20,12 @@ from app.applications.models import Application, ApplicationEvent, ApplicationSt
 from app.attendance.models import Attendance, AttendanceStatus
 from app.auth.models import StaffRole, User
 from app.db import db
-from app.demo import _PASSWORD_HASH, _demo_pdf, seed
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.portal.models import Resource
 from app.portal.uploads import path_for
 from app.programme import services as programme
 from app.programme.models import CohortStatus, Enrolment, EnrolmentStatus, ProgrammeSession
+from demo.seed import _PASSWORD_HASH, _demo_pdf, seed
 
 COHORTS = 20
 PARTICIPANTS = 30

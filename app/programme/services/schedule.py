@@ -1,27 +1,19 @@
-"""Cohorts and their schedule: the rules for creating, changing and cancelling sessions."""
+"""The schedule's rules: adding, changing, moving, postponing, cancelling and reinstating sessions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
 
-from app import audit, clock
+from app import clock
 from app.auth.models import User
-from app.content import Content
 from app.db import db
-from app.errors import Conflict, DomainError, PermissionDenied
+from app.errors import Conflict, DomainError
 from app.programme.change_notices import notify_session_change, one_email_per_person
 from app.programme.models import (
     Cohort,
-    CohortStatus,
-    Enrolment,
-    EnrolmentStatus,
-    Programme,
     ProgrammeModule,
     ProgrammeSession,
     SessionChange,
@@ -29,142 +21,9 @@ from app.programme.models import (
     SessionKind,
     SessionStatus,
 )
-from app.programme.signals import cohort_settings_changed, session_calling_off
-from app.programme.template import WorkingDays, plan_year
-
-
-def _require_team(actor: User) -> None:
-    if not actor.is_team:
-        raise PermissionDenied("Only the programme team can change the schedule.")
-
-
-def get_or_create_programme(name: str, slug: str = "cop-leadership") -> Programme:
-    programme = db.session.scalar(select(Programme).where(Programme.slug == slug))
-    if programme is None:
-        programme = Programme(name=name, slug=slug)
-        db.session.add(programme)
-        db.session.flush()
-    return programme
-
-
-def create_cohort(*, actor: User, programme: Programme, name: str, starts_on: date, content: Content,
-                  capacity: int = 28, timezone: str = "Europe/London",
-                  applications_open_at: datetime | None = None,
-                  application_deadline_at: datetime | None = None,
-                  bank_holiday_region: str = "ENG") -> Cohort:
-    """Create a cohort with its five modules and the whole year's schedule from the template."""
-    _require_team(actor)
-    name = name.strip()
-    if not name:
-        raise DomainError("Give the cohort a name.", field="name")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DomainError(f"{timezone!r} is not a known timezone.", field="timezone") from None
-    if capacity < 1:
-        raise DomainError("Capacity must be at least 1.", field="capacity")
-    if applications_open_at and application_deadline_at and application_deadline_at <= applications_open_at:
-        raise DomainError("The application deadline must be after applications open.",
-                          field="application_deadline")
-    if db.session.scalar(select(Cohort.id).where(Cohort.programme_id == programme.id, Cohort.name == name)):
-        raise Conflict(f"There is already a cohort called {name}.", field="name")
-
-    cohort = Cohort(programme=programme, name=name, starts_on=starts_on, capacity=capacity,
-                    timezone=timezone, applications_open_at=applications_open_at,
-                    application_deadline_at=application_deadline_at, status=CohortStatus.DRAFT.value)
-    db.session.add(cohort)
-    modules = {}
-    for number, module_content in sorted(content.modules.items()):
-        modules[number] = ProgrammeModule(cohort=cohort, number=number, content_slug=module_content.slug)
-        db.session.add(modules[number])
-    for planned in plan_year(starts_on, bank_holiday_region):
-        module = modules.get(planned.module_number) if planned.module_number else None
-        title = planned.title
-        if module is not None:
-            title = f"Module {planned.module_number}: {content.module(planned.module_number).title} (day {planned.part})"
-        db.session.add(ProgrammeSession(
-            cohort=cohort, kind=planned.kind.value, module=module, part=planned.part, title=title,
-            starts_at=clock.local_instant(planned.day, planned.starts, timezone),
-            ends_at=clock.local_instant(planned.day, planned.ends, timezone),
-            venue="To be confirmed" if planned.kind == SessionKind.CELEBRATION else "",
-        ))
-    db.session.flush()
-    return cohort
-
-
-@dataclass
-class CohortSettings:
-    """What the team can change about a cohort once it exists."""
-
-    name: str
-    capacity: int
-    applications_open_at: datetime | None
-    application_deadline_at: datetime | None
-    offer_response_days: int
-    guest_capacity: int
-    blind_review: bool
-    apologies_excused: bool
-
-
-SETTING_LABELS = {"name": "Name", "capacity": "Places", "applications_open_at": "Applications open",
-                  "application_deadline_at": "Application deadline", "offer_response_days": "Days to answer an offer",
-                  "guest_capacity": "Guest places", "blind_review": "Blind review",
-                  "apologies_excused": "Apologies excused"}
-
-
-def change_cohort_settings(*, actor: User, cohort: Cohort, settings: CohortSettings, now: datetime) -> dict:
-    """Change a cohort's settings. Returns what changed ({setting: (before, after)}), audited.
-
-    The domains built on the cohort check what they hold (places already offered, guests already
-    coming) and tell the people affected (applicants when the deadline moves) through the
-    `cohort_settings_changed` signal; a refusal from any of them undoes the whole change.
-    """
-    _require_team(actor)
-    name = settings.name.strip()
-    if not name:
-        raise DomainError("Give the cohort a name.", field="name")
-    if name != cohort.name and db.session.scalar(select(Cohort.id).where(
-            Cohort.programme_id == cohort.programme_id, Cohort.name == name, Cohort.id != cohort.id)):
-        raise Conflict(f"There is already a cohort called {name}.", field="name")
-    if settings.capacity < 1:
-        raise DomainError("Places must be at least 1.", field="capacity")
-    if not 1 <= settings.offer_response_days <= 60:
-        raise DomainError("Days to answer an offer must be from 1 to 60.", field="offer_response_days")
-    if settings.guest_capacity < 0:
-        raise DomainError("Guest places cannot be negative.", field="guest_capacity")
-    opens, deadline = settings.applications_open_at, settings.application_deadline_at
-    if (opens is None) != (deadline is None):
-        raise DomainError("Give both the date applications open and the deadline, or neither.",
-                          field="application_deadline" if deadline is None else "applications_open")
-    if opens and deadline:
-        if deadline <= opens:
-            raise DomainError("The application deadline must be after applications open.",
-                              field="application_deadline")
-        if clock.to_local(deadline, cohort.timezone).date() >= cohort.starts_on:
-            raise DomainError("The application deadline must be before the cohort starts.",
-                              field="application_deadline")
-        if deadline != cohort.application_deadline_at and deadline < now:
-            raise DomainError("That deadline has already passed. To close applications today, give today's date.",
-                              field="application_deadline")
-    new = {"name": name, "capacity": settings.capacity, "applications_open_at": opens,
-           "application_deadline_at": deadline, "offer_response_days": settings.offer_response_days,
-           "guest_capacity": settings.guest_capacity, "blind_review": settings.blind_review,
-           "apologies_excused": settings.apologies_excused}
-    changes = {key: (getattr(cohort, key), value) for key, value in new.items() if getattr(cohort, key) != value}
-    if not changes:
-        return {}
-    for key, (_before, after) in changes.items():
-        setattr(cohort, key, after)
-    db.session.flush()
-    cohort_settings_changed.send(cohort, changes=changes, actor=actor, now=now)
-    audit.record(actor=actor, action="cohort_settings_changed", target_type="cohort", target_id=cohort.id, now=now,
-                 detail={key: [_plain(before), _plain(after)] for key, (before, after) in changes.items()})
-    db.session.flush()
-    return changes
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+from app.programme.services.cohorts import require_team
+from app.programme.signals import session_calling_off
+from app.programme.template import WorkingDays
 
 
 @dataclass
@@ -306,7 +165,7 @@ def _check_place_in_year(session: ProgrammeSession, cohort: Cohort, *, was_start
 
 def add_session(*, actor: User, cohort: Cohort, details: SessionDetails, now: datetime | None = None
                 ) -> ProgrammeSession:
-    _require_team(actor)
+    require_team(actor)
     session = ProgrammeSession(status=SessionStatus.SCHEDULED.value, sequence=0)
     with db.session.no_autoflush:
         _apply(session, cohort, details)
@@ -322,7 +181,7 @@ def add_session(*, actor: User, cohort: Cohort, details: SessionDetails, now: da
 def update_session(*, actor: User, session: ProgrammeSession, details: SessionDetails,
                    now: datetime | None = None, module_move: bool = False) -> bool:
     """Change a session. When anything changed, the ICS sequence is bumped and everyone is told."""
-    _require_team(actor)
+    require_team(actor)
     before = _snapshot(session)
     old_start = session.starts_at
     now = now or clock.now()
@@ -348,16 +207,6 @@ def _record_change(session: ProgrammeSession, kind: SessionChangeKind, *, actor:
                                  actor_id=actor.id))
 
 
-def session_history(session_ids: list[int]) -> dict[int, list[SessionChange]]:
-    """Each session's changes, oldest first, in one query."""
-    result: dict[int, list[SessionChange]] = {sid: [] for sid in session_ids}
-    if session_ids:
-        for change in db.session.scalars(select(SessionChange).where(SessionChange.session_id.in_(session_ids))
-                                         .order_by(SessionChange.changed_at, SessionChange.id)):
-            result[change.session_id].append(change)
-    return result
-
-
 def _reason(reason: str, what: str) -> str:
     reason = " ".join(reason.split())
     if not reason:
@@ -369,7 +218,7 @@ def _reason(reason: str, what: str) -> str:
 
 def postpone_session(*, actor: User, session: ProgrammeSession, reason: str, now: datetime) -> None:
     """Postpone a session with its new date to be confirmed: participants are told, calendars updated."""
-    _require_team(actor)
+    require_team(actor)
     if session.status != SessionStatus.SCHEDULED:
         raise Conflict(f"This session cannot be postponed: it is {session.status_label.lower()}.")
     if session.ends_at <= now:
@@ -381,7 +230,7 @@ def postpone_session(*, actor: User, session: ProgrammeSession, reason: str, now
 def set_new_date(*, actor: User, session: ProgrammeSession, day: date, starts: time, ends: time,
                  now: datetime) -> None:
     """Give a postponed session its new date: it is scheduled again and everyone is told."""
-    _require_team(actor)
+    require_team(actor)
     if session.status != SessionStatus.POSTPONED:
         raise Conflict("Only a postponed session is given a new date; move a scheduled session instead.")
     if ends <= starts:
@@ -402,7 +251,7 @@ def set_new_date(*, actor: User, session: ProgrammeSession, day: date, starts: t
 
 def mark_not_held(*, actor: User, session: ProgrammeSession, reason: str, now: datetime) -> None:
     """Record that a session's time came and it did not take place (no email: it is in the past)."""
-    _require_team(actor)
+    require_team(actor)
     if session.status != SessionStatus.SCHEDULED:
         raise Conflict(f"This session is {session.status_label.lower()} already.")
     if session.starts_at > now:
@@ -433,7 +282,7 @@ def cancel_session(*, actor: User, session: ProgrammeSession, now: datetime | No
     """Cancel a session still to come; everyone is told. Returns how many were emailed. A session whose
     time has come is not cancelled: it either took place (its register says who came) or did not
     (record that, with why)."""
-    _require_team(actor)
+    require_team(actor)
     now = now or clock.now()
     if session.is_cancelled:
         raise Conflict("This session is already cancelled.")
@@ -446,7 +295,7 @@ def cancel_session(*, actor: User, session: ProgrammeSession, now: datetime | No
 
 def reinstate_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None) -> None:
     """Undo a cancellation or a "did not take place"; a postponed session is given a new date instead."""
-    _require_team(actor)
+    require_team(actor)
     if session.status not in (SessionStatus.CANCELLED, SessionStatus.NOT_HELD):
         raise Conflict("This session is not cancelled.")
     now = now or clock.now()
@@ -461,7 +310,7 @@ def reinstate_session(*, actor: User, session: ProgrammeSession, now: datetime |
 def reschedule_module(*, actor: User, module: ProgrammeModule, first_day: date, now: datetime,
                       bank_holiday_region: str = "ENG", keep_date: bool = False) -> list[ProgrammeSession]:
     """Move both days of a module: day 1 to `first_day`, day 2 to the next working day, same times."""
-    _require_team(actor)
+    require_team(actor)
     days = WorkingDays(first_day, bank_holiday_region)
     if not days.is_working(first_day):
         raise DomainError("The first day must be a working day (not a weekend or bank holiday).", field="first_day")
@@ -483,71 +332,3 @@ def reschedule_module(*, actor: User, module: ProgrammeModule, first_day: date, 
             except DomainError as error:
                 raise DomainError(error.message, field="first_day") from None
     return moved
-
-
-def enrol(*, cohort: Cohort, user: User, now: datetime) -> Enrolment:
-    existing = db.session.scalar(
-        select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.user_id == user.id)
-    )
-    if existing is not None:
-        if existing.status == EnrolmentStatus.ACTIVE:
-            return existing
-        existing.status = EnrolmentStatus.ACTIVE.value
-        existing.withdrawn_at = None
-        db.session.flush()
-        return existing
-    enrolment = Enrolment(cohort=cohort, user=user, status=EnrolmentStatus.ACTIVE.value, enrolled_at=now)
-    db.session.add(enrolment)
-    db.session.flush()
-    return enrolment
-
-
-# -- reads ------------------------------------------------------------------------------------
-
-def cohort_sessions(cohort_id: int) -> list[ProgrammeSession]:
-    return list(db.session.scalars(
-        select(ProgrammeSession).where(ProgrammeSession.cohort_id == cohort_id)
-        .options(joinedload(ProgrammeSession.module))  # pages show each session's module
-        .order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
-    ))
-
-
-def upcoming_sessions(cohort_id: int, now: datetime, limit: int = 3) -> list[ProgrammeSession]:
-    """The next sessions that have not ended, cancelled ones included so people see the change."""
-    return list(db.session.scalars(
-        select(ProgrammeSession).where(ProgrammeSession.cohort_id == cohort_id,
-                                       ProgrammeSession.ends_at > now)
-        .order_by(ProgrammeSession.starts_at, ProgrammeSession.id).limit(limit)
-    ))
-
-
-def calendar_sessions(user: User) -> list[ProgrammeSession]:
-    """What a person's calendar feed holds: their cohort's sessions; staff see every live cohort's."""
-    query = select(ProgrammeSession).order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
-    if user.is_staff:
-        query = query.join(Cohort).where(Cohort.status != CohortStatus.COMPLETED.value)
-    else:
-        cohort_ids = select(Enrolment.cohort_id).where(Enrolment.user_id == user.id,
-                                                       Enrolment.status == EnrolmentStatus.ACTIVE.value)
-        query = query.where(ProgrammeSession.cohort_id.in_(cohort_ids))
-    return list(db.session.scalars(query.options(selectinload(ProgrammeSession.cohort))))
-
-
-def list_cohorts() -> list[Cohort]:
-    return list(db.session.scalars(select(Cohort).order_by(Cohort.starts_on.desc(), Cohort.id.desc())))
-
-
-def enrolment_counts() -> dict[int, int]:
-    rows = db.session.execute(
-        select(Enrolment.cohort_id, func.count()).where(Enrolment.status == EnrolmentStatus.ACTIVE.value)
-        .group_by(Enrolment.cohort_id)
-    ).all()
-    return dict(rows)
-
-
-def current_cohort(now: datetime) -> Cohort | None:
-    """The cohort the public page talks about: the latest that has not finished."""
-    return db.session.scalars(
-        select(Cohort).where(Cohort.status != CohortStatus.COMPLETED.value)
-        .order_by(Cohort.starts_on.desc()).limit(1)
-    ).first()

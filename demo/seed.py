@@ -20,7 +20,6 @@ from app.attendance.services import save_attendance, send_apologies
 from app.auth.models import Organisation, OrganisationKind, StaffRole, User
 from app.celebration import services as celebration
 from app.db import db
-from app.evaluation.demo import seed_evaluation
 from app.groups.services import allocate_groups
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.services import open_links
@@ -28,6 +27,7 @@ from app.portal import services as portal
 from app.portal.uploads import check_upload
 from app.programme import services as programme
 from app.programme.models import CohortStatus, Enrolment
+from demo.evaluation import seed_evaluation
 
 DEMO_PASSWORD = "demo-password"
 DEMO_LOGINS = {
