@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import TimestampMixin, db
@@ -140,34 +140,31 @@ class User(UserMixin, TimestampMixin, db.Model):
         return f"<User {self.id} {self.email}>"
 
 
-class EmailConfirmation(db.Model):
-    """A single-use, expiring link proving an address receives email. Only the token's SHA-256 is stored."""
+class SingleUseLink:
+    """A single-use, expiring emailed link of one person's. Only the token's SHA-256 is stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    @declared_attr
+    def user(cls) -> Mapped[User]:
+        return relationship()
+
+
+class EmailConfirmation(SingleUseLink, db.Model):
+    """A link proving an address receives email."""
 
     __tablename__ = "email_confirmations"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
 
-    user: Mapped[User] = relationship()
-
-
-class PasswordResetToken(db.Model):
-    """A single-use, expiring password reset link. Only the token's SHA-256 is stored."""
+class PasswordResetToken(SingleUseLink, db.Model):
+    """A password reset link."""
 
     __tablename__ = "password_reset_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-
-    user: Mapped[User] = relationship()
 
 
 class UserSession(db.Model):

@@ -118,6 +118,16 @@ def register():
     return render_template("auth/register.html", form=form, form_errors=bool(form.errors or form.form_errors))
 
 
+def _confirm_invalid(message: str) -> str:
+    return render_template("link_invalid.html", message=message, next_steps=[
+        (url_for("auth.resend_confirmation"), "Ask for a new confirmation link"), (url_for("auth.login"), "Sign in")])
+
+
+def _reset_invalid(message: str) -> str:
+    return render_template("link_invalid.html", message=message, next_steps=[
+        (url_for("auth.forgot_password"), "Ask for a new reset link")])
+
+
 def _check_your_email(email: str, *, resent: bool = False):
     hours = int(current_app.config["EMAIL_CONFIRM_TTL"].total_seconds() // 3600)
     return render_template("auth/register_sent.html", email=email.strip(), hours=hours, resent=resent)
@@ -149,7 +159,7 @@ def confirm_email(token: str):
     try:
         user = services.check_confirmation_token(token=token, now=now)
     except InvalidToken as error:
-        return _private(render_template("auth/confirm_invalid.html", message=error.message), 400)
+        return _private(_confirm_invalid(error.message), 400)
     form = ConfirmEmailForm()
     if form.validate_on_submit():
         with unit_of_work(flash_error=False) as work:
@@ -158,7 +168,7 @@ def confirm_email(token: str):
                 sessions.sign_in(user, now=now)
                 work.success = "Your email address is confirmed and your account is ready."
         if work.failed:  # InvalidToken: the link was used or ended meanwhile
-            return _private(render_template("auth/confirm_invalid.html", message=work.error.message), 400)
+            return _private(_confirm_invalid(work.error.message), 400)
         if user.totp_enabled_at:
             response = _start_two_step(user, None)
             flash("Your email address is confirmed.", "success")
@@ -189,7 +199,7 @@ def reset_password(token: str):
     try:
         services.check_reset_token(token=token, now=clock.now())
     except InvalidToken as error:
-        return _private(render_template("auth/reset_invalid.html", message=error.message), 400)
+        return _private(_reset_invalid(error.message), 400)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         with unit_of_work("Your password has been changed. Sign in with your new password.",
@@ -197,7 +207,7 @@ def reset_password(token: str):
             services.reset_password(token=token, password=form.password.data, now=clock.now())
             sessions.sign_out(now=clock.now())
         if isinstance(work.error, InvalidToken):
-            return _private(render_template("auth/reset_invalid.html", message=work.error.message), 400)
+            return _private(_reset_invalid(work.error.message), 400)
         if work.failed:
             attach_domain_error(form, work.error)
         else:

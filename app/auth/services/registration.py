@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import cache
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import delete, select, update
 from werkzeug.security import generate_password_hash
 
 from app.audit import record
 from app.auth.models import EmailConfirmation, StaffRole, User
+from app.auth.services.emails import new_single_use_link, queue_account_email
 from app.auth.sessions import end_all_sessions
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken
-from app.notifications.services import queue_email, seal_link
-from app.tokens import hash_token, new_token
+from app.tokens import hash_token
 from app.urls import absolute_url
 
 MIN_PASSWORD_LENGTH = 8
@@ -143,34 +143,20 @@ def _confirmation_sent_recently(user: User, now: datetime) -> bool:
 
 
 def _email_confirmation_link(user: User, *, now: datetime) -> None:
-    token, token_hash = new_token()
     ttl = current_app.config["EMAIL_CONFIRM_TTL"]
-    confirmation = EmailConfirmation(user_id=user.id, token_hash=token_hash, created_at=now, expires_at=now + ttl)
-    db.session.add(confirmation)
-    db.session.flush()
-    link = seal_link(absolute_url("auth.confirm_email", token=token))
-    context = {"user": user, "link": link, "hours": int(ttl.total_seconds() // 3600)}
-    queue_email(
-        key=f"email-confirmation:{user.id}:{token_hash[:16]}", recipient=user.email,
-        subject="Confirm your email address to finish creating your account",
-        body_text=render_template("auth/email/confirm.txt", **context),
-        body_html=render_template("auth/email/confirm.html", **context),
-        due_at=now, category="account",
-    )
+    _, token_hash, link = new_single_use_link(EmailConfirmation, user=user, endpoint="auth.confirm_email",
+                                             ttl=ttl, now=now)
+    queue_account_email(key=f"email-confirmation:{user.id}:{token_hash[:16]}", user=user,
+                        subject="Confirm your email address to finish creating your account", template="confirm",
+                        now=now, link=link, hours=int(ttl.total_seconds() // 3600))
 
 
 def _email_already_registered(user: User, *, now: datetime) -> None:
     # The key names a 10-minute window: repeated attempts within it write no second email.
     window = int(now.timestamp() // CONFIRMATION_EMAIL_GAP.total_seconds())
-    context = {"user": user, "sign_in_url": absolute_url("auth.login"),
-               "reset_url": absolute_url("auth.forgot_password")}
-    queue_email(
-        key=f"registration-attempt:{user.id}:{window}", recipient=user.email,
-        subject="You already have an account",
-        body_text=render_template("auth/email/already_registered.txt", **context),
-        body_html=render_template("auth/email/already_registered.html", **context),
-        due_at=now, category="account",
-    )
+    queue_account_email(key=f"registration-attempt:{user.id}:{window}", user=user,
+                        subject="You already have an account", template="already_registered", now=now,
+                        sign_in_url=absolute_url("auth.login"), reset_url=absolute_url("auth.forgot_password"))
 
 
 def _confirmation(token: str, now: datetime) -> EmailConfirmation:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
 from app.audit import AuditEvent, record
 from app.auth.models import PasswordResetToken, User
+from app.auth.services.emails import new_single_use_link, queue_account_email
 from app.auth.services.registration import (
     _confirmation_sent_recently,
     _email_confirmation_link,
@@ -22,8 +23,7 @@ from app.auth.services.registration import (
 from app.auth.sessions import end_all_sessions
 from app.db import db
 from app.errors import DomainError, InvalidToken
-from app.notifications.services import queue_email, seal_link
-from app.tokens import hash_token, new_token
+from app.tokens import hash_token
 from app.urls import absolute_url
 
 # Wrong passwords are remembered this long for the growing refusal (a success or a new password forgets them).
@@ -138,20 +138,11 @@ def request_password_reset(*, email: str, now: datetime) -> None:
         record(actor=None, action="password_reset_refused", target_type="user", target_id=user.id, now=now,
                detail={"reason": "too many requests this hour"})
         return
-    token, token_hash = new_token()
     ttl = current_app.config["PASSWORD_RESET_TTL"]
-    reset = PasswordResetToken(user_id=user.id, token_hash=token_hash, created_at=now, expires_at=now + ttl)
-    db.session.add(reset)
-    db.session.flush()
-    link = seal_link(absolute_url("auth.reset_password", token=token))
-    context = {"user": user, "link": link, "minutes": int(ttl.total_seconds() // 60)}
-    queue_email(
-        key=f"password-reset:{reset.id}", recipient=user.email,
-        subject="Reset your Convene password",
-        body_text=render_template("auth/email/reset.txt", **context),
-        body_html=render_template("auth/email/reset.html", **context),
-        due_at=now, category="account",
-    )
+    reset, _, link = new_single_use_link(PasswordResetToken, user=user, endpoint="auth.reset_password",
+                                         ttl=ttl, now=now)
+    queue_account_email(key=f"password-reset:{reset.id}", user=user, subject="Reset your Convene password",
+                        template="reset", now=now, link=link, minutes=int(ttl.total_seconds() // 60))
 
 
 def _reset_token(token: str, now: datetime) -> PasswordResetToken:
@@ -224,14 +215,9 @@ def change_password(*, user: User, current_password: str, new_password: str, now
     ended = end_all_sessions(user, now=now, keep_current=True)
     record(actor=user, action="password_changed", target_type="user", target_id=user.id, now=now,
            detail={"sessions_ended": ended})
-    context = {"user": user, "reset_url": absolute_url("auth.forgot_password"),
-               "when": now, "programme_name": current_app.config["PROGRAMME_NAME"]}
-    queue_email(
-        key=f"password-changed:{user.id}:{int(now.timestamp())}", recipient=user.email,
-        subject="Your Convene password was changed",
-        body_text=render_template("auth/email/password_changed.txt", **context),
-        body_html=render_template("auth/email/password_changed.html", **context),
-        due_at=now, category="account",
-    )
+    queue_account_email(key=f"password-changed:{user.id}:{int(now.timestamp())}", user=user,
+                        subject="Your Convene password was changed", template="password_changed", now=now,
+                        reset_url=absolute_url("auth.forgot_password"), when=now,
+                        programme_name=current_app.config["PROGRAMME_NAME"])
     db.session.flush()
     return ended
