@@ -173,6 +173,7 @@ def run_blocking(app: Flask) -> None:
     install_stop_handlers(scheduler)
     log.info("scheduler started with jobs: %s", ", ".join(j[0] for j in JOBS))
     scheduler.start()
+    _state.update(running=False)
     log.info("scheduler stopped")
 
 
@@ -190,11 +191,11 @@ def install_stop_handlers(scheduler) -> None:
     def stop(signum, _frame) -> None:
         log.info("%s received: finishing the message in hand, then stopping", signal.Signals(signum).name)
         stop_sending.set()
+        _state.update(running=False)  # before the loop can return, so nobody reads "running" after it
         # Shut down from another thread: the signal may have interrupted the main thread inside a
         # job-store transaction, and waiting here for the running job (which may need to write)
         # would hold that transaction's lock until the database's busy time-out.
         threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, name="scheduler-stop").start()
-        _state.update(running=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
