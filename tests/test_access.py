@@ -156,6 +156,9 @@ EXPECTED = {
     "portal.download": ("GET", "/resources/{resource}/download", {**COHORT_MEMBERS, "participant": 302,
                                                                    "facilitator": 302, "team": 302}),
     "portal.edit_resource": ("GET", "/resources/{resource}/edit", {**COHORT_MEMBERS, "facilitator": 403}),
+    # The fixture's resource is a link: there is no file to replace, so its owner and the team find no page.
+    "portal.replace_file": ("GET", "/resources/{resource}/replace", {**COHORT_MEMBERS, "participant": 404,
+                                                                     "facilitator": 403, "team": 404}),
     "portal.delete_resource": ("POST", "/resources/{resource}/delete", {**COHORT_MEMBERS, "participant": 302,
                                                                          "facilitator": 403, "team": 302}),
     "portal.discussion": ("GET", "/cohorts/{cohort}/discussion", COHORT_MEMBERS),
@@ -173,6 +176,9 @@ EXPECTED = {
     "groups.group": ("GET", "/groups/{group}", COHORT_MEMBERS),
     "groups.swap": ("POST", "/groups/{group}/rota/{rota}/swap", {**COHORT_MEMBERS, "participant": 302,
                                                                  "facilitator": 302, "team": 302}),
+    # No request exists in this fixture: it answers 404 to everyone signed in (the services test who may answer).
+    "groups.answer_swap": ("POST", "/groups/{group}/swaps/{rota}", {**COHORT_MEMBERS, "participant": 404,
+                                                                     "facilitator": 404, "team": 404}),
     "groups.runner": ("GET", "/groups/{group}/sessions/{group_session}", COHORT_MEMBERS),
     "groups.withdraw": ("GET", "/cohorts/{cohort}/participants/{enrolment}/withdraw", TEAM_ONLY),
     "celebration.overview": ("GET", "/cohorts/{cohort}/celebration", COHORT_MEMBERS),

@@ -216,6 +216,11 @@ def test_refused_invitations_and_showcases_keep_what_was_typed(client, login_as)
     token = csrf_token(client, path)
     page = client.post(f"{path}/guests", data={"csrf_token": token, "name": "Kept Name", "email": "not an email",
                                                "relationship": "colleague"}).get_data(as_text=True)
+    # Something typed that is not an address is called a wrong format (issue point 8); empty is asked for.
+    assert "<title>Error:" in page and "Enter an email address in the correct format, like name@example.com" in page
+    assert 'value="Kept Name"' in page and 'href="#email"' in page
+    page = client.post(f"{path}/guests", data={"csrf_token": token, "name": "Kept Name", "email": "",
+                                               "relationship": "colleague"}).get_data(as_text=True)
     assert "<title>Error:" in page and "Enter your guest&#39;s email address." in page
     assert 'value="Kept Name"' in page and 'href="#email"' in page
     page = client.post(f"{path}/showcases", data={"csrf_token": token, "title": "", "description": "Kept text",

@@ -26,7 +26,7 @@ from app.auth.sessions import start_session
 from app.celebration.services import invite_guest, propose_showcase, sign_up_for_clinic
 from app.db import db
 from app.evaluation import communities, feedback, impact
-from app.groups.services import allocate_groups
+from app.groups.services import allocate_groups, future_turns, group_of, swap_turns
 from app.notifications.models import OutboxMessage
 from app.portal.services import ResourceDetails, directory_entry, share_resource, start_thread
 from app.portal.uploads import check_upload
@@ -67,6 +67,10 @@ def everywhere(app, frozen_now, tmp_path):
     share_resource(actor=person, cohort=cohort, now=clock.now(), details=ResourceDetails(title="My slides"),
                    upload=check_upload("my-slides.pdf", PDF, 10_000_000))
     allocate_groups(actor=team, cohort=cohort, size=5, seed=1, now=clock.now())
+    group = group_of(person, cohort.id)
+    mine = next(r for r in future_turns(group, clock.now()) if r.presenter_id == enrolment.id)
+    theirs = next(r for r in future_turns(group, clock.now()) if r.presenter_id != enrolment.id)
+    swap_turns(actor=person, group=group, rota=mine, other=theirs, now=clock.now())  # asks to exchange turns
     clinic = next(s for s in cohort.sessions if s.kind == "drop_in" and s.starts_at > clock.now())
     sign_up_for_clinic(actor=person, session=clinic, topic="My topic", now=clock.now())
     invite_guest(actor=person, cohort=cohort, name="My Guest", email="my.guest@example.org",

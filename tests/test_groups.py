@@ -154,11 +154,16 @@ def test_groups_cannot_be_remade_after_a_session_has_happened(frozen_now):
 def test_swaps_are_recorded_and_only_members_record_meetings(frozen_now):
     cohort, team, groups = _cohort_with_groups(10)
     group = groups[0]
-    member = group.memberships[0].enrolment.user
     rota = group.rota[-1]
-    other = next(m.enrolment_id for m in group.memberships if m.enrolment_id != rota.presenter_id)
-    services.swap_presenter(actor=member, group=group, rota=rota, new_presenter_id=other, now=clock.now())
-    assert rota.presenter_id == other and rota.swaps[-1]["by"] == member.name
+    other = next(r for r in group.rota if r.session.starts_at > clock.now() and r.presenter_id != rota.presenter_id)
+    asker = next(m.enrolment.user for m in group.memberships if m.enrolment_id == rota.presenter_id)
+    answerer = next(m.enrolment.user for m in group.memberships if m.enrolment_id == other.presenter_id)
+    first, second = rota.presenter_id, other.presenter_id
+    swap = services.swap_turns(actor=asker, group=group, rota=rota, other=other, now=clock.now())
+    assert (rota.presenter_id, other.presenter_id) == (first, second)  # nothing changes until they accept
+    services.answer_swap(actor=answerer, group=group, swap=swap, accept=True, now=clock.now())
+    assert (rota.presenter_id, other.presenter_id) == (second, first)
+    assert rota.swaps[-1]["by"] == answerer.name
     outsider = groups[1].memberships[0].enrolment.user
     with pytest.raises(PermissionDenied):
         services.record_meeting(actor=outsider, group=group, rota=rota, attended=[], note="x", now=clock.now())
@@ -226,3 +231,22 @@ def test_the_runner_offers_the_attendance_form_only_once_the_session_starts(clie
     saved = client.post(url, data={"csrf_token": token, "attended": [str(me.enrolment_id)], "note": "Went well"},
                         follow_redirects=True)
     assert "Saved for your group." in saved.get_data(as_text=True)
+
+
+def test_the_runner_announces_steps_not_the_ticking_clock_and_can_pause(client, login_as, frozen_now):
+    _cohort, _team, groups = _cohort_with_groups(10)
+    group = groups[0]
+    rota = _next_session(group)
+    db.session.commit()
+    login_as(group.memberships[0].enrolment.user)
+    page = client.get(f"/groups/{group.id}/sessions/{rota.session_id}").get_data(as_text=True)
+    assert page.count('aria-live="polite"') == 1
+    assert '<span id="timer-step" aria-live="polite"' in page  # only the step name is announced
+    assert '<span id="timer-clock" role="timer" aria-live="off">' in page
+    response = client.get("/static/convene.js")  # every page's script: the runner's part
+    script = response.get_data(as_text=True)
+    response.close()
+    assert 'getElementById("session-timer")' in script  # finds only this page's timer
+    assert 'startButton.textContent = "Pause"' in script and 'startButton.textContent = "Resume"' in script
+    # Without JavaScript the timer stays hidden and the steps are a plain list.
+    assert 'data-steps="' in page and "hidden>" in page and '<ol class="convene-steps">' in page

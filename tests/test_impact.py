@@ -216,3 +216,28 @@ def test_the_board_says_its_counts_are_items_on_this_board(client, login_as, fro
     assert immediate > 0
     # the peer sees one item tagged "immediate" (the shared one), not the private reflection
     assert '<td class="nhsuk-table__cell nhsuk-table__cell--numeric">1</td>' in page
+
+
+def test_a_published_story_offers_no_edit_and_its_edit_page_says_why_without_a_form(client, login_as, frozen_now):
+    cohort = make_cohort()
+    author, team = make_participant(cohort), make_team()
+    published = story(cohort, author)
+    assert impact.story_edit_refusal(published) is None
+    impact.review_story(actor=team, story=published, decision="publish", note="", now=clock.now())
+    reason = impact.story_edit_refusal(published)
+    assert reason and "unpublish" in reason
+    with pytest.raises(Conflict, match="unpublish"):
+        impact.save_story(actor=author, cohort=cohort, draft=impact.StoryDraft(title="New", **SPINE),
+                          story=published, submit=False, now=clock.now())
+    story_id = published.id
+    db.session.commit()
+    login_as(author)
+    page = client.get(f"/stories/{story_id}").get_data(as_text=True)
+    assert f"/stories/{story_id}/edit" not in page and reason in page
+    edit = client.get(f"/stories/{story_id}/edit").get_data(as_text=True)
+    assert reason in edit and "<textarea" not in edit and 'name="action"' not in edit
+    impact.review_story(actor=team, story=db.session.get(ImpactStory, story_id), decision="unpublish", note="",
+                        now=clock.now())
+    db.session.commit()
+    assert f"/stories/{story_id}/edit" in client.get(f"/stories/{story_id}").get_data(as_text=True)
+    assert "<textarea" in client.get(f"/stories/{story_id}/edit").get_data(as_text=True)

@@ -44,7 +44,7 @@ def test_a_refused_form_keeps_only_what_was_posted(app):
     assert typed(form) == {"access_needs": "Step-free access"}
 
 
-def test_junk_group_sizes_fall_back_to_five(client, login_as, frozen_now):
+def test_a_group_size_that_is_not_a_whole_number_is_refused_and_kept(client, login_as, frozen_now):
     cohort = make_cohort()
     for _ in range(10):
         make_participant(cohort)
@@ -52,10 +52,28 @@ def test_junk_group_sizes_fall_back_to_five(client, login_as, frozen_now):
     db.session.commit()
     login_as(team)
     token = csrf_token(client, f"/cohorts/{cohort.id}/groups")
-    page = client.post(f"/cohorts/{cohort.id}/groups/allocate", data={"csrf_token": token, "size": "five"},
+    for junk in ("five", "abc", "4.5"):
+        response = client.post(f"/cohorts/{cohort.id}/groups/allocate", data={"csrf_token": token, "size": junk})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert page.count("Enter the group size as a whole number, like 5") == 2  # the summary and the field
+        assert f'value="{junk}"' in page and "<title>Error:" in page
+        assert services.groups_of(cohort) == []  # never silently groups of 5
+    page = client.post(f"/cohorts/{cohort.id}/groups/allocate", data={"csrf_token": token, "size": "5"},
                        follow_redirects=True).get_data(as_text=True)
-    assert "2 groups made." in page
+    assert "2 groups made" in page
     assert [len(g.memberships) for g in services.groups_of(cohort)] == [5, 5]
+
+
+def test_the_arrangement_hint_does_not_promise_the_same_quality(client, login_as, frozen_now):
+    cohort = make_cohort()
+    make_participant(cohort)
+    team = make_team()
+    db.session.commit()
+    login_as(team)
+    page = client.get(f"/cohorts/{cohort.id}/groups").get_data(as_text=True)
+    assert "same quality" not in page
+    assert "may mix people more or less well" in page and "mix score" in page
 
 
 def test_a_strange_digit_in_who_came_is_left_out(client, login_as, frozen_now):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
 from sqlalchemy import func, select, update
 
@@ -12,7 +13,7 @@ from app.applications.models import Application, ApplicationStatus
 from app.auth.services import normalise_email
 from app.celebration.models import ClinicSignup, Guest, GuestStatus, Relationship, Rsvp, Showcase
 from app.db import db
-from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
+from app.errors import Conflict, DomainError, FieldErrors, InvalidToken, PermissionDenied
 from app.notifications.services import cancel_pending, cancel_pending_to, queue_email, seal_link
 from app.programme.access import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
@@ -62,8 +63,10 @@ def invite_guest(*, actor, cohort: Cohort, name: str, email: str, relationship: 
     name, email = name.strip(), normalise_email(email)
     if not name:
         raise DomainError("Enter your guest's name.", field="name")
-    if "@" not in email or " " in email:
+    if not email:
         raise DomainError("Enter your guest's email address.", field="email")
+    if not is_email_address(email):
+        raise DomainError("Enter an email address in the correct format, like name@example.com", field="email")
     try:
         Relationship(relationship)
     except ValueError:
@@ -80,6 +83,16 @@ def invite_guest(*, actor, cohort: Cohort, name: str, email: str, relationship: 
     db.session.flush()
     _send_invitation(guest, inviter_name=actor.name, now=now)
     return guest
+
+
+def is_email_address(email: str) -> bool:
+    """Whether this is an address mail can go to, by its form alone (the same check as the sign-up forms'
+    Email validator; nothing is looked up)."""
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def propose_sponsor_invitations(*, cohort: Cohort, now: datetime) -> int:
@@ -141,7 +154,10 @@ def open_rsvp(*, token: str, now: datetime) -> RsvpLink:
 
 
 def answer_rsvp(*, token: str, coming: bool, access_needs: str, dietary_needs: str, now: datetime) -> Guest:
-    """A guest answers (and may change their answer until the day). Capacity is checked atomically."""
+    """A guest answers (and may change their answer until the day). Capacity is checked atomically.
+
+    The needs are kept as given whatever the answer, so a guest who says no and later yes finds them
+    still filled in; the team's lists and the export show them only for guests who are coming."""
     link = open_rsvp(token=token, now=now)
     guest = link.guest
     if link.is_past:
@@ -157,8 +173,8 @@ def answer_rsvp(*, token: str, coming: bool, access_needs: str, dietary_needs: s
             raise Conflict("Sorry, the event is full: all guest places have been taken. The organisers have a "
                            "note of your interest.")
     guest.rsvp = Rsvp.YES.value if coming else Rsvp.NO.value
-    guest.access_needs = access_needs.strip()[:1000] if coming else ""
-    guest.dietary_needs = dietary_needs.strip()[:1000] if coming else ""
+    guest.access_needs = access_needs.strip()[:1000]
+    guest.dietary_needs = dietary_needs.strip()[:1000]
     guest.responded_at = now
     if not coming:
         cancel_pending_to(guest.email, ("guest_reminder",))
@@ -221,6 +237,11 @@ def guests_for(actor, cohort: Cohort) -> list[Guest]:
     return guests_of(cohort) if actor.is_staff else my_guests(actor, cohort)
 
 
+def needs_for_the_venue(guest: Guest) -> tuple[str, str]:
+    """A guest's access and dietary needs as the team plans the venue: only a guest who is coming has any."""
+    return (guest.access_needs, guest.dietary_needs) if guest.rsvp == Rsvp.YES else ("", "")
+
+
 def rsvp_counts(guests: list[Guest]) -> dict[str, int]:
     """How many of these guests, once invited, have said yes, no, or not yet answered."""
     return {r.value: sum(1 for g in guests if g.rsvp == r and g.status == "invited") for r in Rsvp}
@@ -249,13 +270,21 @@ def _whole_number(value: str | int | None) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
+def place_field(showcase: Showcase) -> str:
+    """The name of a showcase's place input on the running order form."""
+    return f"position-{showcase.id}"
+
+
 def set_running_order(*, actor, cohort: Cohort, positions: dict[str | int, str | int | None]) -> None:
     """Places as typed into the form: {showcase id: place}. Every id must be one of this cohort's
-    showcases and every place blank or a whole number from 1 to MAX_POSITION."""
+    showcases (else the whole form is refused: the page is out of date) and every place blank or a
+    whole number from 1 to MAX_POSITION, no two the same; each wrong place is refused against its
+    own showcase (FieldErrors keyed by `place_field`), and nothing changes until all are right."""
     if not actor.is_team:
         raise PermissionDenied("Only the programme team sets the running order.")
     showcases = {s.id: s for s in showcases_of(cohort)}
     places: dict[Showcase, int | None] = {}
+    errors: dict[Showcase, str] = {}
     for raw_id, raw_place in positions.items():
         showcase = showcases.get(_whole_number(raw_id) or 0)
         if showcase is None:
@@ -264,12 +293,21 @@ def set_running_order(*, actor, cohort: Cohort, positions: dict[str | int, str |
         blank = raw_place is None or not str(raw_place).strip()
         place = None if blank else _whole_number(raw_place)
         if not blank and (place is None or not 1 <= place <= MAX_POSITION):
-            raise DomainError(f"Enter each place as a whole number from 1 to {MAX_POSITION}, or leave it blank.",
-                              field="positions")
+            errors[showcase] = (f"Enter the place of “{showcase.title}” as a whole number from 1 to {MAX_POSITION}, "
+                                "or leave it blank.")
         places[showcase] = place
-    used = [p for p in places.values() if p is not None]
-    if len(used) != len(set(used)):
-        raise DomainError("Two showcases have the same place in the running order.", field="positions")
+    sharing: dict[int, list[Showcase]] = {}
+    for showcase, place in places.items():
+        if place is not None and showcase not in errors:
+            sharing.setdefault(place, []).append(showcase)
+    for place, same in sharing.items():
+        for showcase in same if len(same) > 1 else ():
+            others = " and ".join(f"“{other.title}”" for other in same if other is not showcase)
+            errors[showcase] = (f"“{showcase.title}” has the same place ({place}) as {others}. "
+                                "Give each showcase its own place.")
+    if errors:
+        order = list(showcases.values())
+        raise FieldErrors({place_field(s): errors[s] for s in sorted(errors, key=order.index)})
     for showcase, place in places.items():
         showcase.position = place
     db.session.flush()
@@ -282,11 +320,30 @@ def showcases_of(cohort: Cohort) -> list[Showcase]:
 
 # -- drop-in clinics -------------------------------------------------------------------------
 
+def clinic_state(session: ProgrammeSession, *, now: datetime) -> str:
+    """Where a drop-in clinic is for sign-ups: "open" (still to come), "cancelled", "started" or "over"."""
+    if session.is_off:
+        return "cancelled"
+    if session.starts_at > now:
+        return "open"
+    return "started" if session.ends_at > now else "over"
+
+
+def _check_clinic_open(session: ProgrammeSession, *, now: datetime) -> None:
+    state = clinic_state(session, now=now)
+    if state == "over":
+        raise Conflict("This clinic has already taken place, so you can no longer say you will come.")
+    if state == "started":
+        raise Conflict("This clinic has already started, so you can no longer say you will come or change "
+                       "your answer.")
+    if state == "cancelled":
+        raise Conflict("This clinic is not going ahead, so you cannot say you will come.")
+
+
 def sign_up_for_clinic(*, actor, session: ProgrammeSession, topic: str, now: datetime) -> ClinicSignup:
     if session.kind != SessionKind.DROP_IN:
         raise Conflict("Only drop-in clinics take sign-ups.")
-    if session.starts_at <= now or session.is_off:
-        raise Conflict("This clinic has started or was cancelled.")
+    _check_clinic_open(session, now=now)
     enrolment = _enrolment(actor, session.cohort_id)
     signup = db.session.scalar(select(ClinicSignup).where(ClinicSignup.session_id == session.id,
                                                           ClinicSignup.enrolment_id == enrolment.id))
@@ -298,7 +355,8 @@ def sign_up_for_clinic(*, actor, session: ProgrammeSession, topic: str, now: dat
     return signup
 
 
-def cancel_clinic_signup(*, actor, session: ProgrammeSession) -> None:
+def cancel_clinic_signup(*, actor, session: ProgrammeSession, now: datetime) -> None:
+    _check_clinic_open(session, now=now)
     enrolment = _enrolment(actor, session.cohort_id)
     signup = db.session.scalar(select(ClinicSignup).where(ClinicSignup.session_id == session.id,
                                                           ClinicSignup.enrolment_id == enrolment.id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import audit, clock
@@ -18,7 +18,7 @@ from app.celebration.forms import (
 )
 from app.celebration.models import Guest, Relationship
 from app.db import db, write_unit
-from app.errors import DomainError, InvalidToken
+from app.errors import DomainError, FieldErrors, InvalidToken
 from app.exports import spreadsheet_response
 from app.permissions import public, signed_in, team_required
 from app.programme.access import can_view_session, viewable_cohort_or_404
@@ -29,14 +29,17 @@ bp = Blueprint("celebration", __name__, template_folder="templates")
 
 
 def _overview(cohort: Cohort, *, kept: dict[str, str] | None = None, invite_error: DomainError | None = None,
-              showcase_error: DomainError | None = None):
-    """The page; after a refused form it is shown again with what was typed (`kept`) and the message beside it."""
+              showcase_error: DomainError | None = None, order_errors: FieldErrors | None = None):
+    """The page; after a refused form it is shown again with what was typed (`kept`) and the message beside
+    it (for the running order, one message per place field: `order_errors`)."""
     guests = services.guests_for(current_user, cohort)
     return render_template("celebration/overview.html", cohort=cohort, guests=guests,
                            counts=services.rsvp_counts(guests), event=services.celebration_session(cohort.id),
                            showcases=services.showcases_of(cohort), relationships=list(Relationship), now=clock.now(),
                            typed=kept or {}, invite_error=invite_error, showcase_error=showcase_error,
-                           form_errors=bool(invite_error or showcase_error))
+                           order_errors=order_errors.errors if order_errors else {},
+                           needs_for_the_venue=services.needs_for_the_venue,
+                           form_errors=bool(invite_error or showcase_error or order_errors))
 
 
 @bp.get("/cohorts/<int:cohort_id>/celebration")
@@ -104,8 +107,13 @@ def running_order(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
     form = RunningOrderForm()
     # As typed: the service checks each id belongs to this cohort and each place is a small number.
-    with unit_of_work("Running order saved."):
+    with unit_of_work("Running order saved.", flash_error=False) as work:
         services.set_running_order(actor=current_user, cohort=cohort, positions=form.positions.data)
+    if isinstance(work.error, FieldErrors):  # wrong places: the table again, as typed, each beside its showcase
+        kept = {f"{form.positions.PREFIX}{key}": value for key, value in form.positions.data.items()}
+        return _overview(cohort, kept=kept, order_errors=work.error)
+    if work.failed:  # the page was out of date: nothing on it to point at
+        flash(work.error.message, "error")
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
 
 
@@ -116,8 +124,9 @@ GUEST_HEADERS = ["Name", "Email", "Relationship", "Invited by", "Invitation", "R
 @team_required
 def export(cohort_id: int, fmt: str):
     cohort = db.get_or_404(Cohort, cohort_id)
+    # Needs only of guests who are coming: this list is what the venue plans from.
     rows = [[g.name, g.email, g.relationship_label, g.invited_by.user.name if g.invited_by else "", g.status,
-             g.rsvp, g.access_needs, g.dietary_needs] for g in services.guests_of(cohort)]
+             g.rsvp, *services.needs_for_the_venue(g)] for g in services.guests_of(cohort)]
     with write_unit():
         audit.record(actor=current_user, action="guests_exported", target_type="cohort", target_id=cohort.id,
                      detail={"format": fmt, "rows": len(rows)})
@@ -167,12 +176,15 @@ def clinic(session_id: int):
         form = ClinicForm()
         if form.action.data == "cancel":
             with unit_of_work("You are no longer down for this clinic."):
-                services.cancel_clinic_signup(actor=current_user, session=session)
+                services.cancel_clinic_signup(actor=current_user, session=session, now=clock.now())
         else:
-            with unit_of_work("Thank you: the facilitator will see your topic before the clinic."):
-                services.sign_up_for_clinic(actor=current_user, session=session, now=clock.now(),
-                                            topic=form.topic.data or "")
+            with unit_of_work() as work:
+                signup = services.sign_up_for_clinic(actor=current_user, session=session, now=clock.now(),
+                                                     topic=form.topic.data or "")
+                work.success = ("Thank you: the facilitator will see your topic before the clinic." if signup.topic
+                                else "Thank you: the facilitator will see that you plan to come.")
         return redirect(url_for("celebration.clinic", session_id=session.id))
     signups = services.clinic_signups(session)
-    return render_template("celebration/clinic.html", session=session, cohort=session.cohort, now=clock.now(),
+    return render_template("celebration/clinic.html", session=session, cohort=session.cohort,
+                           state=services.clinic_state(session, now=clock.now()),
                            signups=signups if current_user.is_staff else [], mine=services.signup_of(current_user, signups))

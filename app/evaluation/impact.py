@@ -158,6 +158,14 @@ def _check_complete(story: ImpactStory) -> None:
                           field="because_of_that")
 
 
+def story_edit_refusal(story: ImpactStory) -> str | None:
+    """Why its author cannot change this story now, or None when they can. The one rule: `save_story`
+    enforces it, the story page asks it before offering "Edit", the edit page before showing a form."""
+    if story.status == StoryStatus.PUBLISHED:
+        return "This story is published. Ask the programme team to unpublish it before you change it."
+    return None
+
+
 def save_story(*, actor, cohort: Cohort, draft: StoryDraft, story: ImpactStory | None, submit: bool,
                now: datetime) -> ImpactStory:
     enrolment = enrolment_in(actor, cohort.id)
@@ -165,8 +173,9 @@ def save_story(*, actor, cohort: Cohort, draft: StoryDraft, story: ImpactStory |
         raise PermissionDenied("Only participants of this cohort write impact stories here.")
     if story is not None and story.enrolment_id != enrolment.id:
         raise PermissionDenied("You can only change your own story.")
-    if story is not None and story.status == StoryStatus.PUBLISHED:
-        raise Conflict("This story is published. Ask the programme team to unpublish it before you change it.")
+    refusal = story_edit_refusal(story) if story is not None else None
+    if refusal:
+        raise Conflict(refusal)
     if not draft.title.strip():
         raise DomainError("Give your story a title.", field="title")
     for text in (draft.once_upon_a_time, draft.every_day, draft.one_day, draft.until_finally, *draft.because_of_that):

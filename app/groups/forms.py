@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField
+from wtforms import Field, StringField, ValidationError
 from wtforms.widgets import TextInput
 
 from app.form_errors import row_id
@@ -47,8 +47,17 @@ class WholeNumbersField(Field):
 
 
 class AllocateForm(FlaskForm):
-    size = WholeNumberField("People in each group")
+    size = WholeNumberField("People per group")
     seed = WholeNumberField("Seed")
+
+    def validate_size(self, field):
+        # Left out, the size is the default 5; typed but not a whole number, it is refused, never guessed.
+        if field.raw_data and field.data is None:
+            raise ValidationError("Enter the group size as a whole number, like 5")
+
+    @property
+    def typed_size(self) -> str:
+        return self.size.raw_data[0] if self.size.raw_data else "5"
 
 
 class MoveForm(FlaskForm):
@@ -57,7 +66,11 @@ class MoveForm(FlaskForm):
 
 
 class SwapForm(FlaskForm):
-    presenter = WholeNumberField("Who presents instead")
+    other = WholeNumberField("Exchange with", parse=row_id)
+
+
+class SwapAnswerForm(FlaskForm):
+    answer = StringField("Answer")
 
 
 class MeetingRecordForm(FlaskForm):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import TimestampMixin, db
@@ -64,3 +65,43 @@ class CaseRota(db.Model):
     session: Mapped[ProgrammeSession] = relationship()
     presenter: Mapped[Enrolment | None] = relationship(foreign_keys=[presenter_id])
     timekeeper: Mapped[Enrolment | None] = relationship(foreign_keys=[timekeeper_id])
+
+
+class SwapStatus(StrEnum):
+    PENDING = "pending"  # asked, waiting for the other member (expires when the earlier session starts)
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"  # a turn it named changed hands, or one of the two left the group
+    MADE_BY_TEAM = "made_by_team"
+
+
+class RotaSwap(db.Model):
+    """Two turns to present, exchanged: asked by one presenter and accepted by the other, or made by the team.
+
+    A pending request is live until `expires_at` (the earlier of the two sessions' starts): expiry is derived
+    from the time, not a flag a job flips.
+    """
+
+    __tablename__ = "rota_swaps"
+    __table_args__ = (CheckConstraint("first_rota_id <> second_rota_id", name="different_turns"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("co_consulting_groups.id", ondelete="CASCADE"), index=True)
+    first_rota_id: Mapped[int] = mapped_column(ForeignKey("case_rotas.id", ondelete="CASCADE"), index=True)
+    second_rota_id: Mapped[int] = mapped_column(ForeignKey("case_rotas.id", ondelete="CASCADE"), index=True)
+    # Who presented each turn when the swap was asked for (the first asked the second).
+    first_presenter_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id", ondelete="SET NULL"),
+                                                           index=True)
+    second_presenter_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id", ondelete="SET NULL"),
+                                                            index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default=SwapStatus.PENDING.value)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+    first_rota: Mapped[CaseRota] = relationship(foreign_keys=[first_rota_id])
+    second_rota: Mapped[CaseRota] = relationship(foreign_keys=[second_rota_id])
+
+    def is_pending(self, now: datetime) -> bool:
+        return self.status == SwapStatus.PENDING and now < self.expires_at

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
+from flask import render_template
 from sqlalchemy import select
 
 from app import audit
@@ -12,9 +14,10 @@ from app.db import db
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.formatting import local_date, local_time
 from app.groups.allocation import Member, allocate, mix_score, plan_rota
-from app.groups.models import CaseRota, CoConsultingGroup, GroupMembership
-from app.notifications.services import cancel_pending_to
+from app.groups.models import CaseRota, CoConsultingGroup, GroupMembership, RotaSwap, SwapStatus
+from app.notifications.services import cancel_pending_to, queue_email
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
+from app.urls import absolute_url
 
 
 def _require_team(actor: User) -> None:
@@ -132,25 +135,167 @@ def is_member(user: User, group: CoConsultingGroup) -> bool:
     return any(m.enrolment.user_id == user.id for m in group.memberships)
 
 
-def swap_presenter(*, actor: User, group: CoConsultingGroup, rota: CaseRota, new_presenter_id: int,
-                   now: datetime) -> None:
-    """Record a swap the group agreed: someone else presents at this session."""
-    if not (is_member(actor, group) or actor.is_team):
-        raise PermissionDenied("Only the group's members can change its rota.")
-    if rota.group_id != group.id:
+def future_turns(group: CoConsultingGroup, now: datetime) -> list[CaseRota]:
+    """The group's turns still open to a swap: the session has not started and someone presents."""
+    return [r for r in group.rota if r.session.starts_at > now and r.presenter_id is not None]
+
+
+def my_enrolment(user: User, group: CoConsultingGroup) -> int | None:
+    return next((m.enrolment_id for m in group.memberships if m.enrolment.user_id == user.id), None)
+
+
+def _check_turns(group: CoConsultingGroup, first: CaseRota, second: CaseRota, now: datetime) -> None:
+    if first.group_id != group.id or second.group_id != group.id:
         raise NotFound("That session is not in this group's rota.")
-    if rota.session.ends_at <= now:
-        raise Conflict("That session has happened, so its presenter cannot change.")
-    members = member_names(group)
-    if new_presenter_id not in members:
-        raise DomainError("Choose someone from the group.", field="presenter")
-    if new_presenter_id == rota.presenter_id:
-        raise Conflict("They are already presenting at that session.")
-    rota.swaps = [*rota.swaps, {"at": now.isoformat(), "by": actor.name,
-                                "from": members.get(rota.presenter_id, "nobody"), "to": members[new_presenter_id]}]
-    if rota.timekeeper_id == new_presenter_id:
-        rota.timekeeper_id = rota.presenter_id
-    rota.presenter_id = new_presenter_id
+    if first.id == second.id:
+        raise DomainError("Choose another session to exchange with.", field="other")
+    if min(first.session.starts_at, second.session.starts_at) <= now:
+        raise Conflict("One of those sessions has started, so its turn cannot be exchanged.")
+    if first.presenter_id is None or second.presenter_id is None:
+        raise Conflict("Nobody presents at one of those sessions, so there is no turn to exchange.")
+    if first.presenter_id == second.presenter_id:
+        raise DomainError("Both turns are the same person's: choose a turn someone else has.", field="other")
+
+
+def _exchange(first: CaseRota, second: CaseRota, *, by: str, names: dict[int, str], now: datetime) -> None:
+    """Exchange two presenters: each presents at the other's session, so nobody gains or loses a turn."""
+    a, b = first.presenter_id, second.presenter_id
+    for row, old, new in ((first, a, b), (second, b, a)):
+        row.presenter_id = new
+        if row.timekeeper_id == new:  # nobody keeps time for their own case
+            row.timekeeper_id = old
+        row.swaps = [*row.swaps, {"at": now.isoformat(), "by": by, "from": names.get(old, "a former member"),
+                                  "to": names.get(new, "a former member")}]
+
+
+def _tell(swap: RotaSwap, event: str, recipients: list[int], *, names: dict[int, str], group: CoConsultingGroup,
+          now: datetime) -> None:
+    """Email the people a swap concerns, once per swap, event and person."""
+    enrolments = {m.enrolment_id: m.enrolment for m in group.memberships}
+    cohort = db.session.get(Cohort, group.cohort_id)
+    for enrolment_id in recipients:
+        enrolment = enrolments.get(enrolment_id)
+        if enrolment is None or enrolment.user.is_disabled:
+            continue
+        context = dict(name=enrolment.user.name, event=event, swap=swap, group=group, cohort=cohort,
+                       first=names.get(swap.first_presenter_id, "a former member"),
+                       second=names.get(swap.second_presenter_id, "a former member"),
+                       first_session=_describe(swap.first_rota.session),
+                       second_session=_describe(swap.second_rota.session),
+                       link=absolute_url("groups.group", group_id=group.id))
+        queue_email(key=f"rota-swap:{swap.id}:{event}:{enrolment_id}", recipient=enrolment.user.email,
+                    subject=SWAP_SUBJECTS[event].format(group=group.name), category="general",
+                    body_text=render_template("groups/email/swap.txt", **context),
+                    body_html=render_template("groups/email/swap.html", **context),
+                    due_at=now, cohort_id=group.cohort_id)
+
+
+SWAP_SUBJECTS = {
+    "requested": "{group}: can you exchange turns to present?",
+    "accepted": "{group}: turns to present exchanged",
+    "declined": "{group}: your request to exchange turns was declined",
+    "made_by_team": "{group}: the programme team exchanged turns to present",
+}
+
+
+def _describe(session: ProgrammeSession) -> str:
+    return f"{session.title} ({_starts(session)})"
+
+
+def swap_turns(*, actor: User, group: CoConsultingGroup, rota: CaseRota, other: CaseRota,
+               now: datetime) -> RotaSwap:
+    """Exchange two turns to present. A member asks for their own turn and the other presenter decides
+    (`answer_swap`); the programme team exchanges any two turns at once. Both people are emailed."""
+    names = member_names(group)
+    if actor.is_team:
+        _check_turns(group, rota, other, now)
+        swap = RotaSwap(group_id=group.id, first_rota_id=rota.id, second_rota_id=other.id,
+                        first_presenter_id=rota.presenter_id, second_presenter_id=other.presenter_id,
+                        requested_by_id=actor.id, status=SwapStatus.MADE_BY_TEAM.value, created_at=now,
+                        decided_at=now, expires_at=min(rota.session.starts_at, other.session.starts_at))
+        db.session.add(swap)
+        _exchange(rota, other, by=actor.name, names=names, now=now)
+        db.session.flush()
+        _tell(swap, "made_by_team", [swap.first_presenter_id, swap.second_presenter_id], names=names, group=group,
+              now=now)
+        audit.record(actor=actor, action="rota_swap_made", target_type="co_consulting_group", target_id=group.id,
+                     detail={"swap": swap.id, "sessions": [rota.session_id, other.session_id]}, now=now)
+        return swap
+    mine = my_enrolment(actor, group)
+    if mine is None:
+        raise PermissionDenied("Only the group's members and the programme team can change its rota.")
+    _check_turns(group, rota, other, now)
+    if rota.presenter_id != mine:
+        raise PermissionDenied("You can ask to exchange only your own turn to present.")
+    if any(s.is_pending(now) and {s.first_rota_id, s.second_rota_id} == {rota.id, other.id}
+           for s in db.session.scalars(select(RotaSwap).where(RotaSwap.group_id == group.id))):
+        raise Conflict("There is already a request to exchange those two turns.")
+    swap = RotaSwap(group_id=group.id, first_rota_id=rota.id, second_rota_id=other.id, first_presenter_id=mine,
+                    second_presenter_id=other.presenter_id, requested_by_id=actor.id, created_at=now,
+                    status=SwapStatus.PENDING.value, expires_at=min(rota.session.starts_at, other.session.starts_at))
+    db.session.add(swap)
+    db.session.flush()
+    _tell(swap, "requested", [swap.second_presenter_id], names=names, group=group, now=now)
+    audit.record(actor=actor, action="rota_swap_requested", target_type="co_consulting_group", target_id=group.id,
+                 detail={"swap": swap.id, "sessions": [rota.session_id, other.session_id]}, now=now)
+    return swap
+
+
+def answer_swap(*, actor: User, group: CoConsultingGroup, swap: RotaSwap, accept: bool, now: datetime) -> None:
+    """The member asked to exchange turns accepts (the turns are exchanged) or declines."""
+    if swap.group_id != group.id:
+        raise NotFound("That request is not for this group.")
+    if my_enrolment(actor, group) != swap.second_presenter_id or swap.second_presenter_id is None:
+        raise PermissionDenied("Only the person asked can answer this request.")
+    if not swap.is_pending(now):
+        raise Conflict("This request has been answered or has expired (requests end when the earlier session "
+                       "starts).")
+    first, second = swap.first_rota, swap.second_rota
+    if (first.presenter_id, second.presenter_id) != (swap.first_presenter_id, swap.second_presenter_id):
+        raise Conflict("The rota has changed since this was asked, so these turns cannot be exchanged. "
+                       "Ask again if you still want to.")
+    names = member_names(group)
+    swap.decided_at = now
+    if accept:
+        swap.status = SwapStatus.ACCEPTED.value
+        _exchange(first, second, by=actor.name, names=names, now=now)
+        _tell(swap, "accepted", [swap.first_presenter_id, swap.second_presenter_id], names=names, group=group,
+              now=now)
+    else:
+        swap.status = SwapStatus.DECLINED.value
+        _tell(swap, "declined", [swap.first_presenter_id], names=names, group=group, now=now)
+    audit.record(actor=actor, action="rota_swap_accepted" if accept else "rota_swap_declined",
+                 target_type="co_consulting_group", target_id=group.id, detail={"swap": swap.id}, now=now)
+    db.session.flush()
+
+
+def pending_swaps(group: CoConsultingGroup, now: datetime) -> list[RotaSwap]:
+    """Requests to exchange turns still waiting for an answer, oldest first."""
+    return [s for s in db.session.scalars(select(RotaSwap).where(
+        RotaSwap.group_id == group.id, RotaSwap.status == SwapStatus.PENDING.value, RotaSwap.expires_at > now)
+        .order_by(RotaSwap.id))]
+
+
+def _hand_over_turns(group: CoConsultingGroup, leaver_id: int, now: datetime) -> None:
+    """A leaver's turns still to come go one by one to whoever presents least (member order breaks ties),
+    so everyone's number of turns stays within one of everyone else's; every other turn, including
+    exchanges the group agreed, stays as it is. Requests involving the leaver are cancelled."""
+    members = [m.enrolment_id for m in sorted(group.memberships, key=lambda m: m.id)]
+    for swap in pending_swaps(group, now):
+        if leaver_id in (swap.first_presenter_id, swap.second_presenter_id):
+            swap.status, swap.decided_at = SwapStatus.CANCELLED.value, now
+    if not members:
+        return
+    turns = Counter(r.presenter_id for r in group.rota if r.presenter_id in members)
+    for row in group.rota:
+        if row.session.starts_at <= now:
+            continue
+        if row.presenter_id == leaver_id or row.presenter_id is None:
+            row.presenter_id = min(members, key=lambda m: (turns[m], members.index(m)))
+            turns[row.presenter_id] += 1
+        if row.timekeeper_id not in members or row.timekeeper_id == row.presenter_id:
+            index = members.index(row.presenter_id)
+            row.timekeeper_id = members[(index + 1) % len(members)] if len(members) > 1 else None
     db.session.flush()
 
 
@@ -217,7 +362,7 @@ def withdraw_participant(*, actor: User, enrolment: Enrolment, reason: str, now:
         group = membership.group
         group.memberships.remove(membership)
         db.session.flush()
-        replan_rota(group, now=now)
+        _hand_over_turns(group, enrolment.id, now)
     audit.record(actor=actor, action="participant_withdrawn", target_type="enrolment", target_id=enrolment.id,
                  detail={"reason": reason.strip()[:500]}, now=now)
     db.session.flush()

@@ -7,15 +7,24 @@ from flask_login import current_user
 
 from app import clock
 from app.db import db
+from app.form_errors import attach_domain_error
 from app.groups import services
-from app.groups.forms import AllocateForm, MeetingRecordForm, MoveForm, SwapForm, WithdrawForm
-from app.groups.models import CaseRota, CoConsultingGroup
+from app.groups.forms import AllocateForm, MeetingRecordForm, MoveForm, SwapAnswerForm, SwapForm, WithdrawForm
+from app.groups.models import CaseRota, CoConsultingGroup, RotaSwap
 from app.permissions import signed_in, team_required
 from app.programme.access import viewable_cohort_or_404
 from app.programme.models import Cohort, Enrolment
 from app.unit_of_work import unit_of_work
 
 bp = Blueprint("groups", __name__, template_folder="templates")
+
+
+def _overview(cohort: Cohort, form: AllocateForm | None = None):
+    form = form or AllocateForm(formdata=None)
+    return render_template("groups/overview.html", cohort=cohort, groups=services.groups_of(cohort),
+                           mix=services.current_mix(cohort), sessions=services.co_consulting_sessions(cohort.id),
+                           last_move=request.args.get("moved"), form=form,
+                           form_errors=bool(form.errors or form.form_errors))
 
 
 @bp.get("/cohorts/<int:cohort_id>/groups")
@@ -28,9 +37,7 @@ def overview(cohort_id: int):
             flash("Co-consulting groups have not been made yet.", "info")
             return redirect(url_for("programme.home"))
         return redirect(url_for("groups.group", group_id=group.id))
-    return render_template("groups/overview.html", cohort=cohort, groups=services.groups_of(cohort),
-                           mix=services.current_mix(cohort), sessions=services.co_consulting_sessions(cohort.id),
-                           last_move=request.args.get("moved"))
+    return _overview(cohort)
 
 
 @bp.post("/cohorts/<int:cohort_id>/groups/allocate")
@@ -38,10 +45,18 @@ def overview(cohort_id: int):
 def allocate(cohort_id: int):
     cohort = db.get_or_404(Cohort, cohort_id)
     form = AllocateForm()
-    with unit_of_work() as work:
+    if not form.validate():
+        return _overview(cohort, form), 400
+    with unit_of_work(flash_error=False) as work:
         groups = services.allocate_groups(actor=current_user, cohort=cohort, size=form.size.data or 5,
                                           seed=form.seed.data or 1, now=clock.now())
-        work.success = f"{len(groups)} groups made. Mix score {services.current_mix(cohort)}."
+        work.success = (f"{len(groups)} groups made with arrangement number {form.seed.data or 1}. "
+                        f"Mix score {services.current_mix(cohort)}.")
+    if work.failed and work.error.field:
+        attach_domain_error(form, work.error)
+        return _overview(cohort, form), 400
+    if work.failed:
+        flash(work.error.message, "error")
     return redirect(url_for("groups.overview", cohort_id=cohort.id))
 
 
@@ -71,7 +86,8 @@ def group(group_id: int):
     now = clock.now()
     return render_template("groups/group.html", group=item, cohort=db.session.get(Cohort, item.cohort_id), now=now,
                            upcoming=services.next_turn(item, now), names=services.member_names(item),
-                           is_member=services.is_member(current_user, item))
+                           is_member=services.is_member(current_user, item), me=services.my_enrolment(current_user, item),
+                           open_turns=services.future_turns(item, now), requests=services.pending_swaps(item, now))
 
 
 @bp.post("/groups/<int:group_id>/rota/<int:rota_id>/swap")
@@ -80,9 +96,26 @@ def swap(group_id: int, rota_id: int):
     item = _group(group_id)
     rota = db.get_or_404(CaseRota, rota_id)
     form = SwapForm()
-    with unit_of_work("The swap is recorded in the rota."):
-        services.swap_presenter(actor=current_user, group=item, rota=rota, now=clock.now(),
-                                new_presenter_id=form.presenter.data or 0)
+    other = db.session.get(CaseRota, form.other.data) if form.other.data else None
+    if other is None:
+        flash("Choose the session whose turn to exchange with.", "error")
+        return redirect(url_for("groups.group", group_id=item.id))
+    with unit_of_work() as work:
+        made = services.swap_turns(actor=current_user, group=item, rota=rota, other=other, now=clock.now())
+        work.success = ("The turns are exchanged and both people are emailed." if made.status != "pending" else
+                        "Your request is sent. The turns are exchanged if they accept.")
+    return redirect(url_for("groups.group", group_id=item.id))
+
+
+@bp.post("/groups/<int:group_id>/swaps/<int:swap_id>")
+@signed_in
+def answer_swap(group_id: int, swap_id: int):
+    item = _group(group_id)
+    request_ = db.get_or_404(RotaSwap, swap_id)
+    form = SwapAnswerForm()
+    accept = form.answer.data == "accept"
+    with unit_of_work("You accepted: the turns are exchanged." if accept else "You declined the request."):
+        services.answer_swap(actor=current_user, group=item, swap=request_, accept=accept, now=clock.now())
     return redirect(url_for("groups.group", group_id=item.id))
 
 

@@ -12,7 +12,9 @@ MODULE_CHOICES = [SelectChoice("", "Not about one module")] + [SelectChoice(str(
 class ResourceForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired("Give the resource a title"), Length(max=200)])
     description = TextAreaField("Description (optional)", validators=[Length(max=3000)])
-    kind = SelectField("Kind", choices=[SelectChoice(k.value, v) for k, v in KIND_LABELS.items()])
+    # No kind is chosen for you: pick one, or leave it and a file's type decides (a link needs one).
+    kind = SelectField("Kind", choices=[SelectChoice("", "Choose a kind")] + [
+        SelectChoice(k.value, v) for k, v in KIND_LABELS.items()])
     module_number = SelectField("Module", choices=MODULE_CHOICES, validators=[Optional()])
     tags = StringField("Tags (optional)", validators=[Length(max=300)])
     file = FileField("Upload a file")
@@ -20,6 +22,10 @@ class ResourceForm(FlaskForm):
     session_id = SelectField("Session (optional)", choices=[], validators=[Optional()])
     release_on = DateField("Release date (optional)", format="%Y-%m-%d", validators=[Optional()])
     all_cohorts = BooleanField("Share with every cohort (the programme-wide library)")
+
+
+class ReplaceFileForm(FlaskForm):
+    file = FileField("The new file")
 
 
 class ThreadForm(FlaskForm):

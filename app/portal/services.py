@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from app.db import db
 from app.errors import DomainError, PermissionDenied
 from app.notifications.services import queue_email
 from app.portal.models import DirectoryEntry, Post, Resource, ResourceKind, Thread
-from app.portal.uploads import CheckedUpload, store
+from app.portal.uploads import CheckedUpload, path_for, store
 from app.programme.access import is_participant_of
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession
 from app.programme.services import cohort_sessions
@@ -66,9 +66,9 @@ def library_page(user: User, cohort: Cohort, filters: LibraryFilters, page: int,
     """One page of the library, newest first, and the total (two queries plus the uploader names)."""
     query = visible_resources(user, cohort, now)
     if filters.q:
-        like = f"%{filters.q.lower().replace('%', '').replace('_', '')}%"
-        query = query.where(or_(func.lower(Resource.title).like(like), func.lower(Resource.description).like(like),
-                                func.lower(Resource.tags).like(like)))
+        # Typed text is matched literally: autoescape makes % and _ (and the escape character) plain characters.
+        query = query.where(or_(*(column.icontains(filters.q, autoescape=True)
+                                  for column in (Resource.title, Resource.description, Resource.tags))))
     if filters.module:
         query = query.where(Resource.module_number == filters.module)
     if filters.kind:
@@ -110,12 +110,25 @@ class ResourceDetails:
     title: str
     description: str = ""
     tags: str = ""
-    kind: str = ResourceKind.OTHER.value
+    kind: str = ResourceKind.OTHER.value  # "" when not chosen: a file's type then decides
     url: str = ""
     module_number: int | None = None
     session_id: int | None = None
     release_at: datetime | None = None
     all_cohorts: bool = False
+
+
+# What a file most likely is when its sharer did not say: a guess they can change, never a default that lies.
+_KIND_BY_FILE_TYPE = {
+    "pptx": ResourceKind.SLIDES, "pdf": ResourceKind.READING, "docx": ResourceKind.READING,
+    "txt": ResourceKind.READING, "md": ResourceKind.READING, "xlsx": ResourceKind.TEMPLATE,
+    "csv": ResourceKind.TEMPLATE,
+}
+
+
+def kind_for_file(file_type: str) -> str:
+    """The resource kind for a checked upload's type (`CheckedUpload.kind`): pptx is slides, pdf reading..."""
+    return _KIND_BY_FILE_TYPE.get(file_type, ResourceKind.OTHER).value
 
 
 def _apply(resource: Resource, cohort: Cohort, details: ResourceDetails, actor: User) -> None:
@@ -155,6 +168,8 @@ def share_resource(*, actor: User, cohort: Cohort, details: ResourceDetails, upl
         raise DomainError("Upload a file or give a link (one or the other).", field="file")
     if url and not url.startswith(("https://", "http://")):
         raise DomainError("A link must start with https:// or http://", field="url")
+    if not details.kind and upload is not None:
+        details = replace(details, kind=kind_for_file(upload.kind))
     resource = Resource(uploaded_by_id=actor.id, is_material=actor.is_staff, url=url[:500])
     _apply(resource, cohort, details, actor)
     if upload is not None:
@@ -176,6 +191,36 @@ def update_resource(*, actor: User, resource: Resource, cohort: Cohort, details:
         resource.url = url[:500]
     _apply(resource, cohort, details, actor)
     db.session.flush()
+
+
+def replace_resource_file(*, actor: User, resource: Resource, upload: CheckedUpload, now: datetime) -> str:
+    """Put a new file in place of a resource's file, keeping the resource (its id, links and discussion).
+
+    Returns the old file's stored name: the caller removes it from disk once the change is committed,
+    so a rolled-back replacement still has its file.
+    """
+    if not can_change_resource(actor, resource):
+        raise PermissionDenied("You can only replace the file of a resource you shared.")
+    if not resource.is_file:
+        raise DomainError("This resource is a link, not a file: edit it to change the link.", field="file")
+    old = {"name": resource.original_name, "sha256": resource.sha256}
+    old_stored_name = resource.stored_name
+    resource.stored_name = store(upload, Path(current_app.config["UPLOAD_DIR"]))
+    resource.original_name, resource.mimetype = upload.original_name, upload.mimetype
+    resource.size, resource.sha256 = upload.size, upload.sha256
+    audit.record(actor=actor, action="resource_file_replaced", target_type="resource", target_id=resource.id,
+                 detail={"old": old, "new": {"name": upload.original_name, "sha256": upload.sha256}}, now=now)
+    db.session.flush()
+    return old_stored_name
+
+
+def remove_stored_file(stored_name: str | None) -> None:
+    """Remove a file no row refers to any more (call after the commit that let go of it)."""
+    if stored_name:
+        try:
+            path_for(Path(current_app.config["UPLOAD_DIR"]), stored_name).unlink(missing_ok=True)
+        except ValueError:
+            pass
 
 
 def delete_resource(*, actor: User, resource: Resource) -> None:
@@ -239,11 +284,24 @@ def _notify_thread(thread: Thread, *, poster: User, now: datetime) -> None:
                     due_at=window + timedelta(hours=1))
 
 
+def post_edit_refusal(actor: User, post: Post, now: datetime) -> str | None:
+    """Why this person cannot edit this post now, or None when they can. The one rule: the service
+    enforces it, the thread page asks it before offering "Edit", the edit page before showing a form."""
+    if post.author_id != actor.id:
+        return "You can only edit your own posts."
+    if post.is_hidden:
+        return "This post was hidden by the programme team, so it cannot be edited."
+    if now - post.created_at > POST_EDIT_WINDOW:
+        return "Posts can be edited for 30 minutes after posting. This one can no longer be changed."
+    return None
+
+
 def edit_post(*, actor: User, post: Post, body: str, now: datetime) -> None:
     if post.author_id != actor.id:
         raise PermissionDenied("You can only edit your own posts.")
-    if now - post.created_at > POST_EDIT_WINDOW:
-        raise DomainError("Posts can be edited for 30 minutes after posting.", field="body")
+    refusal = post_edit_refusal(actor, post, now)
+    if refusal:
+        raise DomainError(refusal, field="body")
     if not body.strip():
         raise DomainError("A post cannot be empty.", field="body")
     post.body, post.edited_at = body.strip()[:10000], now

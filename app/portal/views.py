@@ -15,9 +15,9 @@ from app.db import db
 from app.form_errors import attach_domain_error
 from app.permissions import signed_in
 from app.portal import services
-from app.portal.forms import DirectoryForm, HideForm, PostForm, ResourceForm, ThreadForm
+from app.portal.forms import DirectoryForm, HideForm, PostForm, ReplaceFileForm, ResourceForm, ThreadForm
 from app.portal.models import KIND_LABELS, Post, Resource, ResourceKind, Thread
-from app.portal.uploads import check_upload, path_for
+from app.portal.uploads import CheckedUpload, UploadRejected, check_upload, path_for
 from app.programme.access import active_enrolment, viewable_cohort_or_404
 from app.programme.models import Cohort
 from app.programme.services import cohort_sessions
@@ -90,7 +90,7 @@ def _details(form: ResourceForm, cohort: Cohort) -> services.ResourceDetails:
                if form.release_on.data else None)
     return services.ResourceDetails(
         title=form.title.data or "", description=form.description.data or "", tags=form.tags.data or "",
-        kind=form.kind.data, url=form.url.data or "",
+        kind=form.kind.data or "", url=form.url.data or "",
         module_number=int(form.module_number.data) if form.module_number.data else None,
         session_id=int(form.session_id.data) if form.session_id.data else None, release_at=release,
         all_cohorts=bool(form.all_cohorts.data))
@@ -105,11 +105,7 @@ def share(cohort_id: int):
         form.module_number.data = str(request.args.get("module", type=int))
     if form.validate_on_submit():
         with unit_of_work(flash_error=False) as work:
-            upload = None
-            file = form.file.data
-            if file and file.filename:
-                data = file.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
-                upload = check_upload(file.filename, data, current_app.config["MAX_UPLOAD_BYTES"])
+            upload = _checked_upload(form.file.data)
             resource = services.share_resource(actor=current_user, cohort=cohort, details=_details(form, cohort),
                                                upload=upload, now=clock.now())
             work.success = f"{resource.title} is in the library."
@@ -118,6 +114,14 @@ def share(cohort_id: int):
         attach_domain_error(form, work.error)
     return render_template("portal/resource_form.html", form=form, cohort=cohort, resource=None,
                            form_errors=bool(form.errors or form.form_errors))
+
+
+def _checked_upload(file) -> CheckedUpload | None:
+    """The chosen file, read (up to one byte past the limit) and checked; None when no file was chosen."""
+    if not (file and file.filename):
+        return None
+    data = file.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
+    return check_upload(file.filename, data, current_app.config["MAX_UPLOAD_BYTES"])
 
 
 @bp.get("/resources/<int:resource_id>")
@@ -171,6 +175,33 @@ def edit_resource(resource_id: int):
             return redirect(url_for("portal.resource", resource_id=item.id))
         attach_domain_error(form, work.error)
     return render_template("portal/resource_form.html", form=form, cohort=cohort, resource=item,
+                           form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.route("/resources/<int:resource_id>/replace", methods=["GET", "POST"])
+@signed_in
+def replace_file(resource_id: int):
+    item = _resource(resource_id)
+    if not services.can_change_resource(current_user, item):
+        abort(403)
+    if not item.is_file:
+        abort(404)
+    cohort = db.session.get(Cohort, item.cohort_id) if item.cohort_id else _home_cohort()
+    form = ReplaceFileForm()
+    if form.validate_on_submit():
+        old_stored_name = None
+        with unit_of_work(flash_error=False) as work:
+            upload = _checked_upload(form.file.data)
+            if upload is None:
+                raise UploadRejected("Choose the new file.")
+            old_stored_name = services.replace_resource_file(actor=current_user, resource=item, upload=upload,
+                                                             now=clock.now())
+            work.success = f"The file of {item.title} is replaced."
+        if not work.failed:
+            services.remove_stored_file(old_stored_name)  # only now: a rolled-back change still has its file
+            return redirect(url_for("portal.resource", resource_id=item.id))
+        attach_domain_error(form, work.error)
+    return render_template("portal/replace_form.html", form=form, resource=item, cohort=cohort,
                            form_errors=bool(form.errors or form.form_errors))
 
 
@@ -231,7 +262,7 @@ def thread(thread_id: int):
             return redirect(url_for("portal.thread", thread_id=item.id, _anchor=f"post-{post.id}"))
         attach_domain_error(form, work.error)
     return render_template("portal/thread.html", thread=item, cohort=db.session.get(Cohort, item.cohort_id),
-                           form=form, now=clock.now(), edit_window=services.POST_EDIT_WINDOW,
+                           form=form, now=clock.now(), post_edit_refusal=services.post_edit_refusal,
                            form_errors=bool(form.errors or form.form_errors))
 
 
@@ -242,6 +273,9 @@ def edit_post(post_id: int):
     _thread(post.thread_id)
     if post.author_id != current_user.id:
         abort(403)
+    refusal = services.post_edit_refusal(current_user, post, clock.now())
+    if refusal:  # said before anything is typed, by the rule the service applies
+        return render_template("portal/post_form.html", form=None, post=post, refusal=refusal)
     form = PostForm()
     if not form.is_submitted():
         form.body.data = post.body
@@ -251,7 +285,7 @@ def edit_post(post_id: int):
         if not work.failed:
             return redirect(url_for("portal.thread", thread_id=post.thread_id, _anchor=f"post-{post.id}"))
         attach_domain_error(form, work.error)
-    return render_template("portal/post_form.html", form=form, post=post,
+    return render_template("portal/post_form.html", form=form, post=post, refusal=None,
                            form_errors=bool(form.errors or form.form_errors))
 
 

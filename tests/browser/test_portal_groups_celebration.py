@@ -84,6 +84,11 @@ def test_groups_allocated_and_session_runner(page, app):
     check(page, "groups-empty")
     if not page.locator("#size").is_visible():
         page.locator("summary").first.click()
+    page.fill("#size", "abc")
+    page.get_by_role("button", name="Make groups").click()
+    assert_error_summary(page)
+    expect(page.locator("#size")).to_have_value("abc")
+    expect(page.locator("#size-error")).to_contain_text("Enter the group size as a whole number, like 5")
     page.fill("#size", "4")
     make = page.get_by_role("button", name="Make groups")
     press_with_keyboard(page, make)
@@ -94,9 +99,27 @@ def test_groups_allocated_and_session_runner(page, app):
     sign_in(page, "spring0@example.org")
     page.goto(f"/cohorts/{cohort_id}/groups")
     check(page, "my-group")
+    expect(page.locator("main form select").first).to_be_visible()  # the member's swap form is on the page
+    assert_fits(page, 320)
+    assert_fits(page, 375)
     follow(page, "Open the session runner")
     check(page, "runner")
     expect(page.locator("main")).to_contain_text("minutes")
+    assert_fits(page, 320)
+    # Only the step is a live region; the ticking clock is a timer screen readers do not read out every second.
+    expect(page.locator("[aria-live=polite]")).to_have_count(1)
+    expect(page.locator("#timer-clock")).to_have_attribute("aria-live", "off")
+    start = page.locator("#timer-start")
+    start.click()
+    expect(start).to_have_text("Pause")
+    expect(page.locator("#timer-clock")).not_to_have_text(re.compile(r"^5:00$|^0:00$"), timeout=3000)
+    start.click()
+    expect(start).to_have_text("Resume")
+    paused = page.locator("#timer-clock").text_content()
+    page.wait_for_timeout(1500)
+    expect(page.locator("#timer-clock")).to_have_text(paused)
+    start.click()
+    expect(page.locator("#timer-clock")).not_to_have_text(paused, timeout=3000)
 
 
 def test_guest_invited_and_answers(page, mailbox):

@@ -119,6 +119,10 @@ def edit_story(story_id: int):
     story = _story_or_404(story_id)
     if story.enrolment.user_id != current_user.id:
         abort(403)
+    refusal = impact.story_edit_refusal(story)
+    if refusal:  # said before anything is typed, by the rule save_story applies
+        return render_template("evaluation/story_form.html", cohort=story.enrolment.cohort, story=story, form=None,
+                               refusal=refusal, cycle_hints={}, form_errors=False)
     return _story_editor(story.enrolment.cohort, story)
 
 
@@ -127,7 +131,8 @@ def edit_story(story_id: int):
 def story(story_id: int):
     story = _story_or_404(story_id)
     return render_template("evaluation/story.html", story=story, cohort=story.enrolment.cohort,
-                           mine=story.enrolment.user_id == current_user.id, cycles={c.value: c for c in ValueCycle})
+                           mine=story.enrolment.user_id == current_user.id, cycles={c.value: c for c in ValueCycle},
+                           edit_refusal=impact.story_edit_refusal(story))
 
 
 REVIEWED = {"publish": "Story published. We have emailed its author.",
