@@ -162,9 +162,11 @@ def register_signal_handlers() -> None:
     register_session_notes(apologies_sent)
 
     from app.evaluation.home import home_prompts
+    from app.portal.services import directory_home_panel
     from app.programme.home_panels import register_home_panel
 
     register_home_panel("evaluation", home_prompts)
+    register_home_panel("directory", directory_home_panel)
 
     from app.applications import jobs as applications_jobs
     from app.celebration import jobs as celebration_jobs

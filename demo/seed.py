@@ -187,6 +187,7 @@ def seed(*, now: datetime) -> None:
     db.session.flush()
     _seed_attendance(cohort, team=team, now=now, rng=rng)
     _seed_portal(cohort, team=team, now=now)
+    _seed_directory(cohort)
     allocate_groups(actor=team, cohort=cohort, size=5, seed=1, now=cohort.sessions[0].starts_at)
     _seed_celebration_and_clinics(cohort, now=now)
     seed_evaluation(cohort, team=team, now=now, rng=rng)
@@ -245,6 +246,19 @@ def _demo_pdf(title: str) -> bytes:
             b" 5 0 R>>>>>>endobj\n4 0 obj<</Length 60>>stream\nBT /F1 18 Tf 50 780 Td (" + text.encode("latin-1",
             "replace") + b") Tj ET\nendstream endobj\n5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
             b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _seed_directory(cohort) -> None:
+    """Most participants have chosen what the people directory shows; the demo login and two others have not
+    (so the home's prompt and the directory's count of people still to choose can be seen)."""
+    enrolments = db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id)
+                                    .order_by(Enrolment.id)).all()
+    for index, enrolment in enumerate(enrolments):
+        if enrolment.user.email == "participant@example.org" or index % 12 == 5:
+            continue
+        portal.save_directory_choices(enrolment=enrolment, is_listed=index % 9 != 4, show_role=True,
+                                      show_organisation=index % 4 != 3, show_cop=index % 5 != 2,
+                                      show_email=index % 3 == 0)
 
 
 def _seed_portal(cohort, *, team: User, now: datetime) -> None:

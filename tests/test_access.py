@@ -184,6 +184,8 @@ EXPECTED = {
     "celebration.overview": ("GET", "/cohorts/{cohort}/celebration", COHORT_MEMBERS),
     # An empty form is refused on the page itself, with the message.
     "celebration.invite": ("POST", "/cohorts/{cohort}/celebration/guests", COHORT_MEMBERS),
+    # A participant's own answer: an empty form is refused on the page itself, with the message.
+    "celebration.answer": ("POST", "/cohorts/{cohort}/celebration/my-answer", COHORT_MEMBERS),
     "celebration.stop": ("POST", "/guests/{guest}/stop", {**COHORT_MEMBERS, "participant": 302,
                                                           "facilitator": 302, "team": 302}),
     "celebration.propose_sponsors": ("POST", "/cohorts/{cohort}/celebration/sponsors", {**TEAM_ONLY, "team": 302}),

@@ -23,6 +23,7 @@ from app.attendance.services import save_attendance
 from app.auth.models import EmailConfirmation, HeldForm, User
 from app.auth.services import authenticate, request_deletion, request_password_reset
 from app.auth.sessions import start_session
+from app.celebration.participants import answer_celebration
 from app.celebration.services import invite_guest, propose_showcase, sign_up_for_clinic
 from app.db import db
 from app.evaluation import communities, feedback, impact
@@ -76,6 +77,8 @@ def everywhere(app, frozen_now, tmp_path):
     invite_guest(actor=person, cohort=cohort, name="My Guest", email="my.guest@example.org",
                  relationship="colleague", now=clock.now())
     propose_showcase(actor=person, cohort=cohort, title="My showcase", description="", format="")
+    answer_celebration(actor=person, cohort=cohort, coming="yes", access_needs="My access need", dietary_needs="",
+                       now=clock.now())
     feedback.give_feedback(actor=person, session=ended, now=clock.now(), answers=feedback.Answers(
         worthwhile=5, recommend_yes=True, what_worked="Named words"))
     communities.save_community(actor=person, cohort=cohort, now=clock.now(),

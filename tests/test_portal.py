@@ -202,6 +202,9 @@ def test_the_directory_respects_each_persons_choices(client, login_as):
     cohort = make_cohort()
     shown = make_participant(cohort, name="Shown Person", job_title="Pharmacist")
     private = make_participant(cohort, name="Private Person", job_title="Secret role")
+    login_as(shown)  # nobody is listed until they choose (tests/test_home_and_directory.py)
+    client.post("/settings/directory", data={"csrf_token": csrf_token(client, "/settings/directory"), "is_listed": "y",
+                                             "show_role": "y", "show_organisation": "y", "show_cop": "y"})
     login_as(private)
     token = csrf_token(client, "/settings/directory")
     client.post("/settings/directory", data={"csrf_token": token, "is_listed": "y"})  # everything else off

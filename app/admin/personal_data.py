@@ -90,6 +90,8 @@ HOLDINGS: list[Holding] = [
     Holding("clinic_signups", "Drop-in clinics", "Running the clinics", lambda t, p: _in(t.c.enrolment_id, p.enrolment_ids)),
     Holding("guests", "Celebration guests", "Running the celebration event",
             lambda t, p: or_(_in(t.c.invited_by_id, p.enrolment_ids), t.c.email == p.email)),
+    Holding("celebration_participants", "Your answer for the celebration (with your needs)",
+            "Running the celebration event", lambda t, p: _in(t.c.enrolment_id, p.enrolment_ids)),
     Holding("showcases", "Celebration showcases", "Running the celebration event",
             lambda t, p: _in(t.c.enrolment_id, p.enrolment_ids)),
     Holding("feedback_receipts", "Feedback given (not what was said)", "Evaluating the programme",

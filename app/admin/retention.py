@@ -2,7 +2,7 @@
 
 Erasure keeps what the programme's statistics need (places, attendance, that feedback was given)
 but nothing that identifies the person: the account is anonymised and signed out everywhere;
-what they wrote or uploaded, their applications, CoP, evidence, stories, showcases and clinic
+what they wrote or uploaded, their applications, CoP, evidence, stories, showcases, celebration answer and clinic
 topics are deleted; their named feedback keeps only its ratings, anonymously; emails to or about
 them are deleted. The audit log keeps the fact.
 
@@ -30,7 +30,7 @@ from app.audit import AuditEvent, record
 from app.auth.held_forms import purge_expired_held_forms
 from app.auth.models import EmailConfirmation, HeldForm, PasswordResetToken, User, UserSession
 from app.auth.sessions import end_all_sessions
-from app.celebration.models import ClinicSignup, Showcase
+from app.celebration.models import CelebrationParticipant, ClinicSignup, Showcase
 from app.db import db
 from app.errors import Conflict, PermissionDenied
 from app.evaluation.models import FeedbackResponse, ImpactStory, ParticipantCommunity, ValueEvidence
@@ -60,7 +60,8 @@ def erase_person(*, actor: User | None, person: User, now: datetime, reason: str
     db.session.execute(update(Post).where(Post.author_id == person.id).values(body=REMOVED_POST))
     db.session.execute(update(Thread).where(Thread.author_id == person.id).values(title="Removed thread"))
     if enrolments:
-        for model in (DirectoryEntry, ParticipantCommunity, ImpactStory, ValueEvidence, Showcase, ClinicSignup):
+        for model in (DirectoryEntry, ParticipantCommunity, ImpactStory, ValueEvidence, Showcase, ClinicSignup,
+                      CelebrationParticipant):
             db.session.execute(delete(model).where(model.enrolment_id.in_(enrolments)))
         # Their named feedback keeps its ratings for the figures, without their name or their words.
         db.session.execute(update(FeedbackResponse).where(FeedbackResponse.enrolment_id.in_(enrolments))

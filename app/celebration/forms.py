@@ -64,3 +64,11 @@ class RsvpForm(FlaskForm):
 class ClinicForm(FlaskForm):
     action = StringField("Action")  # the button pressed: "signup" or "cancel"
     topic = TextAreaField("A topic you would like to talk about (optional)")
+
+
+class ParticipantAnswerForm(FlaskForm):
+    """A participant's own answer: read as typed, for the service to check ("yes" or "no")."""
+
+    coming = StringField("Will you come?")
+    access_needs = TextAreaField("Access needs (optional)")
+    dietary_needs = TextAreaField("Dietary needs (optional)")

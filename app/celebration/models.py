@@ -96,3 +96,23 @@ class ClinicSignup(db.Model):
     created_at: Mapped[datetime]
 
     enrolment: Mapped[Enrolment] = relationship()
+
+
+class CelebrationParticipant(TimestampMixin, db.Model):
+    """A participant's own answer for the celebration: coming or not, with their needs. No row: not answered.
+
+    The needs are kept whatever the answer (as guests' are), so saying no and then yes needs no retyping;
+    the team sees them only while the participant is coming."""
+
+    __tablename__ = "celebration_participants"
+    __table_args__ = (UniqueConstraint("enrolment_id", name="uq_celebration_participants_enrolment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"))
+    is_coming: Mapped[bool]
+    access_needs: Mapped[str] = mapped_column(Text, default="")
+    dietary_needs: Mapped[str] = mapped_column(Text, default="")
+    responded_at: Mapped[datetime]
+
+    enrolment: Mapped[Enrolment] = relationship()

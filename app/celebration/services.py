@@ -11,14 +11,16 @@ from sqlalchemy import func, select, update
 
 from app.applications.models import Application, ApplicationStatus
 from app.auth.services import normalise_email
+from app.celebration.invitation_calendar import build_guest_invitation
 from app.celebration.models import ClinicSignup, Guest, GuestStatus, Relationship, Rsvp, Showcase
 from app.db import db
 from app.errors import Conflict, DomainError, FieldErrors, InvalidToken, PermissionDenied
-from app.notifications.services import cancel_pending, cancel_pending_to, queue_email, seal_link
+from app.notifications.services import Attachment, cancel_pending, cancel_pending_to, queue_email, seal_link
 from app.programme.access import enrolment_in
+from app.programme.calendar import CalendarUser, calendar_content_type, session_ics_filename
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession, SessionKind
 from app.tokens import hash_token, new_token
-from app.urls import absolute_url
+from app.urls import absolute_url, site_domain
 
 # What one participant may create: enough for anyone's real use, few enough that nobody can flood the
 # page (one person once proposed 825 showcases).
@@ -52,10 +54,13 @@ def _send_invitation(guest: Guest, *, inviter_name: str, now: datetime) -> None:
     context = dict(guest=guest, event=event, inviter=inviter_name, link=link,
                    programme_name=current_app.config["PROGRAMME_NAME"])
     render = {kind: render_template(f"celebration/email/invitation.{kind}", **context) for kind in ("txt", "html")}
+    organizer = CalendarUser(current_app.config["CONTACT_EMAIL"], current_app.config["PROGRAMME_NAME"])
+    ics = build_guest_invitation(guest, event, organizer=organizer, domain=site_domain(), now=now)
+    attachment = Attachment(session_ics_filename(event, event.cohort.timezone), calendar_content_type("REQUEST"),
+                            ics.decode())
     queue_email(key=f"guest-invitation:{guest.id}:{guest.token_hash[:12]}", recipient=guest.email,
                 subject=f"You are invited: {event.title}", body_text=render["txt"], body_html=render["html"],
-                due_at=now, category="celebration")
-
+                due_at=now, category="celebration", attachments=[attachment])
 
 
 def invite_guest(*, actor, cohort: Cohort, name: str, email: str, relationship: str, now: datetime) -> Guest:

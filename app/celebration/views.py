@@ -6,10 +6,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from app import audit, clock
-from app.celebration import services
+from app.celebration import participants, services
 from app.celebration.forms import (
     ClinicForm,
     InviteForm,
+    ParticipantAnswerForm,
     RsvpForm,
     RunningOrderForm,
     ShowcaseForm,
@@ -29,17 +30,24 @@ bp = Blueprint("celebration", __name__, template_folder="templates")
 
 
 def _overview(cohort: Cohort, *, kept: dict[str, str] | None = None, invite_error: DomainError | None = None,
-              showcase_error: DomainError | None = None, order_errors: FieldErrors | None = None):
+              showcase_error: DomainError | None = None, order_errors: FieldErrors | None = None,
+              answer_error: DomainError | None = None):
     """The page; after a refused form it is shown again with what was typed (`kept`) and the message beside
     it (for the running order, one message per place field: `order_errors`)."""
     guests = services.guests_for(current_user, cohort)
-    return render_template("celebration/overview.html", cohort=cohort, guests=guests,
+    if current_user.is_staff:
+        everyone = participants.participant_answers(cohort)
+        team_view = dict(participant_rows=everyone, headcount=participants.venue_headcount(everyone, guests))
+    else:
+        team_view = dict(participant_rows=[], headcount=None)
+    return render_template("celebration/overview.html", cohort=cohort, guests=guests, **team_view,
+                           my_answer=participants.my_answer(current_user, cohort), answer_error=answer_error,
                            counts=services.rsvp_counts(guests), event=services.celebration_session(cohort.id),
                            showcases=services.showcases_of(cohort), relationships=list(Relationship), now=clock.now(),
                            typed=kept or {}, invite_error=invite_error, showcase_error=showcase_error,
                            order_errors=order_errors.errors if order_errors else {},
                            needs_for_the_venue=services.needs_for_the_venue,
-                           form_errors=bool(invite_error or showcase_error or order_errors))
+                           form_errors=bool(invite_error or showcase_error or order_errors or answer_error))
 
 
 @bp.get("/cohorts/<int:cohort_id>/celebration")
@@ -60,6 +68,22 @@ def invite(cohort_id: int):
         work.success = f"Invitation sent to {guest.name}."
     if work.failed:
         return _overview(cohort, kept=typed(form), invite_error=work.error)
+    return redirect(url_for("celebration.overview", cohort_id=cohort.id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/celebration/my-answer")
+@signed_in
+def answer(cohort_id: int):
+    cohort = viewable_cohort_or_404(cohort_id)
+    form = ParticipantAnswerForm()
+    with unit_of_work(flash_error=False) as work:
+        mine = participants.answer_celebration(actor=current_user, cohort=cohort, coming=form.coming.data or "",
+                                               access_needs=form.access_needs.data or "",
+                                               dietary_needs=form.dietary_needs.data or "", now=clock.now())
+        work.success = ("Thank you: we have you down as coming." if mine.is_coming
+                        else "Thank you: we have you down as not coming.")
+    if work.failed:
+        return _overview(cohort, kept=typed(form), answer_error=work.error)
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
 
 
@@ -117,7 +141,8 @@ def running_order(cohort_id: int):
     return redirect(url_for("celebration.overview", cohort_id=cohort.id))
 
 
-GUEST_HEADERS = ["Name", "Email", "Relationship", "Invited by", "Invitation", "RSVP", "Access needs", "Dietary needs"]
+GUEST_HEADERS = ["Name", "Email", "Relationship", "Invited by", "Invitation", "RSVP", "Access needs", "Dietary needs",
+                 "Row"]
 
 
 @bp.get("/cohorts/<int:cohort_id>/celebration/guests.<any(csv, xlsx):fmt>")
@@ -125,8 +150,14 @@ GUEST_HEADERS = ["Name", "Email", "Relationship", "Invited by", "Invitation", "R
 def export(cohort_id: int, fmt: str):
     cohort = db.get_or_404(Cohort, cohort_id)
     # Needs only of guests who are coming: this list is what the venue plans from.
+    guests = services.guests_of(cohort)
     rows = [[g.name, g.email, g.relationship_label, g.invited_by.user.name if g.invited_by else "", g.status,
-             g.rsvp, *services.needs_for_the_venue(g)] for g in services.guests_of(cohort)]
+             g.rsvp, *services.needs_for_the_venue(g), "Guest"] for g in guests]
+    # Participants' own answers follow (needs only of those coming), then the venue's headcount.
+    everyone = participants.participant_answers(cohort)
+    rows += [[p.name, p.email, "Participant", "", "", p.answer, p.access_needs, p.dietary_needs, "Participant"]
+             for p in everyone]
+    rows.append([participants.venue_headcount(everyone, guests).summary(), "", "", "", "", "", "", "", "Headcount"])
     with write_unit():
         audit.record(actor=current_user, action="guests_exported", target_type="cohort", target_id=cohort.id,
                      detail={"format": fmt, "rows": len(rows)})

@@ -336,7 +336,16 @@ class Person:
     email: str
 
 
-def directory(cohort: Cohort) -> list[Person]:
+@dataclass
+class Directory:
+    """A cohort's people directory: who is listed, and how many have not yet said what to show (no names)."""
+
+    people: list[Person]
+    unchosen: int
+
+
+def directory(cohort: Cohort) -> Directory:
+    """Only people who have saved their choices are listed: nobody is shown until they say so."""
     rows = db.session.execute(
         select(User.name, User.job_title, Organisation.name, User.email, Application.cop_title, DirectoryEntry)
         .select_from(Enrolment).join(User, User.id == Enrolment.user_id)
@@ -345,25 +354,43 @@ def directory(cohort: Cohort) -> list[Person]:
         .outerjoin(DirectoryEntry, DirectoryEntry.enrolment_id == Enrolment.id)
         .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value)
         .order_by(User.name)).all()
-    people = []
+    people, unchosen = [], 0
     for name, role, organisation, email, cop, entry in rows:
-        entry = entry or DirectoryEntry(is_listed=True, show_role=True, show_organisation=True, show_cop=True,
-                                        show_email=False)
+        if entry is None:
+            unchosen += 1
+            continue
         if not entry.is_listed:
             continue
         people.append(Person(name, role if entry.show_role else "", (organisation or "") if entry.show_organisation
                              else "", (cop or "") if entry.show_cop else "", email if entry.show_email else ""))
-    return people
+    return Directory(people=people, unchosen=unchosen)
 
 
 def _default_entry(enrolment: Enrolment) -> DirectoryEntry:
-    return DirectoryEntry(enrolment_id=enrolment.id, is_listed=True, show_role=True, show_organisation=True,
+    """What the choices form starts from: not listed (privacy by default), with the usual details ticked for
+    when the person does list themselves. Saved only when they press Save."""
+    return DirectoryEntry(enrolment_id=enrolment.id, is_listed=False, show_role=True, show_organisation=True,
                           show_cop=True, show_email=False)
 
 
 def directory_choices(enrolment: Enrolment) -> DirectoryEntry:
-    """What a participant has chosen to show in the directory (the defaults, unsaved, until they choose)."""
+    """What a participant has chosen to show in the directory (the starting point, unsaved, until they choose)."""
     return db.session.get(DirectoryEntry, enrolment.id) or _default_entry(enrolment)
+
+
+@dataclass
+class DirectoryPanel:
+    """The home page's part from the directory: whether to ask the person to choose what it shows."""
+
+    has_chosen: bool
+
+
+def directory_home_panel(user: User, cohort: Cohort, now: datetime) -> DirectoryPanel:
+    """A home-panel provider (`app.programme.home_panels`): one query."""
+    chosen = db.session.scalar(
+        select(DirectoryEntry.enrolment_id).join(Enrolment, Enrolment.id == DirectoryEntry.enrolment_id)
+        .where(Enrolment.user_id == user.id, Enrolment.cohort_id == cohort.id).limit(1))
+    return DirectoryPanel(has_chosen=chosen is not None)
 
 
 def save_directory_choices(*, enrolment: Enrolment, is_listed: bool, show_role: bool, show_organisation: bool,

@@ -311,7 +311,7 @@ def hide_post(post_id: int):
 @signed_in
 def people(cohort_id: int):
     cohort = viewable_cohort_or_404(cohort_id)
-    return render_template("portal/people.html", cohort=cohort, people=services.directory(cohort))
+    return render_template("portal/people.html", cohort=cohort, directory=services.directory(cohort))
 
 
 @bp.route("/settings/directory", methods=["GET", "POST"])

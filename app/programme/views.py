@@ -13,7 +13,7 @@ from app.db import db
 from app.form_errors import attach_domain_error
 from app.permissions import public, signed_in, staff_required, team_required
 from app.programme import reminder_rules, services
-from app.programme.access import active_enrolment, can_view_session
+from app.programme.access import can_view_session
 from app.programme.calendar import build_calendar, session_ics_filename
 from app.programme.forms import (
     CohortForm,
@@ -26,6 +26,7 @@ from app.programme.forms import (
 )
 from app.programme.home_panels import home_panels
 from app.programme.models import Cohort, ProgrammeSession, SessionKind
+from app.programme.services.reads import participant_place
 from app.programme.signals import session_notes
 from app.unit_of_work import unit_of_work
 from app.urls import site_domain
@@ -42,7 +43,7 @@ def _content():
 def home():
     if current_user.is_staff:
         return redirect(url_for("admin.dashboard"))
-    enrolment = active_enrolment(current_user)
+    enrolment = participant_place(current_user.id)  # with its cohort, so the providers below have a query spare
     if enrolment is None:
         # No place yet: their home is their applications.
         return redirect(url_for("applications.mine"))
@@ -50,9 +51,9 @@ def home():
     cohort = enrolment.cohort
     year = services.participant_year(cohort.id, now)
     return render_template("programme/home.html", cohort=cohort, sessions=year.sessions, upcoming=year.upcoming,
-                           next_id=year.next_id, now=now, content=_content(),
+                           next_id=year.next_id, next_session=year.next_session, now=now, content=_content(),
                            panels=home_panels(current_user, cohort, now),
-                           notes=session_notes(current_user, [s.id for s in year.upcoming]))
+                           notes=session_notes(current_user, year.shown_ids))
 
 
 @bp.get("/sessions/<int:session_id>")

@@ -27,6 +27,10 @@ def test_module_material_sharing_and_discussion(page, tmp_path):
     sign_in(page, "participant@example.org")
     check(page, "participant-home")
     assert_fits(page)
+    # The next session comes first: the first heading in main after the h1 is its card.
+    headings = page.locator("main h1, main h2, main h3").all_inner_texts()
+    assert headings[0].startswith("Welcome") and headings[1].strip() == "Your next session", headings[:3]
+    expect(page.locator("#next-session")).to_contain_text("UK time")
     page.goto(f"/cohorts/{cohort_id}/modules/1")
     check(page, "module")
     assert_fits(page)

@@ -48,6 +48,29 @@ class ParticipantYear:
     upcoming: list[ProgrammeSession]  # the next few that have not ended, cancelled ones included so people see the change
     next_id: int | None  # the next session that is going ahead
 
+    @property
+    def next_session(self) -> ProgrammeSession | None:
+        """The next session going ahead (or happening now): the card at the top of the home page."""
+        return next((s for s in self.sessions if s.id == self.next_id), None)
+
+    @property
+    def shown_ids(self) -> list[int]:
+        """The sessions the home page shows notes beside: the next few and the next going ahead."""
+        ids = [s.id for s in self.upcoming]
+        return ids if self.next_id is None or self.next_id in ids else [*ids, self.next_id]
+
+
+def participant_place(user_id: int) -> Enrolment | None:
+    """The person's current place with its cohort, in one query (the home page's first read).
+
+    The same rule as `access.active_enrolment`: the most recent active enrolment.
+    """
+    return db.session.scalars(
+        select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.status == EnrolmentStatus.ACTIVE.value)
+        .options(joinedload(Enrolment.cohort))
+        .order_by(Enrolment.enrolled_at.desc()).limit(1)
+    ).first()
+
 
 def participant_year(cohort_id: int, now: datetime, upcoming: int = 3) -> ParticipantYear:
     sessions = cohort_sessions(cohort_id)
