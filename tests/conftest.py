@@ -279,3 +279,22 @@ def csrf_token(client, path: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', page)
     assert match, f"no CSRF token on {path}"
     return match.group(1) or match.group(2)
+
+
+def count_queries(app, client, path: str) -> int:
+    """How many SQL statements a GET of `path` runs (transaction control left out); it must answer 200."""
+    statements: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = _db.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200, path
+    return len(statements)

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app import clock
 from app.db import db
@@ -17,7 +17,7 @@ from app.portal import services as portal
 from app.portal.models import DirectoryEntry
 from app.programme.models import Enrolment
 from app.programme.services import cancel_session
-from tests.conftest import csrf_token
+from tests.conftest import count_queries, csrf_token
 from tests.factories import make_cohort, make_participant, make_session, make_team, make_user
 
 PROMPT = "Choose what the people directory shows about you"
@@ -210,24 +210,6 @@ def test_choices_saved_before_this_change_are_kept(client, login_as, frozen_now)
 
 # -- queries ---------------------------------------------------------------------------------
 
-def _count(app, client, path: str) -> int:
-    statements: list[str] = []
-
-    def listener(_conn, _cursor, statement, *_args):
-        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        response = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert response.status_code == 200, path
-    return len(statements)
-
-
 HOME_QUERIES = 13  # what the home made before the next-session card and the directory prompt
 
 
@@ -247,7 +229,7 @@ def test_the_home_makes_no_more_queries_for_a_bigger_cohort_or_the_new_parts(app
     for person in (me_small, me_big):
         login_as(person)
         client.get("/home")  # warm caches
-        counts.append(_count(app, client, "/home"))
+        counts.append(count_queries(app, client, "/home"))
     assert counts[0] == counts[1] <= HOME_QUERIES, counts
 
 
@@ -258,9 +240,9 @@ def test_the_people_page_makes_as_many_queries_whoever_has_chosen(app, client, l
     login_as(make_user())
     login_as(people[0])
     client.get(f"/cohorts/{cohort.id}/people")
-    before = _count(app, client, f"/cohorts/{cohort.id}/people")
+    before = count_queries(app, client, f"/cohorts/{cohort.id}/people")
     for person in people[:4]:
         portal.save_directory_choices(enrolment=_enrolment(person), is_listed=True, show_role=True,
                                       show_organisation=True, show_cop=True, show_email=False)
     db.session.commit()
-    assert _count(app, client, f"/cohorts/{cohort.id}/people") == before
+    assert count_queries(app, client, f"/cohorts/{cohort.id}/people") == before

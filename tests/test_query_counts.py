@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from app import clock
 from app.applications.models import Application, Review, ReviewAssignment
 from app.attendance.models import Attendance
 from app.db import db
 from app.portal.services import ResourceDetails, add_post, share_resource, start_thread
+from tests.conftest import count_queries
 from tests.factories import make_cohort, make_facilitator, make_participant, make_team, make_user
 
 LISTING_PAGES = [
@@ -52,24 +53,6 @@ def _fill(cohort, team, *, people: int, resources: int, threads: int, applicatio
     db.session.flush()
 
 
-def _count(app, client, path: str) -> int:
-    statements: list[str] = []
-
-    def listener(_conn, _cursor, statement, *_args):
-        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        response = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert response.status_code == 200, path
-    return len(statements)
-
-
 @pytest.fixture
 def two_cohorts(app, db):
     team = make_team()
@@ -85,7 +68,7 @@ def test_a_listing_page_makes_as_many_queries_for_a_bigger_cohort(app, client, l
     team, small, big = two_cohorts
     login_as(team)
     client.get(template.format(id=small))  # warm caches (content, templates)
-    few, many = _count(app, client, template.format(id=small)), _count(app, client, template.format(id=big))
+    few, many = count_queries(app, client, template.format(id=small)), count_queries(app, client, template.format(id=big))
     assert few == many, (template, few, many)
     assert many <= 10, (template, many)
 
@@ -107,5 +90,5 @@ def test_a_reviewers_list_makes_as_many_queries_for_many_assignments(app, client
     for reviewer in (few, many):
         login_as(reviewer)
         client.get("/team/reviews")
-        counts.append(_count(app, client, "/team/reviews"))
+        counts.append(count_queries(app, client, "/team/reviews"))
     assert counts[0] == counts[1] <= 10, counts
