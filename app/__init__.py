@@ -162,20 +162,23 @@ def register_signal_handlers() -> None:
     register_session_notes(apologies_sent)
 
     from app.evaluation.home import home_prompts
+    from app.portal.progress import progress_home_panel
     from app.portal.services import directory_home_panel
     from app.programme.home_panels import register_home_panel
 
     register_home_panel("evaluation", home_prompts)
     register_home_panel("directory", directory_home_panel)
+    register_home_panel("progress", progress_home_panel)
 
     from app.applications import jobs as applications_jobs
     from app.celebration import jobs as celebration_jobs
     from app.evaluation import jobs as evaluation_jobs
     from app.groups import jobs as groups_jobs
+    from app.portal import jobs as portal_jobs
     from app.programme.reminder_rules import register_rules
 
     register_rules(*applications_jobs.REMINDER_RULES, *groups_jobs.REMINDER_RULES,
-                   *evaluation_jobs.REMINDER_RULES, *celebration_jobs.REMINDER_RULES)
+                   *evaluation_jobs.REMINDER_RULES, *celebration_jobs.REMINDER_RULES, *portal_jobs.REMINDER_RULES)
 
     from app.auth.services import OPTIONAL_REMINDERS, opted_out_of_reminders
     from app.notifications.services import register_opt_out

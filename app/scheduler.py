@@ -74,11 +74,12 @@ def plan_reminders(now) -> int:
     from app.celebration.jobs import plan_guest_reminders
     from app.evaluation.jobs import plan_cop_reminders, plan_feedback_requests
     from app.groups.jobs import plan_group_reminders
+    from app.portal.jobs import plan_material_notices
     from app.programme.jobs import plan_preparation_reminders, plan_session_reminders
 
     planners = (plan_session_reminders, plan_preparation_reminders, plan_group_reminders,
                 plan_application_reminders, plan_guest_reminders, plan_feedback_requests, plan_cop_reminders,
-                plan_team_digest)
+                plan_material_notices, plan_team_digest)
     return sum(planner(now) for planner in planners)
 
 

@@ -159,13 +159,20 @@ EXPECTED = {
     # The fixture's resource is a link: there is no file to replace, so its owner and the team find no page.
     "portal.replace_file": ("GET", "/resources/{resource}/replace", {**COHORT_MEMBERS, "participant": 404,
                                                                      "facilitator": 403, "team": 404}),
+    "portal.mark_done": ("POST", "/resources/{resource}/done", {
+        **COHORT_MEMBERS, "participant": 302, "facilitator": 302, "team": 302}),
     "portal.delete_resource": ("POST", "/resources/{resource}/delete", {**COHORT_MEMBERS, "participant": 302,
                                                                          "facilitator": 403, "team": 302}),
     "portal.discussion": ("GET", "/cohorts/{cohort}/discussion", COHORT_MEMBERS),
     "portal.new_thread": ("GET", "/cohorts/{cohort}/discussion/new", COHORT_MEMBERS),
     "portal.thread": ("GET", "/threads/{thread}", COHORT_MEMBERS),
     "portal.edit_post": ("GET", "/posts/{post}/edit", {**COHORT_MEMBERS, "facilitator": 403, "team": 403}),
-    "portal.hide_post": ("GET", "/posts/{post}/hide", {**COHORT_MEMBERS, "participant": 403, "facilitator": 403}),
+    "portal.hide_post": ("GET", "/posts/{post}/hide", STAFF_ONLY),
+    "portal.unhide_post": ("POST", "/posts/{post}/unhide", {**STAFF_ONLY, "facilitator": 302, "team": 302}),
+    "portal.lock_thread": ("POST", "/threads/{thread}/lock", {**STAFF_ONLY, "facilitator": 302, "team": 302}),
+    "portal.pin_thread": ("POST", "/threads/{thread}/pin", {**STAFF_ONLY, "facilitator": 302, "team": 302}),
+    "portal.follow_thread": ("POST", "/threads/{thread}/following", {
+        **COHORT_MEMBERS, "participant": 302, "facilitator": 302, "team": 302}),
     "portal.people": ("GET", "/cohorts/{cohort}/people", COHORT_MEMBERS),
     "portal.directory_settings": ("GET", "/settings/directory", {
         "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 200, "facilitator": 404,

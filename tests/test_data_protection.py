@@ -29,6 +29,8 @@ from app.db import db
 from app.evaluation import communities, feedback, impact
 from app.groups.services import allocate_groups, future_turns, group_of, swap_turns
 from app.notifications.models import OutboxMessage
+from app.portal.discussion import choose_subscription
+from app.portal.progress import set_done
 from app.portal.services import ResourceDetails, directory_entry, share_resource, start_thread
 from app.portal.uploads import check_upload
 from app.programme import services as programme
@@ -64,9 +66,12 @@ def everywhere(app, frozen_now, tmp_path):
     directory_entry(enrolment)
     ended = [s for s in cohort.sessions if s.ends_at < clock.now()][-1]
     save_attendance(ended.id, enrolment.id, AttendanceStatus.PRESENT, "", team, ended.ends_at)
-    start_thread(actor=person, cohort=cohort, title="My thread", body="My post", module_number=None, now=clock.now())
-    share_resource(actor=person, cohort=cohort, now=clock.now(), details=ResourceDetails(title="My slides"),
-                   upload=check_upload("my-slides.pdf", PDF, 10_000_000))
+    thread = start_thread(actor=person, cohort=cohort, title="My thread", body="My post", module_number=None,
+                          now=clock.now())
+    choose_subscription(actor=person, thread=thread, state="following", now=clock.now())
+    slides = share_resource(actor=person, cohort=cohort, now=clock.now(), details=ResourceDetails(title="My slides"),
+                            upload=check_upload("my-slides.pdf", PDF, 10_000_000))
+    set_done(actor=person, resource=slides, cohort=cohort, done=True, now=clock.now())
     allocate_groups(actor=team, cohort=cohort, size=5, seed=1, now=clock.now())
     group = group_of(person, cohort.id)
     mine = next(r for r in future_turns(group, clock.now()) if r.presenter_id == enrolment.id)

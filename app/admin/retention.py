@@ -35,7 +35,7 @@ from app.db import db
 from app.errors import Conflict, PermissionDenied
 from app.evaluation.models import FeedbackResponse, ImpactStory, ParticipantCommunity, ValueEvidence
 from app.notifications.models import OutboxMessage
-from app.portal.models import DirectoryEntry, Post, Resource, Thread
+from app.portal.models import DirectoryEntry, Post, Resource, ResourceProgress, Thread, ThreadSubscription
 from app.programme.models import Cohort, Enrolment, ProgrammeSession
 
 NOT_A_PLACE = (ApplicationStatus.DRAFT, ApplicationStatus.SPONSOR_DECLINED, ApplicationStatus.DECLINED,
@@ -73,7 +73,7 @@ def erase_person(*, actor: User | None, person: User, now: datetime, reason: str
     db.session.execute(delete(OutboxMessage).where(or_(
         OutboxMessage.recipient == person.email, OutboxMessage.subject.contains(person.name),
         OutboxMessage.body_text.contains(person.name))))
-    for model in (PasswordResetToken, EmailConfirmation, HeldForm):
+    for model in (PasswordResetToken, EmailConfirmation, HeldForm, ThreadSubscription, ResourceProgress):
         db.session.execute(delete(model).where(model.user_id == person.id))
     end_all_sessions(person, now=now)
     person.name, person.email = "Deleted person", f"deleted-{person.id}@invalid.example"

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField, URLField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -41,6 +41,24 @@ class PostForm(FlaskForm):
 
 class HideForm(FlaskForm):
     reason = StringField("Why hide it?", validators=[DataRequired("Say why the post is hidden"), Length(max=500)])
+
+
+class SwitchForm(FlaskForm):
+    """One button that turns something on or off (lock, pin, unhide, done): `on` is "1" or "0"."""
+
+    on = HiddenField(validators=[DataRequired()])
+
+    @property
+    def turned_on(self) -> bool:
+        return self.on.data == "1"
+
+
+class FollowForm(FlaskForm):
+    state = RadioField("Emails about new posts", choices=[
+        SelectChoice("following", "Follow: email me about new posts"),
+        SelectChoice("", "Only once I have posted"),
+        SelectChoice("muted", "Mute: never email me about this discussion"),
+    ], default="", validators=[Optional()], validate_choice=True)
 
 
 class DirectoryForm(FlaskForm):

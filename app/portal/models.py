@@ -93,6 +93,9 @@ class Thread(TimestampMixin, db.Model):
     title: Mapped[str] = mapped_column(String(200))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     last_post_at: Mapped[datetime]
+    # Moderation: a locked thread takes no new posts; pinned threads are listed first.
+    is_locked: Mapped[bool] = mapped_column(default=False)
+    is_pinned: Mapped[bool] = mapped_column(default=False)
 
     author: Mapped[User | None] = relationship()
     posts: Mapped[list[Post]] = relationship(back_populates="thread", order_by="Post.created_at, Post.id",
@@ -109,9 +112,38 @@ class Post(TimestampMixin, db.Model):
     edited_at: Mapped[datetime | None]
     is_hidden: Mapped[bool] = mapped_column(default=False)
     hidden_reason: Mapped[str] = mapped_column(Text, default="")
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     thread: Mapped[Thread] = relationship(back_populates="posts")
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    hidden_by: Mapped[User | None] = relationship(foreign_keys=[hidden_by_id])
+
+
+class SubscriptionState(StrEnum):
+    FOLLOWING = "following"  # emailed about new posts, whether or not they have posted
+    MUTED = "muted"  # never emailed about this thread, even after posting in it
+
+
+class ThreadSubscription(db.Model):
+    """Someone's choice to follow or mute one thread (no row: emailed only once they have posted)."""
+
+    __tablename__ = "thread_subscriptions"
+    __table_args__ = (CheckConstraint(_in("state", SubscriptionState), name="state_valid"),)
+
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    chosen_at: Mapped[datetime]
+
+
+class ResourceProgress(db.Model):
+    """A participant has marked a resource as done (their own checklist; no row: not done)."""
+
+    __tablename__ = "resource_progress"
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    done_at: Mapped[datetime]
 
 
 class DirectoryEntry(db.Model):

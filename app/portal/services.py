@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -16,16 +16,21 @@ from app.applications.models import Application
 from app.auth.models import Organisation, User
 from app.db import db
 from app.errors import DomainError, PermissionDenied
-from app.notifications.services import queue_email
-from app.portal.models import DirectoryEntry, Post, Resource, ResourceKind, Thread
+from app.portal.discussion import (  # noqa: F401  (re-exported: the discussion's rules live in portal.discussion)
+    add_post,
+    edit_post,
+    hide_post,
+    post_edit_refusal,
+    start_thread,
+    threads_of,
+)
+from app.portal.models import DirectoryEntry, Resource, ResourceKind
 from app.portal.uploads import CheckedUpload, path_for, store
 from app.programme.access import is_participant_of
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus, ProgrammeSession
 from app.programme.services import cohort_sessions
-from app.urls import absolute_url
 
 PAGE_SIZE = 20
-POST_EDIT_WINDOW = timedelta(minutes=30)
 
 
 # -- visibility ------------------------------------------------------------------------------
@@ -232,97 +237,6 @@ def delete_resource(*, actor: User, resource: Resource) -> None:
                  detail={"title": resource.title})
     db.session.delete(resource)
     db.session.flush()
-
-
-# -- discussion ------------------------------------------------------------------------------
-
-def _require_member(actor: User, cohort_id: int) -> None:
-    if not (actor.is_staff or is_participant_of(actor, cohort_id)):
-        raise PermissionDenied("Only this cohort's participants and the programme team take part here.")
-
-
-def start_thread(*, actor: User, cohort: Cohort, title: str, body: str, module_number: int | None,
-                 now: datetime) -> Thread:
-    _require_member(actor, cohort.id)
-    if not title.strip():
-        raise DomainError("Give the discussion a title.", field="title")
-    if not body.strip():
-        raise DomainError("Write the first post.", field="body")
-    thread = Thread(cohort_id=cohort.id, title=title.strip()[:200], author_id=actor.id, last_post_at=now,
-                    module_number=module_number)
-    db.session.add(thread)
-    db.session.flush()
-    add_post(actor=actor, thread=thread, body=body, now=now)
-    return thread
-
-
-def add_post(*, actor: User, thread: Thread, body: str, now: datetime) -> Post:
-    _require_member(actor, thread.cohort_id)
-    if not body.strip():
-        raise DomainError("Write something before posting.", field="body")
-    post = Post(thread=thread, author_id=actor.id, body=body.strip()[:10000], created_at=now, updated_at=now)
-    db.session.add(post)
-    thread.last_post_at = now
-    db.session.flush()
-    _notify_thread(thread, poster=actor, now=now)
-    return post
-
-
-def _notify_thread(thread: Thread, *, poster: User, now: datetime) -> None:
-    """Everyone else in the thread hears about new posts, at most one email per thread per hour."""
-    window = now.replace(minute=0, second=0, microsecond=0)
-    people = db.session.execute(
-        select(User.id, User.name, User.email).join(Post, Post.author_id == User.id)
-        .where(Post.thread_id == thread.id, User.id != poster.id, User.is_disabled.is_(False)).distinct()).all()
-    link = absolute_url("portal.thread", thread_id=thread.id)
-    for user_id, name, email in people:
-        context = dict(name=name, thread=thread, link=link, programme_name=current_app.config["PROGRAMME_NAME"])
-        queue_email(key=f"thread-digest:{thread.id}:{user_id}:{window:%Y%m%d%H}", recipient=email,
-                    subject=f"New posts in \u201c{thread.title}\u201d", category="discussion",
-                    body_text=render_template("portal/email/thread.txt", **context),
-                    body_html=render_template("portal/email/thread.html", **context),
-                    due_at=window + timedelta(hours=1))
-
-
-def post_edit_refusal(actor: User, post: Post, now: datetime) -> str | None:
-    """Why this person cannot edit this post now, or None when they can. The one rule: the service
-    enforces it, the thread page asks it before offering "Edit", the edit page before showing a form."""
-    if post.author_id != actor.id:
-        return "You can only edit your own posts."
-    if post.is_hidden:
-        return "This post was hidden by the programme team, so it cannot be edited."
-    if now - post.created_at > POST_EDIT_WINDOW:
-        return "Posts can be edited for 30 minutes after posting. This one can no longer be changed."
-    return None
-
-
-def edit_post(*, actor: User, post: Post, body: str, now: datetime) -> None:
-    if post.author_id != actor.id:
-        raise PermissionDenied("You can only edit your own posts.")
-    refusal = post_edit_refusal(actor, post, now)
-    if refusal:
-        raise DomainError(refusal, field="body")
-    if not body.strip():
-        raise DomainError("A post cannot be empty.", field="body")
-    post.body, post.edited_at = body.strip()[:10000], now
-    db.session.flush()
-
-
-def hide_post(*, actor: User, post: Post, reason: str, now: datetime) -> None:
-    if not actor.is_team:
-        raise PermissionDenied("Only the programme team can hide posts.")
-    post.is_hidden, post.hidden_reason = True, reason.strip()[:500]
-    audit.record(actor=actor, action="post_hidden", target_type="post", target_id=post.id,
-                 detail={"reason": post.hidden_reason}, now=now)
-    db.session.flush()
-
-
-def threads_of(cohort: Cohort) -> list[tuple[Thread, int]]:
-    counts = dict(db.session.execute(select(Post.thread_id, func.count()).join(Thread)
-                                     .where(Thread.cohort_id == cohort.id).group_by(Post.thread_id)).all())
-    threads = db.session.scalars(select(Thread).where(Thread.cohort_id == cohort.id)
-                                 .order_by(Thread.last_post_at.desc())).all()
-    return [(t, counts.get(t.id, 0)) for t in threads]
 
 
 # -- people ----------------------------------------------------------------------------------

@@ -13,12 +13,21 @@ from app import clock
 from app.content import render_markdown
 from app.db import db
 from app.form_errors import attach_domain_error
-from app.permissions import signed_in
-from app.portal import services
-from app.portal.forms import DirectoryForm, HideForm, PostForm, ReplaceFileForm, ResourceForm, ThreadForm
+from app.permissions import signed_in, staff_required
+from app.portal import discussion, progress, services
+from app.portal.forms import (
+    DirectoryForm,
+    FollowForm,
+    HideForm,
+    PostForm,
+    ReplaceFileForm,
+    ResourceForm,
+    SwitchForm,
+    ThreadForm,
+)
 from app.portal.models import KIND_LABELS, Post, Resource, ResourceKind, Thread
 from app.portal.uploads import CheckedUpload, UploadRejected, check_upload, path_for
-from app.programme.access import active_enrolment, viewable_cohort_or_404
+from app.programme.access import active_enrolment, is_participant_of, viewable_cohort_or_404
 from app.programme.models import Cohort
 from app.programme.services import cohort_sessions
 from app.unit_of_work import unit_of_work
@@ -41,8 +50,12 @@ def module(cohort_id: int, number: int):
     now = clock.now()
     sessions = services.module_sessions(cohort, number)
     resources, total = services.module_resources(current_user, cohort, number, now)
+    checklist = is_participant_of(current_user, cohort.id)
     return render_template("portal/module.html", cohort=cohort, page=content.module(number), sessions=sessions,
-                           resources=resources, total=total, now=now)
+                           resources=resources, total=total, now=now, checklist=checklist,
+                           done=progress.done_ids(current_user, (r.id for r in resources)) if checklist else set(),
+                           progress=progress.module_progress(current_user, cohort, now).get(number)
+                           if checklist else None, switch=SwitchForm(formdata=None))
 
 
 @bp.get("/cohorts/<int:cohort_id>/library")
@@ -129,8 +142,31 @@ def _checked_upload(file) -> CheckedUpload | None:
 def resource(resource_id: int):
     item = _resource(resource_id)
     cohort = db.session.get(Cohort, item.cohort_id) if item.cohort_id else None
-    return render_template("portal/resource.html", resource=item, cohort=cohort or _home_cohort(), now=clock.now(),
-                           can_change=services.can_change_resource(current_user, item))
+    cohort = cohort or _home_cohort()
+    checklist = cohort is not None and is_participant_of(current_user, cohort.id)
+    return render_template("portal/resource.html", resource=item, cohort=cohort, now=clock.now(),
+                           can_change=services.can_change_resource(current_user, item), checklist=checklist,
+                           is_done=checklist and item.id in progress.done_ids(current_user, [item.id]),
+                           switch=SwitchForm(formdata=None))
+
+
+@bp.post("/resources/<int:resource_id>/done")
+@signed_in
+def mark_done(resource_id: int):
+    item = _resource(resource_id)
+    cohort = db.session.get(Cohort, item.cohort_id) if item.cohort_id else _home_cohort()
+    if cohort is None:
+        abort(404)
+    form = SwitchForm()
+    back = request.args.get("back") == "module" and item.module_number
+    if form.validate_on_submit():
+        message = (f"{item.title} is marked done." if form.turned_on else f"{item.title} is no longer marked done.")
+        with unit_of_work(message):
+            progress.set_done(actor=current_user, resource=item, cohort=cohort, done=form.turned_on, now=clock.now())
+    if back:
+        return redirect(url_for("portal.module", cohort_id=cohort.id, number=item.module_number,
+                                _anchor=f"resource-{item.id}"))
+    return redirect(url_for("portal.resource", resource_id=item.id))
 
 
 def _home_cohort() -> Cohort | None:
@@ -220,11 +256,11 @@ def delete_resource(resource_id: int):
 
 # -- discussion ------------------------------------------------------------------------------
 
-@bp.get("/cohorts/<int:cohort_id>/discussion")
+@bp.get("/cohorts/<int:cohort_id>/discussion", endpoint="discussion")
 @signed_in
-def discussion(cohort_id: int):
+def discussion_list(cohort_id: int):
     cohort = viewable_cohort_or_404(cohort_id)
-    return render_template("portal/discussion.html", cohort=cohort, threads=services.threads_of(cohort))
+    return render_template("portal/discussion.html", cohort=cohort, threads=discussion.threads_of(cohort))
 
 
 @bp.route("/cohorts/<int:cohort_id>/discussion/new", methods=["GET", "POST"])
@@ -234,7 +270,7 @@ def new_thread(cohort_id: int):
     form = ThreadForm()
     if form.validate_on_submit():
         with unit_of_work(flash_error=False) as work:
-            thread = services.start_thread(
+            thread = discussion.start_thread(
                 actor=current_user, cohort=cohort, title=form.title.data, body=form.body.data, now=clock.now(),
                 module_number=int(form.module_number.data) if form.module_number.data else None)
         if not work.failed:
@@ -257,13 +293,57 @@ def thread(thread_id: int):
     form = PostForm()
     if form.validate_on_submit():
         with unit_of_work(flash_error=False) as work:
-            post = services.add_post(actor=current_user, thread=item, body=form.body.data, now=clock.now())
+            post = discussion.add_post(actor=current_user, thread=item, body=form.body.data, now=clock.now())
         if not work.failed:
             return redirect(url_for("portal.thread", thread_id=item.id, _anchor=f"post-{post.id}"))
         attach_domain_error(form, work.error)
+    follow_form = FollowForm(formdata=None, state=discussion.subscription_of(current_user, item) or "")
     return render_template("portal/thread.html", thread=item, cohort=db.session.get(Cohort, item.cohort_id),
-                           form=form, now=clock.now(), post_edit_refusal=services.post_edit_refusal,
+                           form=form, now=clock.now(), post_edit_refusal=discussion.post_edit_refusal,
+                           follow_form=follow_form, switch=SwitchForm(formdata=None),
+                           hearing=discussion.is_hearing(current_user, item),
                            form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.post("/threads/<int:thread_id>/following")
+@signed_in
+def follow_thread(thread_id: int):
+    item = _thread(thread_id)
+    form = FollowForm()
+    if form.validate_on_submit():
+        state = form.state.data or None
+        message = {"following": "You are following this discussion: you will be emailed about new posts.",
+                   "muted": "This discussion is muted: you will not be emailed about it."}.get(
+            state or "", "You will be emailed about new posts once you have posted here.")
+        with unit_of_work(message):
+            discussion.choose_subscription(actor=current_user, thread=item, state=state, now=clock.now())
+    return redirect(url_for("portal.thread", thread_id=item.id, _anchor="following"))
+
+
+@bp.post("/threads/<int:thread_id>/lock")
+@staff_required
+def lock_thread(thread_id: int):
+    item = _thread(thread_id)
+    form = SwitchForm()
+    if form.validate_on_submit():
+        message = ("The discussion is locked: it takes no new posts." if form.turned_on
+                   else "The discussion is open for posts again.")
+        with unit_of_work(message):
+            discussion.set_locked(actor=current_user, thread=item, locked=form.turned_on, now=clock.now())
+    return redirect(url_for("portal.thread", thread_id=item.id))
+
+
+@bp.post("/threads/<int:thread_id>/pin")
+@staff_required
+def pin_thread(thread_id: int):
+    item = _thread(thread_id)
+    form = SwitchForm()
+    if form.validate_on_submit():
+        message = ("The discussion is pinned to the top of the list." if form.turned_on
+                   else "The discussion is no longer pinned.")
+        with unit_of_work(message):
+            discussion.set_pinned(actor=current_user, thread=item, pinned=form.turned_on, now=clock.now())
+    return redirect(url_for("portal.thread", thread_id=item.id))
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
@@ -273,7 +353,7 @@ def edit_post(post_id: int):
     _thread(post.thread_id)
     if post.author_id != current_user.id:
         abort(403)
-    refusal = services.post_edit_refusal(current_user, post, clock.now())
+    refusal = discussion.post_edit_refusal(current_user, post, clock.now())
     if refusal:  # said before anything is typed, by the rule the service applies
         return render_template("portal/post_form.html", form=None, post=post, refusal=refusal)
     form = PostForm()
@@ -281,7 +361,7 @@ def edit_post(post_id: int):
         form.body.data = post.body
     elif form.validate():
         with unit_of_work(flash_error=False) as work:
-            services.edit_post(actor=current_user, post=post, body=form.body.data, now=clock.now())
+            discussion.edit_post(actor=current_user, post=post, body=form.body.data, now=clock.now())
         if not work.failed:
             return redirect(url_for("portal.thread", thread_id=post.thread_id, _anchor=f"post-{post.id}"))
         attach_domain_error(form, work.error)
@@ -290,19 +370,31 @@ def edit_post(post_id: int):
 
 
 @bp.route("/posts/<int:post_id>/hide", methods=["GET", "POST"])
-@signed_in
+@staff_required
 def hide_post(post_id: int):
     post = db.get_or_404(Post, post_id)
     _thread(post.thread_id)
-    if not current_user.is_team:
-        abort(403)
     form = HideForm()
     if form.validate_on_submit():
-        with unit_of_work("The post is hidden. The audit log records who hid it and why."):
-            services.hide_post(actor=current_user, post=post, reason=form.reason.data, now=clock.now())
-        return redirect(url_for("portal.thread", thread_id=post.thread_id))
+        with unit_of_work("The post is hidden from participants. The audit log records who hid it and why.",
+                          flash_error=False) as work:
+            discussion.hide_post(actor=current_user, post=post, reason=form.reason.data, now=clock.now())
+        if not work.failed:
+            return redirect(url_for("portal.thread", thread_id=post.thread_id, _anchor=f"post-{post.id}"))
+        attach_domain_error(form, work.error)
     return render_template("portal/hide_form.html", form=form, post=post,
                            form_errors=bool(form.errors or form.form_errors))
+
+
+@bp.post("/posts/<int:post_id>/unhide")
+@staff_required
+def unhide_post(post_id: int):
+    post = db.get_or_404(Post, post_id)
+    _thread(post.thread_id)
+    if SwitchForm().validate_on_submit():
+        with unit_of_work("The post is shown to participants again."):
+            discussion.unhide_post(actor=current_user, post=post, now=clock.now())
+    return redirect(url_for("portal.thread", thread_id=post.thread_id, _anchor=f"post-{post.id}"))
 
 
 # -- people ----------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ def test_module_material_sharing_and_discussion(page, tmp_path):
     page.goto(f"/cohorts/{cohort_id}/modules/1")
     check(page, "module")
     assert_fits(page)
+    # The participant's own checklist: mark the first resource done and see the module's progress move.
+    progress = page.locator("#module-progress")
+    before = progress.inner_text()
+    page.get_by_role("button", name=re.compile("^Mark as done")).first.click()
+    expect(page.locator(".nhsuk-tag--green", has_text="Done").first).to_be_visible()
+    assert progress.inner_text() != before, before
+    check(page, "module-progress")
+    assert_fits(page)
     page.locator("main h3 a").first.click()
     check(page, "material")
     with page.expect_download() as download:
@@ -66,6 +74,36 @@ def test_module_material_sharing_and_discussion(page, tmp_path):
     press_with_keyboard(page, post)
     expect(page.locator("main strong", has_text="this")).to_be_visible()
     check(page, "thread-after-post")
+    thread_url = page.url.split("#")[0]
+    page.get_by_label("Follow: email me about new posts").check()
+    page.get_by_role("button", name="Save my choice").click()
+    expect(page.locator("main")).to_contain_text("You are emailed about new posts here")
+    check(page, "thread-following")
+    sign_out(page)
+
+    # A facilitator moderates: hides the post with a reason, locks and pins the thread; still reads it.
+    sign_in(page, "facilitator@example.org")
+    page.goto(thread_url)
+    page.get_by_role("link", name=re.compile("Hide")).last.click()
+    check(page, "hide-post")
+    page.fill("#reason", "Off topic for this thread")
+    page.get_by_role("button", name="Hide the post").click()
+    expect(page.locator("main")).to_contain_text("Hidden by")
+    page.get_by_role("button", name="Lock: no new posts").click()
+    page.get_by_role("button", name="Pin to the top of the list").click()
+    expect(page.locator("main")).to_contain_text("Off topic for this thread")
+    check(page, "thread-moderated")
+    assert_fits(page)
+    sign_out(page)
+
+    sign_in(page, "participant@example.org")
+    page.goto(thread_url)
+    expect(page.locator("main")).to_contain_text("This post was hidden by the programme team.")
+    expect(page.locator("main")).to_contain_text("This discussion is locked")
+    expect(page.locator("main")).not_to_contain_text("Off topic for this thread")
+    assert page.get_by_role("button", name="Post reply").count() == 0
+    check(page, "thread-locked")
+    assert_fits(page)
 
 
 def test_groups_allocated_and_session_runner(page, app):
