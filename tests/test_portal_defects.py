@@ -263,3 +263,35 @@ def test_a_link_has_no_file_to_replace(frozen_now):
     with pytest.raises(DomainError, match="link"):
         services.replace_resource_file(actor=person, resource=resource,
                                        upload=check_upload("x.pdf", PDF2, 10**6), now=clock.now())
+
+
+def test_a_deleted_resource_keeps_its_file_until_the_delete_is_committed(app, client, login_as, frozen_now,
+                                                                         monkeypatch):
+    """Deleting removed the file before the row's delete was committed: a failed commit left a resource
+    whose download was gone. The file now goes only once the delete is saved."""
+    cohort = make_cohort()
+    person = make_participant(cohort)
+    resource = _shared_file(app, person, cohort)
+    resource_id, path = resource.id, app.config["UPLOAD_DIR"] / resource.stored_name
+    login_as(person)
+    token = csrf_token(client, f"/resources/{resource_id}")
+
+    commit, calls = db.session.commit, []
+
+    def failing_commit():  # the test client commits the test's own writes first; the view's commit fails
+        calls.append(1)
+        if len(calls) == 1:
+            return commit()
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(db.session, "commit", failing_commit)
+        with pytest.raises(RuntimeError):
+            client.post(f"/resources/{resource_id}/delete", data={"csrf_token": token})
+    db.session.rollback()
+    assert db.session.get(Resource, resource_id) is not None
+    assert path.exists(), "the file of a resource that still exists was deleted"
+    response = client.post(f"/resources/{resource_id}/delete", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert db.session.get(Resource, resource_id) is None
+    assert not path.exists()

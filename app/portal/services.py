@@ -228,15 +228,17 @@ def remove_stored_file(stored_name: str | None) -> None:
             pass
 
 
-def delete_resource(*, actor: User, resource: Resource) -> None:
+def delete_resource(*, actor: User, resource: Resource) -> str | None:
+    """Delete a resource. Returns its file's stored name (or None): the caller removes the file with
+    `remove_stored_file` once the delete is committed, so a rolled-back delete still has its file."""
     if not can_change_resource(actor, resource):
         raise PermissionDenied("You can only delete resources you shared.")
-    if resource.stored_name:
-        (Path(current_app.config["UPLOAD_DIR"]) / resource.stored_name).unlink(missing_ok=True)
+    stored_name = resource.stored_name
     audit.record(actor=actor, action="resource_deleted", target_type="resource", target_id=resource.id,
                  detail={"title": resource.title})
     db.session.delete(resource)
     db.session.flush()
+    return stored_name
 
 
 # -- people ----------------------------------------------------------------------------------

@@ -249,8 +249,10 @@ def delete_resource(resource_id: int):
         abort(403)
     home = _home_cohort()
     cohort_id = item.cohort_id or (home.id if home else None)
-    with unit_of_work("The resource has been deleted."):
-        services.delete_resource(actor=current_user, resource=item)
+    with unit_of_work("The resource has been deleted.") as work:
+        stored_name = services.delete_resource(actor=current_user, resource=item)
+    if not work.failed:
+        services.remove_stored_file(stored_name)  # only now: a rolled-back delete still has its file
     return redirect(url_for("portal.library", cohort_id=cohort_id) if cohort_id else url_for("programme.home"))
 
 
