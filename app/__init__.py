@@ -126,7 +126,10 @@ def register_blueprints(app: Flask) -> None:
     from app.evaluation.views import bp as evaluation_bp
     from app.groups.views import bp as groups_bp
     from app.portal.views import bp as portal_bp
-    from app.programme import facilitator_views  # noqa: F401  (adds the facilitators page to programme's blueprint)
+    from app.programme import (
+        facilitator_views,  # noqa: F401  (adds the facilitators page to programme's blueprint)
+        template_views,  # noqa: F401  (adds the templates pages to programme's blueprint)
+    )
     from app.programme.views import bp as programme_bp
     from app.public.views import bp as public_bp
 
@@ -160,6 +163,14 @@ def register_signal_handlers() -> None:
         cohort_settings_changed.connect(receiver, weak=False)
     session_calling_off.connect(attendance_guards, weak=False)
     register_session_notes(apologies_sent)
+    from app.attendance.guards import session_deletion_notes as attendance_notes
+    from app.celebration.services import session_deletion_notes as celebration_notes
+    from app.groups.services import session_deletion_notes as groups_notes
+    from app.portal.services import session_deletion_notes as portal_notes
+    from app.programme.signals import register_deletion_notes
+
+    for provider in (portal_notes, groups_notes, celebration_notes, attendance_notes):
+        register_deletion_notes(provider)
 
     from app.evaluation.home import home_prompts
     from app.portal.progress import progress_home_panel

@@ -25,6 +25,8 @@ from sqlalchemy.engine import Engine
 from app import create_app
 from app.db import _write_unit
 from app.db import db as _db
+from app.programme.models import ProgrammeTemplate
+from app.programme.services.templates import hin_details
 
 
 @pytest.fixture(scope="session")
@@ -173,6 +175,10 @@ def app(database_url, tmp_path_factory):
         _db.engine.dispose()
 
 
+DEFAULT_TEMPLATE_ROW = {**vars(hin_details()), "id": 1, "is_default": True,
+                        "created_at": datetime(2026, 1, 1, tzinfo=UTC), "updated_at": datetime(2026, 1, 1, tzinfo=UTC)}
+
+
 @pytest.fixture(autouse=True)
 def db(app):
     """The database, emptied after each test (every table, in dependency order)."""
@@ -183,6 +189,8 @@ def db(app):
         with _db.engine.begin() as connection:
             for table in reversed(_db.metadata.sorted_tables):
                 connection.execute(table.delete())
+            # As after the migrations: the default programme template (the HIN year) is always there.
+            connection.execute(ProgrammeTemplate.__table__.insert().values(DEFAULT_TEMPLATE_ROW))
         app.extensions["convene_mail"].sent.clear()
 
 

@@ -149,6 +149,16 @@ EXPECTED = {
     "attendance.mine": ("GET", "/my-attendance", {
         "anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 200, "facilitator": 404,
         "team": 404}),
+    # Template 1 is the default (the HIN year), there from the migrations.
+    "programme.templates": ("GET", "/templates", TEAM_ONLY),
+    "programme.new_template": ("GET", "/templates/new", TEAM_ONLY),
+    "programme.edit_template": ("GET", "/templates/1/edit", TEAM_ONLY),
+    "programme.template_preview": ("GET", "/templates/1", TEAM_ONLY),
+    # The default cannot be deleted: the team is told so (a flash) and sent back.
+    "programme.delete_template": ("POST", "/templates/1/delete", {**TEAM_ONLY, "team": 302}),
+    "programme.confirm_delete_session": ("GET", "/sessions/{session}/delete", TEAM_ONLY),
+    # A session that has ended is not deleted: the team is told why and sent back.
+    "programme.delete_session": ("POST", "/sessions/{ended_session}/delete", {**TEAM_ONLY, "team": 302}),
     "portal.module": ("GET", "/cohorts/{cohort}/modules/1", COHORT_MEMBERS),
     "portal.library": ("GET", "/cohorts/{cohort}/library", COHORT_MEMBERS),
     "portal.share": ("GET", "/cohorts/{cohort}/library/new", COHORT_MEMBERS),

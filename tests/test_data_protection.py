@@ -117,12 +117,16 @@ def test_the_subject_access_export_covers_every_table_that_holds_their_data(ever
     from app.programme.facilitators import assign_facilitators
 
     assign_facilitators(actor=team, session=clinic, user_ids=[team.id], now=clock.now())
+    from app.programme.services.templates import TemplateDetails, create_template
+
+    create_template(actor=team, details=TemplateDetails(name="Team's own shape"), module_pages=5, now=clock.now())
     # Rows about staff: checked with the team below.
-    staff_only = {"cohort_reminder_rules", "session_changes", "session_facilitators"}
+    staff_only = {"cohort_reminder_rules", "session_changes", "session_facilitators", "programme_templates"}
     empty = [table for table, rows in found.items() if not rows and table not in staff_only]
     assert empty == [], f"the export found nothing in {empty}"
     by_team = collect(team)
     assert by_team["cohort_reminder_rules"] and by_team["session_changes"] and by_team["session_facilitators"]
+    assert [row["name"] for row in by_team["programme_templates"]] == ["Team's own shape"]
     assert found["users"][0]["password_hash"] == "(withheld: a security secret)"
     assert all(row["token_hash"] == "(withheld: a security secret)" for row in found["password_reset_tokens"])
 

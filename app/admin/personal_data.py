@@ -111,6 +111,8 @@ HOLDINGS: list[Holding] = [
             lambda t, p: or_(_in(t.c.enrolment_id, p.enrolment_ids), t.c.recorded_by_id == p.user_id)),
     Holding("impact_stories", "Impact stories", "Evaluating the programme",
             lambda t, p: _in(t.c.enrolment_id, p.enrolment_ids)),
+    Holding("programme_templates", "Programme templates you created (team)", "Running the programme",
+            lambda t, p: t.c.created_by_id == p.user_id),
     Holding("cohort_reminder_rules", "Settings changed by staff", "Running the programme",
             lambda t, p: t.c.updated_by_id == p.user_id),
     Holding("outbox_messages", "Emails sent to you", "Telling you about the programme",

@@ -36,3 +36,13 @@ def apologies_sent(user, session_ids: list[int]) -> dict[int, str]:
         .where(Enrolment.user_id == user.id, Attendance.session_id.in_(session_ids),
                Attendance.status == AttendanceStatus.APOLOGIES.value)).all()
     return {session_id: f"You sent apologies{': ' + note if note else ''}." for session_id, note in rows}
+
+
+def session_deletion_notes(session: ProgrammeSession) -> list[str]:
+    """For the team's page before a session is deleted (`app.programme.signals.register_deletion_notes`)."""
+    apologies = db.session.scalar(select(func.count()).select_from(Attendance).where(
+        Attendance.session_id == session.id, Attendance.status == AttendanceStatus.APOLOGIES.value))
+    if not apologies:
+        return []
+    return [f"{apologies} apolog{'ies' if apologies != 1 else 'y'} sent for it {'are' if apologies != 1 else 'is'} "
+            "deleted with it."]

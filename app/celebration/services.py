@@ -378,3 +378,20 @@ def signup_of(actor, signups: list[ClinicSignup]) -> ClinicSignup | None:
 def clinic_signups(session: ProgrammeSession) -> list[ClinicSignup]:
     return list(db.session.scalars(select(ClinicSignup).where(ClinicSignup.session_id == session.id)
                                    .order_by(ClinicSignup.created_at)))
+
+
+def session_deletion_notes(session: ProgrammeSession) -> list[str]:
+    """For the team's page before a session is deleted (`app.programme.signals.register_deletion_notes`)."""
+    notes = []
+    signups = db.session.scalar(select(func.count()).select_from(ClinicSignup)
+                                .where(ClinicSignup.session_id == session.id))
+    if signups:
+        notes.append(f"{signups} clinic sign-up{'s' if signups != 1 else ''} (with the topics people gave) "
+                     f"{'are' if signups != 1 else 'is'} deleted.")
+    if session.kind == SessionKind.CELEBRATION:
+        guests = db.session.scalar(select(func.count()).select_from(Guest).where(
+            Guest.cohort_id == session.cohort_id, Guest.rsvp != Rsvp.NO.value))
+        if guests:
+            notes.append(f"{guests} invited guest{'s' if guests != 1 else ''} who have not said no "
+                         f"{'are' if guests != 1 else 'is'} emailed that the celebration is cancelled.")
+    return notes

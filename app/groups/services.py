@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 
 from flask import render_template
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import audit
 from app.auth.models import Organisation, User
@@ -366,3 +366,12 @@ def withdraw_participant(*, actor: User, enrolment: Enrolment, reason: str, now:
     audit.record(actor=actor, action="participant_withdrawn", target_type="enrolment", target_id=enrolment.id,
                  detail={"reason": reason.strip()[:500]}, now=now)
     db.session.flush()
+
+
+def session_deletion_notes(session: ProgrammeSession) -> list[str]:
+    """For the team's page before a session is deleted (`app.programme.signals.register_deletion_notes`)."""
+    turns = db.session.scalar(select(func.count()).select_from(CaseRota).where(CaseRota.session_id == session.id))
+    if not turns:
+        return []
+    return [f"The co-consulting rota's turns for it ({turns} group{'s' if turns != 1 else ''}: who presents and "
+            "who keeps time) are deleted; nobody's other turns move."]

@@ -135,16 +135,27 @@ def cancel_pending(key_prefix: str) -> int:
     return result.rowcount
 
 
-def cancel_pending_any(key_prefixes: list[str]) -> int:
+def _with_prefix(prefixes: list[str]):
+    return or_(*(func.substr(OutboxMessage.key, 1, len(prefix)) == prefix for prefix in prefixes))
+
+
+def count_pending_any(key_prefixes: list[str]) -> int:
+    """How many pending messages have a key starting with one of these prefixes."""
+    return sum(db.session.scalar(
+        select(func.count()).select_from(OutboxMessage)
+        .where(_with_prefix(key_prefixes[start:start + 200]), OutboxMessage.status == OutboxStatus.PENDING.value))
+        for start in range(0, len(key_prefixes), 200))
+
+
+def cancel_pending_any(key_prefixes: list[str], reason: str = "its reminder rule changed") -> int:
     """cancel_pending for many prefixes, a few hundred to a statement. Returns how many."""
     cancelled = 0
     for start in range(0, len(key_prefixes), 200):
         chunk = key_prefixes[start:start + 200]
         result = db.session.execute(
             update(OutboxMessage)
-            .where(or_(*(func.substr(OutboxMessage.key, 1, len(prefix)) == prefix for prefix in chunk)),
-                   OutboxMessage.status == OutboxStatus.PENDING.value)
-            .values(status=OutboxStatus.CANCELLED.value, last_error="Cancelled: its reminder rule changed")
+            .where(_with_prefix(chunk), OutboxMessage.status == OutboxStatus.PENDING.value)
+            .values(status=OutboxStatus.CANCELLED.value, last_error=f"Cancelled: {reason}")
             .execution_options(synchronize_session=False)
         )
         cancelled += result.rowcount

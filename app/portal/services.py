@@ -324,3 +324,12 @@ def directory_entry(enrolment: Enrolment) -> DirectoryEntry:
         entry = _default_entry(enrolment)
         db.session.add(entry)
     return entry
+
+
+def session_deletion_notes(session: ProgrammeSession) -> list[str]:
+    """For the team's page before a session is deleted (`app.programme.signals.register_deletion_notes`)."""
+    tied = db.session.scalar(select(func.count()).select_from(Resource).where(Resource.session_id == session.id))
+    if not tied:
+        return []
+    return [f"{tied} resource{'s' if tied != 1 else ''} about it stay{'s' if tied == 1 else ''} in the library, "
+            "no longer tied to a session."]

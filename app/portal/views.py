@@ -29,7 +29,7 @@ from app.portal.models import KIND_LABELS, Post, Resource, ResourceKind, Thread
 from app.portal.uploads import CheckedUpload, UploadRejected, check_upload, path_for
 from app.programme.access import active_enrolment, is_participant_of, viewable_cohort_or_404
 from app.programme.models import Cohort
-from app.programme.services import cohort_sessions
+from app.programme.services import cohort_module, cohort_sessions
 from app.unit_of_work import unit_of_work
 
 bp = Blueprint("portal", __name__, template_folder="templates")
@@ -45,7 +45,7 @@ def _markdown(text: str):
 def module(cohort_id: int, number: int):
     cohort = viewable_cohort_or_404(cohort_id)
     content = current_app.extensions["convene_content"]
-    if number not in content.modules:
+    if number not in content.modules or cohort_module(cohort, number) is None:  # not in this cohort's year
         abort(404)
     now = clock.now()
     sessions = services.module_sessions(cohort, number)

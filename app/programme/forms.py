@@ -28,12 +28,51 @@ class CohortForm(FlaskForm):
     ])
     applications_open = DateField("Applications open", validators=[Optional()], format="%Y-%m-%d")
     application_deadline = DateField("Application deadline", validators=[Optional()], format="%Y-%m-%d")
+    # Left out (a form from before templates): the default template.
+    template_id = RadioField("The shape of the year", choices=[], validators=[Optional()], validate_choice=False)
 
     def validate_application_deadline(self, field):
         if field.data and self.applications_open.data and field.data <= self.applications_open.data:
             raise ValidationError("The application deadline must be after applications open")
         if field.data and self.starts_on.data and field.data >= self.starts_on.data:
             raise ValidationError("The application deadline must be before the cohort starts")
+
+
+class TemplateForm(FlaskForm):
+    """A programme template: which parts the year has, their times and the gaps between them. The service
+    checks the numbers and times together (what is wanted depends on which parts are ticked)."""
+
+    name = StringField("Name", validators=[DataRequired("Give the template a name"), Length(max=120)])
+    description = TextAreaField("Description (optional)", validators=[Length(max=2000)])
+    has_welcome = BooleanField("A welcome half-day on the start date")
+    welcome_starts = TimeField("Welcome starts", validators=[Optional()])
+    welcome_ends = TimeField("Welcome ends", validators=[Optional()])
+    module_count = IntegerField("How many modules", validators=[Optional()])
+    days_per_module = RadioField("Half-days in each module", choices=[
+        SelectChoice("1", "One half-day"), SelectChoice("2", "Two half-days on consecutive working days")],
+        validators=[Optional()], validate_choice=False)
+    module_starts = TimeField("Module half-days start", validators=[Optional()])
+    module_ends = TimeField("Module half-days end", validators=[Optional()])
+    first_module_weeks = IntegerField("Weeks from the start to the first module", validators=[Optional()])
+    module_interval_weeks = IntegerField("Weeks from one module to the next", validators=[Optional()])
+    has_clinics = BooleanField("A drop-in clinic half-way between each pair of modules")
+    clinic_starts = TimeField("Clinics start", validators=[Optional()])
+    clinic_ends = TimeField("Clinics end", validators=[Optional()])
+    has_co_consulting = BooleanField("A co-consulting session after each module")
+    co_consulting_weeks = IntegerField("Weeks after each module", validators=[Optional()])
+    co_consulting_starts = TimeField("Co-consulting starts", validators=[Optional()])
+    co_consulting_ends = TimeField("Co-consulting ends", validators=[Optional()])
+    has_celebration = BooleanField("A celebration event after the last module")
+    celebration_weeks = IntegerField("Weeks after the last module", validators=[Optional()])
+    celebration_starts = TimeField("Celebration starts", validators=[Optional()])
+    celebration_ends = TimeField("Celebration ends", validators=[Optional()])
+
+
+class PreviewForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form: it changes nothing
+
+    starts_on = DateField("Start date", format="%Y-%m-%d", validators=[Optional()])
 
 
 class CohortSettingsForm(FlaskForm):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
@@ -81,6 +81,44 @@ class Programme(TimestampMixin, db.Model):
     cohorts: Mapped[list[Cohort]] = relationship(back_populates="programme", order_by="Cohort.starts_on")
 
 
+class ProgrammeTemplate(TimestampMixin, db.Model):
+    """The shape of a programme year, from which cohorts are created (`app.programme.template.YearShape`).
+
+    One template is the default (the HIN year). Changing a template changes only cohorts created after."""
+
+    __tablename__ = "programme_templates"
+    __table_args__ = (
+        CheckConstraint("module_count BETWEEN 1 AND 5", name="module_count_range"),
+        CheckConstraint("days_per_module BETWEEN 1 AND 2", name="days_per_module_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_default: Mapped[bool] = mapped_column(default=False)
+    has_welcome: Mapped[bool] = mapped_column(default=True)
+    welcome_starts: Mapped[time]
+    welcome_ends: Mapped[time]
+    module_count: Mapped[int]
+    days_per_module: Mapped[int]
+    module_starts: Mapped[time]
+    module_ends: Mapped[time]
+    first_module_weeks: Mapped[int]
+    module_interval_weeks: Mapped[int]
+    has_clinics: Mapped[bool] = mapped_column(default=True)
+    clinic_starts: Mapped[time]
+    clinic_ends: Mapped[time]
+    has_co_consulting: Mapped[bool] = mapped_column(default=True)
+    co_consulting_weeks: Mapped[int]
+    co_consulting_starts: Mapped[time]
+    co_consulting_ends: Mapped[time]
+    has_celebration: Mapped[bool] = mapped_column(default=True)
+    celebration_weeks: Mapped[int]
+    celebration_starts: Mapped[time]
+    celebration_ends: Mapped[time]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class Cohort(TimestampMixin, db.Model):
     __tablename__ = "cohorts"
     __table_args__ = (
@@ -107,8 +145,11 @@ class Cohort(TimestampMixin, db.Model):
     # Whether "apologies" are excused (left out of a person's attendance rate, like Moodle's
     # "Excused") or count as a session missed.
     apologies_excused: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # The template the cohort's year was planned from (none: planned before templates existed).
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("programme_templates.id", ondelete="SET NULL"))
 
     programme: Mapped[Programme] = relationship(back_populates="cohorts")
+    template: Mapped[ProgrammeTemplate | None] = relationship()
     modules: Mapped[list[ProgrammeModule]] = relationship(
         back_populates="cohort", order_by="ProgrammeModule.number", cascade="all, delete-orphan"
     )

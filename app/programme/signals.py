@@ -41,3 +41,19 @@ def session_notes(user, session_ids: list[int]) -> dict[int, list[str]]:
         for session_id, note in provider(user, session_ids).items():
             notes.setdefault(session_id, []).append(note)
     return notes
+
+
+# What deleting a session that has not happened means for the records other domains hold about it
+# (materials tied to it, co-consulting turns, clinic sign-ups). A provider takes the session and returns
+# sentences for the team's confirmation page; the rows themselves go with the session (foreign keys:
+# materials are kept, untied; the rest are deleted with it).
+_deletion_notes: list = []
+
+
+def register_deletion_notes(provider) -> None:
+    if provider not in _deletion_notes:
+        _deletion_notes.append(provider)
+
+
+def deletion_notes(session) -> list[str]:
+    return [note for provider in _deletion_notes for note in provider(session)]

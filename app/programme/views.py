@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app import clock
 from app.auth.services import user_for_calendar_token
@@ -27,6 +28,8 @@ from app.programme.forms import (
 from app.programme.home_panels import home_panels
 from app.programme.models import Cohort, ProgrammeSession, SessionKind
 from app.programme.services.reads import participant_place
+from app.programme.services.templates import list_templates
+from app.programme.services.templates import summary as template_summary
 from app.programme.signals import session_notes
 from app.unit_of_work import unit_of_work
 from app.urls import site_domain
@@ -52,6 +55,7 @@ def home():
     year = services.participant_year(cohort.id, now)
     return render_template("programme/home.html", cohort=cohort, sessions=year.sessions, upcoming=year.upcoming,
                            next_id=year.next_id, next_session=year.next_session, now=now, content=_content(),
+                           module_numbers={s.module.number for s in year.sessions if s.module is not None},
                            panels=home_panels(current_user, cohort, now),
                            notes=session_notes(current_user, year.shown_ids))
 
@@ -84,7 +88,16 @@ def schedule(cohort_id: int):
 @team_required
 def new_cohort():
     form = CohortForm()
-    if form.validate_on_submit():
+    templates = [template for template, _ in list_templates()]
+    form.template_id.choices = [SelectChoice(str(t.id), t.name) for t in templates]
+    if not form.is_submitted():
+        form.template_id.data = str(templates[0].id)  # the default comes first
+    chosen = next((t for t in templates if str(t.id) == form.template_id.data), None)
+    valid = form.validate_on_submit()
+    if form.is_submitted() and form.template_id.data and chosen is None:
+        form.template_id.errors = ["Choose one of the templates listed"]
+        valid = False
+    if valid:
         tz = "Europe/London"
         opens = clock.local_instant(form.applications_open.data, time(9, 0), tz) if form.applications_open.data else None
         deadline = (clock.local_instant(form.application_deadline.data, time(23, 59), tz)
@@ -95,13 +108,15 @@ def new_cohort():
                 actor=current_user, programme=programme, name=form.name.data, starts_on=form.starts_on.data,
                 capacity=form.capacity.data, applications_open_at=opens, application_deadline_at=deadline,
                 content=_content(), bank_holiday_region=current_app.config["BANK_HOLIDAY_REGION"],
+                template=chosen,
             )
             work.success = (f"{cohort.name} created with {len(cohort.sessions)} sessions. Check the dates and add "
                             "join links.")
         if not work.failed:
             return redirect(url_for("programme.schedule", cohort_id=cohort.id))
         attach_domain_error(form, work.error)
-    return render_template("programme/cohort_form.html", form=form, form_errors=bool(form.errors or form.form_errors))
+    return render_template("programme/cohort_form.html", form=form, templates=templates, summary=template_summary,
+                           form_errors=bool(form.errors or form.form_errors))
 
 
 @bp.route("/cohorts/<int:cohort_id>/settings", methods=["GET", "POST"])

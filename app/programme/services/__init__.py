@@ -27,6 +27,8 @@ from app.programme.services.schedule import (
     SessionDetails,
     add_session,
     cancel_session,
+    delete_session,
+    deletion_preview,
     mark_not_held,
     postpone_session,
     reinstate_session,
@@ -38,7 +40,7 @@ from app.programme.services.schedule import (
 __all__ = [
     "KEEP_HINT", "SETTING_LABELS", "CohortSettings", "ParticipantYear", "SessionDetails", "add_session",
     "calendar_sessions", "cancel_session", "change_cohort_settings", "cohort_module", "cohort_sessions",
-    "create_cohort", "current_cohort", "enrol", "enrolment_counts", "get_or_create_programme", "has_participants",
+    "create_cohort", "delete_session", "deletion_preview", "current_cohort", "enrol", "enrolment_counts", "get_or_create_programme", "has_participants",
     "list_cohorts", "mark_not_held", "participant_year", "postpone_session", "reinstate_session",
     "reschedule_module", "session_history", "sessions_by_module", "set_new_date", "update_session",
 ]

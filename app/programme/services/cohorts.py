@@ -21,8 +21,10 @@ from app.programme.models import (
     Programme,
     ProgrammeModule,
     ProgrammeSession,
+    ProgrammeTemplate,
     SessionKind,
 )
+from app.programme.services.templates import default_template, shape_of
 from app.programme.signals import cohort_settings_changed
 from app.programme.template import plan_year
 
@@ -45,9 +47,11 @@ def create_cohort(*, actor: User, programme: Programme, name: str, starts_on: da
                   capacity: int = 28, timezone: str = "Europe/London",
                   applications_open_at: datetime | None = None,
                   application_deadline_at: datetime | None = None,
-                  bank_holiday_region: str = "ENG") -> Cohort:
-    """Create a cohort with its five modules and the whole year's schedule from the template."""
+                  bank_holiday_region: str = "ENG", template: ProgrammeTemplate | None = None) -> Cohort:
+    """Create a cohort with its modules and the whole year's schedule from a programme template (the
+    default, the HIN year, unless another is given)."""
     require_team(actor)
+    template = template or default_template()
     name = name.strip()
     if not name:
         raise DomainError("Give the cohort a name.", field="name")
@@ -65,13 +69,16 @@ def create_cohort(*, actor: User, programme: Programme, name: str, starts_on: da
 
     cohort = Cohort(programme=programme, name=name, starts_on=starts_on, capacity=capacity,
                     timezone=timezone, applications_open_at=applications_open_at,
-                    application_deadline_at=application_deadline_at, status=CohortStatus.DRAFT.value)
+                    application_deadline_at=application_deadline_at, status=CohortStatus.DRAFT.value,
+                    template=template)
     db.session.add(cohort)
     modules = {}
     for number, module_content in sorted(content.modules.items()):
+        if number > template.module_count:
+            break
         modules[number] = ProgrammeModule(cohort=cohort, number=number, content_slug=module_content.slug)
         db.session.add(modules[number])
-    for planned in plan_year(starts_on, bank_holiday_region):
+    for planned in plan_year(starts_on, bank_holiday_region, shape_of(template)):
         module = modules.get(planned.module_number) if planned.module_number else None
         title = planned.title
         if module is not None:

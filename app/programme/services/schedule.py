@@ -6,23 +6,29 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
+from sqlalchemy import func, select
 
-from app import clock
+from app import audit, clock
 from app.auth.models import User
 from app.db import db
 from app.errors import Conflict, DomainError
+from app.notifications.services import cancel_pending_any, count_pending_any
 from app.programme.change_notices import notify_session_change, one_email_per_person
 from app.programme.models import (
     Cohort,
+    Enrolment,
+    EnrolmentStatus,
     ProgrammeModule,
     ProgrammeSession,
     SessionChange,
     SessionChangeKind,
+    SessionFacilitator,
     SessionKind,
     SessionStatus,
 )
+from app.programme.reminder_rules import RULES
 from app.programme.services.cohorts import require_team
-from app.programme.signals import session_calling_off
+from app.programme.signals import deletion_notes, session_calling_off
 from app.programme.template import WorkingDays
 
 
@@ -291,6 +297,59 @@ def cancel_session(*, actor: User, session: ProgrammeSession, now: datetime | No
                        "that from its status page, with why; if it did, its register stays as it is.")
     return _call_off(session, SessionStatus.CANCELLED, SessionChangeKind.CANCELLED, actor=actor, now=now,
                      reason=" ".join(reason.split())[:500])
+
+
+def _reminder_prefixes(session: ProgrammeSession) -> list[str]:
+    """The outbox key prefixes of every reminder planned about this session, by any domain's rule."""
+    keys = {"session-reminder", *(key for rule in RULES.values() for key in rule.session_keys)}
+    return [f"{key}:{session.id}:" for key in sorted(keys)]
+
+
+@dataclass
+class DeletionPreview:
+    """What deleting a session would do, said to the team before they confirm."""
+
+    refusal: str | None
+    told: int  # people emailed that it is cancelled (with a calendar update)
+    reminders: int  # planned reminders withdrawn
+    notes: list[str]
+
+
+def deletion_preview(session: ProgrammeSession, now: datetime) -> DeletionPreview:
+    refusal = None
+    if session.starts_at <= now:
+        refusal = ("This session's time has come, so it stays in the record: if it did not take place, record that "
+                   "from its status page, with why.")
+    told = 0
+    if session.status == SessionStatus.SCHEDULED.value:
+        participants = select(Enrolment.user_id).where(Enrolment.cohort_id == session.cohort_id,
+                                                       Enrolment.status == EnrolmentStatus.ACTIVE.value)
+        facilitators = select(SessionFacilitator.user_id).where(SessionFacilitator.session_id == session.id)
+        told = db.session.scalar(select(func.count()).select_from(User).where(
+            User.id.in_(participants.union(facilitators)), User.is_disabled.is_(False)))
+    return DeletionPreview(refusal=refusal, told=told, reminders=count_pending_any(_reminder_prefixes(session)),
+                           notes=deletion_notes(session))
+
+
+def delete_session(*, actor: User, session: ProgrammeSession, now: datetime) -> int:
+    """Delete a session that has not happened: participants are told it is cancelled (with a calendar
+    update) unless it was already off, its planned reminders are withdrawn, and it leaves the schedule
+    and the report. Returns how many were emailed."""
+    require_team(actor)
+    preview = deletion_preview(session, now)
+    if preview.refusal:
+        raise Conflict(preview.refusal)
+    emailed = 0
+    if session.status == SessionStatus.SCHEDULED.value:
+        emailed = _call_off(session, SessionStatus.CANCELLED, SessionChangeKind.CANCELLED, actor=actor, now=now,
+                            reason="It has been removed from the schedule.")
+    withdrawn = cancel_pending_any(_reminder_prefixes(session), "its session was deleted")
+    audit.record(actor=actor, action="session_deleted", target_type="session", target_id=session.id, now=now,
+                 detail={"title": session.title, "starts_at": session.starts_at.isoformat(),
+                         "cohort_id": session.cohort_id, "emailed": emailed, "reminders_withdrawn": withdrawn})
+    session.cohort.sessions.remove(session)  # deleted with it (delete-orphan), and gone from the cohort's list now
+    db.session.flush()
+    return emailed
 
 
 def reinstate_session(*, actor: User, session: ProgrammeSession, now: datetime | None = None) -> None:
