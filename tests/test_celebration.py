@@ -349,3 +349,34 @@ def test_the_running_order_form_takes_only_this_cohorts_showcases_and_small_plac
     client.post(f"{path}/running-order", data={"csrf_token": token, f"position-{mine.id}": " 2 "})
     db.session.expire_all()
     assert mine.position == 2
+
+
+def test_guests_calendars_follow_a_moved_or_cancelled_celebration(frozen_now):
+    """A guest who added the invitation to their calendar was told of a move or cancellation by email only:
+    their calendar kept the old time. The change emails now carry an update with the invitation's UID."""
+    from icalendar import Calendar
+
+    from app.programme.services import cancel_session, update_session
+
+    cohort = make_cohort()
+    guest = invite(cohort)
+    event = services.celebration_session(cohort.id)
+    [invitation] = _told("guest-invitation:")
+    original = Calendar.from_ical(invitation.attachments[0]["content"]).walk("VEVENT")[0]
+
+    update_session(actor=make_team(), session=event, details=_move(event, 2), now=clock.now())
+    [moved] = _told()
+    [attachment] = moved.attachments
+    assert 'method="REQUEST"' in attachment["content_type"] or "method=REQUEST" in attachment["content_type"]
+    update = Calendar.from_ical(attachment["content"])
+    entry = update.walk("VEVENT")[0]
+    assert str(update["method"]) == "REQUEST" and str(entry["uid"]) == str(original["uid"])
+    assert entry.decoded("dtstart") == event.starts_at and int(entry["sequence"]) > int(original["sequence"])
+    assert str(entry["attendee"]).lower() == f"mailto:{guest.email}"
+
+    cancel_session(actor=make_team(), session=event, now=clock.now())
+    cancelled = _told()[-1]
+    calendar = Calendar.from_ical(cancelled.attachments[0]["content"])
+    entry = calendar.walk("VEVENT")[0]
+    assert str(calendar["method"]) == "CANCEL" and str(entry["status"]) == "CANCELLED"
+    assert str(entry["uid"]) == str(original["uid"])

@@ -1,4 +1,5 @@
-"""The calendar invitation (RFC 5546 iTIP REQUEST) a guest's invitation email carries.
+"""The calendar invitation (RFC 5546 iTIP REQUEST) a guest's invitation email carries, and the update
+(REQUEST with a higher SEQUENCE) or cancellation (CANCEL) that follows when the event moves or is called off.
 
 Times are written in UTC: a guest's calendar may be anywhere, and UTC needs no VTIMEZONE. The UID is one
 per guest and event, so a later update for the same guest replaces their entry rather than adding one.
@@ -22,14 +23,14 @@ def guest_invitation_uid(guest: Guest, event: ProgrammeSession, domain: str) -> 
 
 
 def build_guest_invitation(guest: Guest, event: ProgrammeSession, *, organizer: CalendarUser, domain: str,
-                           now: datetime) -> bytes:
+                           now: datetime, cancelled: bool = False) -> bytes:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
     entry = Event()
     entry.add("uid", guest_invitation_uid(guest, event, domain))
     entry.add("dtstamp", now.astimezone(UTC))
@@ -39,7 +40,7 @@ def build_guest_invitation(guest: Guest, event: ProgrammeSession, *, organizer: 
     if event.venue:
         entry.add("location", _text(event.venue))
     entry.add("sequence", event.sequence or 0)
-    entry.add("status", "CONFIRMED")
+    entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     entry.add("organizer", _address(organizer))
     entry.add("attendee", _address(CalendarUser(guest.email, guest.name), role="REQ-PARTICIPANT",
                                    partstat="NEEDS-ACTION", rsvp=False))

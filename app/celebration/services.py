@@ -198,14 +198,21 @@ def notify_guests_of_change(event: ProgrammeSession, *, now: datetime, was_start
                                                     Guest.status == GuestStatus.INVITED.value,
                                                     Guest.rsvp != Rsvp.NO.value).order_by(Guest.id)).all()
     verb = "changed" if not event.is_off else "postponed" if event.status == "postponed" else "cancelled"
+    organizer = CalendarUser(current_app.config["CONTACT_EMAIL"], current_app.config["PROGRAMME_NAME"])
+    method = "CANCEL" if event.is_off else "REQUEST"
     for guest in guests:
+        # The same UID as their invitation and a higher SEQUENCE: their calendar moves or removes the event.
+        ics = build_guest_invitation(guest, event, organizer=organizer, domain=site_domain(), now=now,
+                                     cancelled=event.is_off)
+        attachment = Attachment(session_ics_filename(event, event.cohort.timezone), calendar_content_type(method),
+                                ics.decode())
         context = dict(guest=guest, event=event, cohort=event.cohort, was_starting_at=was_starting_at,
                        inviter=guest.invited_by.user.name if guest.invited_by else "The programme team",
                        programme_name=current_app.config["PROGRAMME_NAME"])
         render = {kind: render_template(f"celebration/email/changed.{kind}", **context) for kind in ("txt", "html")}
         queue_email(key=f"guest-event-changed:{event.id}:{event.sequence}:{guest.id}", recipient=guest.email,
                     subject=f"{event.title} has been {verb}", body_text=render["txt"], body_html=render["html"],
-                    due_at=now, category="celebration")
+                    due_at=now, category="celebration", attachments=[attachment])
     return len(guests)
 
 
