@@ -144,24 +144,26 @@ def unhide_post(*, actor: User, post: Post, now: datetime) -> None:
     db.session.flush()
 
 
-def set_locked(*, actor: User, thread: Thread, locked: bool, now: datetime) -> None:
+def _set_flag(actor: User, thread: Thread, flag: str, on: bool, now: datetime) -> None:
+    """Lock or pin a thread (or undo it), audited as thread_locked, thread_unpinned..."""
     _require_moderator(actor)
-    if thread.is_locked == locked:
-        raise DomainError("This discussion is already locked." if locked else "This discussion is not locked.")
-    thread.is_locked = locked
-    audit.record(actor=actor, action="thread_locked" if locked else "thread_unlocked", target_type="thread",
+    word = {"is_locked": "locked", "is_pinned": "pinned"}[flag]
+    if getattr(thread, flag) == on:
+        raise DomainError(f"This discussion is already {word}." if on else f"This discussion is not {word}.")
+    setattr(thread, flag, on)
+    audit.record(actor=actor, action=f"thread_{'' if on else 'un'}{word}", target_type="thread",
                  target_id=thread.id, detail={"title": thread.title}, now=now)
     db.session.flush()
+
+
+def set_locked(*, actor: User, thread: Thread, locked: bool, now: datetime) -> None:
+    """A locked thread takes no new posts and no edits."""
+    _set_flag(actor, thread, "is_locked", locked, now)
 
 
 def set_pinned(*, actor: User, thread: Thread, pinned: bool, now: datetime) -> None:
-    _require_moderator(actor)
-    if thread.is_pinned == pinned:
-        raise DomainError("This discussion is already pinned." if pinned else "This discussion is not pinned.")
-    thread.is_pinned = pinned
-    audit.record(actor=actor, action="thread_pinned" if pinned else "thread_unpinned", target_type="thread",
-                 target_id=thread.id, detail={"title": thread.title}, now=now)
-    db.session.flush()
+    """Pinned threads are listed first."""
+    _set_flag(actor, thread, "is_pinned", pinned, now)
 
 
 # -- following -------------------------------------------------------------------------------
