@@ -123,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     from app.attendance.views import bp as attendance_bp
     from app.auth.views import bp as auth_bp
     from app.celebration.views import bp as celebration_bp
+    from app.communities.views import bp as communities_bp
     from app.evaluation.views import bp as evaluation_bp
     from app.groups.views import bp as groups_bp
     from app.portal.views import bp as portal_bp
@@ -134,7 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from app.public.views import bp as public_bp
 
     for blueprint in (public_bp, auth_bp, programme_bp, applications_bp, attendance_bp, portal_bp, groups_bp, celebration_bp,
-                      evaluation_bp, admin_bp):
+                      evaluation_bp, communities_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 
@@ -179,17 +180,23 @@ def register_signal_handlers() -> None:
 
     register_home_panel("evaluation", home_prompts)
     register_home_panel("directory", directory_home_panel)
+    from app.communities.services.access import landing as communities_landing
+    from app.programme.home_panels import register_landing
+
+    register_landing(communities_landing)
     register_home_panel("progress", progress_home_panel)
 
     from app.applications import jobs as applications_jobs
     from app.celebration import jobs as celebration_jobs
+    from app.communities import jobs as communities_jobs
     from app.evaluation import jobs as evaluation_jobs
     from app.groups import jobs as groups_jobs
     from app.portal import jobs as portal_jobs
     from app.programme.reminder_rules import register_rules
 
     register_rules(*applications_jobs.REMINDER_RULES, *groups_jobs.REMINDER_RULES,
-                   *evaluation_jobs.REMINDER_RULES, *celebration_jobs.REMINDER_RULES, *portal_jobs.REMINDER_RULES)
+                   *evaluation_jobs.REMINDER_RULES, *celebration_jobs.REMINDER_RULES, *portal_jobs.REMINDER_RULES,
+                   *communities_jobs.REMINDER_RULES)
 
     from app.auth.services import OPTIONAL_REMINDERS, opted_out_of_reminders
     from app.notifications.services import register_opt_out

@@ -72,6 +72,7 @@ def plan_reminders(now) -> int:
     from app.admin.jobs import plan_team_digest
     from app.applications.jobs import plan_application_reminders
     from app.celebration.jobs import plan_guest_reminders
+    from app.communities.jobs import plan_community_meeting_reminders
     from app.evaluation.jobs import plan_cop_reminders, plan_feedback_requests
     from app.groups.jobs import plan_group_reminders
     from app.portal.jobs import plan_material_notices
@@ -79,7 +80,7 @@ def plan_reminders(now) -> int:
 
     planners = (plan_session_reminders, plan_preparation_reminders, plan_group_reminders,
                 plan_application_reminders, plan_guest_reminders, plan_feedback_requests, plan_cop_reminders,
-                plan_material_notices, plan_team_digest)
+                plan_material_notices, plan_community_meeting_reminders, plan_team_digest)
     return sum(planner(now) for planner in planners)
 
 

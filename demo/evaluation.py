@@ -10,10 +10,11 @@ from sqlalchemy import select
 from app import clock
 from app.attendance.models import ATTENDED, Attendance
 from app.auth.models import User
+from app.communities.models import MEETING_METHODS, CommunityStatus
 from app.db import db
 from app.evaluation import communities, feedback, impact
 from app.evaluation.jobs import release_feedback
-from app.evaluation.models import MEETING_METHODS, CommunityStatus, EvidenceKind, RecommendScale
+from app.evaluation.models import EvidenceKind, RecommendScale
 from app.evaluation.report import save_narrative
 from app.programme.models import Enrolment, EnrolmentStatus, SessionKind
 

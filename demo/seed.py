@@ -19,7 +19,10 @@ from app.attendance.models import AttendanceStatus
 from app.attendance.services import save_attendance, send_apologies
 from app.auth.models import Organisation, OrganisationKind, StaffRole, User
 from app.celebration import services as celebration
+from app.communities.services import meetings as community_meetings
+from app.communities.services.spaces import add_membership
 from app.db import db
+from app.evaluation.communities import community_of
 from app.groups.services import allocate_groups
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.services import open_links
@@ -37,6 +40,7 @@ DEMO_LOGINS = {
         ("Facilitator", "facilitator@example.org"),
         ("Participant", "participant@example.org"),
         ("Applicant (no place yet)", "applicant@example.org"),
+        ("Community member (not a participant)", "member@example.org"),
     ],
 }
 
@@ -191,6 +195,7 @@ def seed(*, now: datetime) -> None:
     allocate_groups(actor=team, cohort=cohort, size=5, seed=1, now=cohort.sessions[0].starts_at)
     _seed_celebration_and_clinics(cohort, now=now)
     seed_evaluation(cohort, team=team, now=now, rng=rng)
+    _seed_community_members(cohort, now=now)
 
     _seed_next_cohort(now=now, team=team, programme_row=programme_row, start=start, organisations=organisations,
                       rng=rng)
@@ -198,6 +203,37 @@ def seed(*, now: datetime) -> None:
     db.session.execute(update(OutboxMessage).where(OutboxMessage.due_at <= now)
                        .values(status=OutboxStatus.SENT.value, sent_at=OutboxMessage.due_at, attempts=1))
     db.session.flush()
+
+
+COMMUNITY_MEMBERS = [("member@example.org", "Morgan Member", "Care home manager"),
+                     ("sam.okafor@example.org", "Sam Okafor", "Community pharmacist"),
+                     ("lee.hart@example.org", "Lee Hart", "Carer and lived-experience adviser"),
+                     ("ana.silva@example.org", "Ana Silva", "Practice nurse")]
+
+
+def _seed_community_members(cohort, *, now: datetime) -> None:
+    """The participants' CoPs have members who are not on the programme (the first of them signs in as
+    member@example.org); the demo participant's community has a register and a planned meeting."""
+    enrolments = db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id)
+                                    .order_by(Enrolment.id)).all()
+    convened = [(e, c) for e in enrolments if (c := community_of(e)) is not None]
+    convened.sort(key=lambda pair: pair[0].user.email != "participant@example.org")  # the demo participant's first
+    members = [_user(email, name, job_title=title) for email, name, title in COMMUNITY_MEMBERS]
+    db.session.flush()
+    for i, (_enrolment, community) in enumerate(convened[:6]):
+        for member in (members[:2] if i == 0 else [members[2 + i % 2]]):
+            add_membership(community, member, "member", now=now - timedelta(days=60))
+    enrolment, community = convened[0]
+    held = [m for m in community.meetings if m.status == "held"]
+    if held:
+        community_meetings.record_register(actor=enrolment.user, meeting=held[-1], now=now, guest_count=3,
+                                           statuses={members[0].id: "present", members[1].id: "apologies"})
+    community_meetings.add_meeting(actor=enrolment.user, community=community, now=now, details=(
+        community_meetings.MeetingDetails(
+            meets_on=clock.to_local(now).date() + timedelta(days=12), starts=time(14, 0), ends=time(15, 30),
+            format="online", location="https://meet.example.org/cop", agenda="Welcome new members\n"
+            "1-2-4-All: what gets in the way of safe handovers?\nAgree one thing to try before we next meet",
+            methods=["Liberating Structures"])))
 
 
 def _seed_attendance(cohort, *, team: User, now: datetime, rng: random.Random) -> None:

@@ -8,7 +8,7 @@ as another cohort's objects and must get 404, with nothing of the object in the 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -17,6 +17,8 @@ from app import clock
 from app.applications.services import start_application
 from app.auth.models import Organisation
 from app.celebration.services import invite_guest
+from app.communities.services.meetings import MeetingDetails, add_meeting
+from app.communities.services.spaces import CommunityDetails, add_membership, start_community
 from app.db import db
 from app.evaluation import communities, feedback, impact
 from app.evaluation.models import FeedbackResponse
@@ -28,6 +30,9 @@ from tests.conftest import sign_in_client
 from tests.factories import make_cohort, make_facilitator, make_participant, make_team, make_user
 
 ROLES = ("anonymous", "applicant", "participant", "other_cohort", "facilitator", "team")
+# People of communities who are not programme participants: a convener and a member of the participant's
+# community, and a member of another community. They are checked on the community pages (rows that name them).
+COMMUNITY_ROLES = ("convener", "member", "outsider")
 LOGIN = "login"  # a redirect to the sign-in page
 
 # The applicant's own application: only they open it; everyone else, the team included, gets 404
@@ -41,6 +46,13 @@ STAFF_ONLY = {"anonymous": LOGIN, "applicant": 403, "participant": 403, "other_c
               "team": 200}
 TEAM_ONLY = {"anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403, "facilitator": 403,
              "team": 200}
+
+# A community's pages: its people see them; to anyone else (another community's member, another cohort,
+# facilitators) it does not exist. Its conveners (the participant convenes this one) and the team manage it;
+# its members are refused.
+COMMUNITY_VIEWERS = {"anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404, "facilitator": 404,
+                     "team": 200, "convener": 200, "member": 200, "outsider": 404}
+COMMUNITY_MANAGERS = {**COMMUNITY_VIEWERS, "member": 403}
 
 # endpoint: (method, path, {role: expected})
 EXPECTED = {
@@ -269,6 +281,26 @@ EXPECTED = {
     "admin.outbox_message": ("GET", "/team/outbox/{message}", {
         "anonymous": LOGIN, "applicant": 403, "participant": 403, "other_cohort": 403,
         "facilitator": 403, "team": 200}),
+    # Communities (destructive rows last: each role gets a fresh world, but rows run in this order).
+    "communities.mine": ("GET", "/communities", {"anonymous": LOGIN,
+                                                 **dict.fromkeys(ROLES[1:] + COMMUNITY_ROLES, 200)}),
+    "communities.new": ("GET", "/communities/new", {**TEAM_ONLY, **dict.fromkeys(COMMUNITY_ROLES, 403)}),
+    "communities.community": ("GET", "/communities/{community}", COMMUNITY_VIEWERS),
+    "communities.edit": ("GET", "/communities/{community}/edit", COMMUNITY_MANAGERS),
+    "communities.new_meeting": ("GET", "/communities/{community}/meetings/new", COMMUNITY_MANAGERS),
+    "communities.meeting": ("GET", "/communities/{community}/meetings/{community_meeting}", COMMUNITY_VIEWERS),
+    "communities.meeting_ics": ("GET", "/communities/{community}/meetings/{community_meeting}.ics", COMMUNITY_VIEWERS),
+    "communities.edit_meeting": ("GET", "/communities/{community}/meetings/{community_meeting}/edit", COMMUNITY_MANAGERS),
+    "communities.register": ("GET", "/communities/{community}/meetings/{community_meeting}/register", COMMUNITY_MANAGERS),
+    # Anyone may open an invitation link; one that is not real is refused to everyone.
+    "communities.join": ("GET", "/join/not-a-token", dict.fromkeys(ROLES + COMMUNITY_ROLES, 400)),
+    # An empty invitation is refused on the community page itself, with the message.
+    "communities.invite": ("POST", "/communities/{community}/invitations", {
+        **COMMUNITY_MANAGERS, "participant": 400, "team": 400, "convener": 400}),
+    "communities.remove_member": ("POST", "/communities/{community}/members/{membership}/remove", {
+        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302}),
+    "communities.delete_meeting": ("POST", "/communities/{community}/meetings/{community_meeting}/delete", {
+        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302}),
 }
 
 
@@ -329,8 +361,16 @@ def world(app, frozen_now):
     feedback.give_feedback(actor=partner, session=ended, now=now, answers=feedback.Answers(
         worthwhile=5, recommend_yes=True, what_worked="Private feedback text"))
     feedback_key = db.session.scalar(select(FeedbackResponse.key))
-    communities.save_community(actor=people["participant"], cohort=cohort, now=now,
-                               details=communities.CommunityDetails(title="Private community name"))
+    own_community = communities.save_community(actor=people["participant"], cohort=cohort, now=now,
+                                               details=communities.CommunityDetails(title="Private community name"))
+    people["convener"], people["member"], people["outsider"] = (
+        make_user(name="Co-convener"), make_user(name="Member"), make_user(name="Other community's member"))
+    add_membership(own_community, people["convener"], "convener", now=now)
+    membership = add_membership(own_community, people["member"], "member", now=now)
+    elsewhere = start_community(actor=people["team"], now=now, details=CommunityDetails(name="Another community"))
+    add_membership(elsewhere, people["outsider"], "member", now=now)
+    planned = add_meeting(actor=people["participant"], community=own_community, now=now, details=MeetingDetails(
+        meets_on=(now + timedelta(days=20)).date(), starts=time(14, 0), format="online", agenda="Private agenda"))
     meeting = communities.log_meeting(actor=people["participant"], cohort=cohort, today=ended.ends_at.date(), now=now,
                                       details=communities.MeetingDetails(held_on=ended.ends_at.date(), attendance=9))
     evidence = impact.add_evidence(actor=people["participant"], cohort=cohort, kind="reflection",
@@ -345,12 +385,14 @@ def world(app, frozen_now):
            "post": thread.posts[0].id, "group": group.id, "rota": rota.id, "group_session": rota.session_id,
            "enrolment": group.memberships[0].enrolment_id, "guest": guest.id, "clinic": clinic.id,
            "ended_session": ended.id, "feedback": feedback_key, "meeting": meeting.id, "evidence": evidence.id,
-           "story": story.id, "person": people["applicant"].id, "organisation": organisation.id}
+           "story": story.id, "person": people["applicant"].id, "organisation": organisation.id,
+           "community": own_community.id, "membership": membership.id, "community_meeting": planned.id}
     return people, ids, {"session": session.title, "message": "Private subject",
                          "application": "Private community title", "resource": "Private resource title",
                          "thread": "Private thread title", "post": "Private post body", "guest": "Private Guest",
                          "feedback": "Private feedback text", "community": "Private community name",
-                         "evidence": "Private evidence text", "story": "Private story title"}
+                         "evidence": "Private evidence text", "story": "Private story title",
+                         "agenda": "Private agenda"}
 
 
 # The audit log records refusals and exports, which GET requests may cause; nothing else may change.
@@ -380,10 +422,12 @@ def _token(client) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", ROLES + COMMUNITY_ROLES)
 def test_access_matrix(app, world, role, login_as):
     people, ids, secrets = world
     for method, path, expected_by_role in EXPECTED.values():
+        if role not in expected_by_role:
+            continue  # community people are checked on the rows that name them
         client = app.test_client()
         if role != "anonymous":
             sign_in_client(client, people[role])

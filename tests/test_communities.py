@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from app import clock
+from app.communities.models import Community, CommunityMeeting
 from app.db import db
 from app.errors import DomainError
 from app.evaluation import communities
-from app.evaluation.models import CommunityMeeting, ParticipantCommunity
 from tests.conftest import csrf_token
 from tests.factories import make_application, make_cohort, make_participant, make_team, open_cohort
 
@@ -45,13 +45,13 @@ def test_the_form_starts_from_the_application_and_saves_the_community(client, lo
         "cop-status": "launched"})
     body = refused.get_data(as_text=True)
     assert "Give your community of practice a name" in body and "Kept domain text" in body
-    assert db.session.scalar(select(ParticipantCommunity.id)) is None
+    assert db.session.scalar(select(Community.id)) is None
 
     saved = client.post(f"/cohorts/{cohort.id}/my-community", data={
         "csrf_token": token, "cop-title": "Medicines safety", "cop-domain": "Transfers of care",
         "cop-crosses_boundaries": "y", "cop-boundaries_how": "Hospital and care homes", "cop-status": "launched"})
     assert saved.status_code == 302
-    community = db.session.scalar(select(ParticipantCommunity))
+    community = db.session.scalar(select(Community))
     assert (community.title, community.status, community.crosses_boundaries) == ("Medicines safety", "launched", True)
 
 
@@ -76,7 +76,7 @@ def test_logging_meetings_checks_dates_and_shows_progress_on_home(client, login_
         assert client.post(url, data={"csrf_token": token, "meeting-held_on": day, "meeting-attendance": "14",
                                       "meeting-methods": ["Liberating Structures"],
                                       "meeting-other_method": "Walking meeting"}).status_code == 302
-    meetings = db.session.scalars(select(CommunityMeeting).order_by(CommunityMeeting.held_on)).all()
+    meetings = db.session.scalars(select(CommunityMeeting).order_by(CommunityMeeting.meets_on)).all()
     assert [m.held_on for m in meetings] == [date(2026, 10, 5), date(2026, 11, 2)]
     assert meetings[0].methods == ["Liberating Structures", "Walking meeting"]
     home = client.get("/home").get_data(as_text=True)

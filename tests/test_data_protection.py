@@ -25,6 +25,8 @@ from app.auth.services import authenticate, request_deletion, request_password_r
 from app.auth.sessions import start_session
 from app.celebration.participants import answer_celebration
 from app.celebration.services import invite_guest, propose_showcase, sign_up_for_clinic
+from app.communities.services import meetings as community_meetings
+from app.communities.services import spaces as community_spaces
 from app.db import db
 from app.evaluation import communities, feedback, impact
 from app.groups.services import allocate_groups, future_turns, group_of, swap_turns
@@ -88,8 +90,14 @@ def everywhere(app, frozen_now, tmp_path):
         worthwhile=5, recommend_yes=True, what_worked="Named words"))
     communities.save_community(actor=person, cohort=cohort, now=clock.now(),
                                details=communities.CommunityDetails(title="My community"))
-    communities.log_meeting(actor=person, cohort=cohort, today=clock.local_today(), now=clock.now(),
-                            details=communities.MeetingDetails(held_on=clock.local_today(), attendance=5))
+    meeting = communities.log_meeting(actor=person, cohort=cohort, today=clock.local_today(), now=clock.now(),
+                                      details=communities.MeetingDetails(held_on=clock.local_today(), attendance=5))
+    # The community they convene: an invitation they sent, and their own name on a meeting's register.
+    mine = communities.community_of(db.session.get(Enrolment, enrolment.id))
+    community_spaces.invite(actor=person, community=mine, email="invited.friend@example.org", role="member",
+                            now=clock.now())
+    community_meetings.record_register(actor=person, meeting=meeting, statuses={person.id: "present"}, guest_count=4,
+                                       now=clock.now())
     impact.add_evidence(actor=person, cohort=cohort, kind="quote", text="My evidence", cycles=["applied"], consent=True)
     impact.save_story(actor=person, cohort=cohort, story=None, submit=False, now=clock.now(),
                       draft=impact.StoryDraft(title="My story"))

@@ -20,7 +20,7 @@ APP = Path(__file__).resolve().parent.parent / "app"
 BASE = {"app.db", "app.clock", "app.errors", "app.content", "app.audit", "app.urls", "app.tokens",
         "app.exports", "app.charts", "app.extensions", "app.formatting", "app.form_errors", "app.sealing",
         "app.permissions", "app.heartbeat", "app.unit_of_work"}
-DOMAINS = {"applications", "attendance", "portal", "groups", "celebration", "evaluation", "public"}
+DOMAINS = {"applications", "attendance", "portal", "groups", "celebration", "evaluation", "communities", "public"}
 TOP = {"app", "app.scheduler", "app.cli", "app.startup", "app.backup"}
 LAYERS = [BASE, {"notifications"}, {"auth"}, {"programme"}, DOMAINS, {"admin"}, TOP]
 
@@ -143,3 +143,12 @@ def test_the_check_sees_a_wrong_import(tmp_path, monkeypatch):
     assert ("programme", "applications") in found and len(found["programme", "applications"]) == 2
     with pytest.raises(AssertionError, match="programme .3. imports applications .4."):
         test_every_import_points_down_the_layers()
+
+
+def test_communities_stand_below_evaluation():
+    """Evaluation reads participants' CoPs from communities; communities never reach back (nor into any
+    other domain: a community lives on after the programme, so it needs only the base, auth and programme)."""
+    wrong = [f"communities imports {dest} at {', '.join(where[:3])}" for (source, dest), where in sorted(edges().items())
+             if source == "communities" and dest in DOMAINS]
+    assert not wrong, "\n".join(wrong)
+    assert ("evaluation", "communities") in edges()

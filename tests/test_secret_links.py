@@ -11,13 +11,15 @@ from sqlalchemy import select
 
 from app import clock
 from app.auth.services import request_password_reset, start_registration
+from app.communities.models import Community
+from app.communities.services.spaces import invite
 from app.db import db
 from app.notifications.models import OutboxMessage
 from app.notifications.services import open_links, send_due
 from tests.adversary import everything_stored
 from tests.factories import make_application, make_team, open_cohort
 
-SECRET = re.compile(r"/(sponsor|rsvp|password/reset|register/confirm)/([A-Za-z0-9_\-]{20,})")
+SECRET = re.compile(r"/(sponsor|rsvp|password/reset|register/confirm|join)/([A-Za-z0-9_\-]{20,})")
 
 
 def _text_of(message) -> str:
@@ -37,11 +39,14 @@ def test_no_working_secret_link_is_stored_or_shown_after_the_demo_and_a_send(app
     request_password_reset(email="participant@example.org", now=clock.now())
     start_registration(email="newcomer@example.org", name="New Comer", password="a long enough phrase",
                        now=clock.now())
+    community = db.session.scalars(select(Community).order_by(Community.id)).first()
+    invite(actor=community.conveners[0], community=community, email="invited.here@example.org", role="member",
+           now=clock.now())
     db.session.commit()
     send_due(clock.now() + timedelta(days=3))
     db.session.commit()
     assert {kind for message in mailbox for kind, _ in SECRET.findall(_text_of(message))} >= {
-        "sponsor", "password/reset", "register/confirm"}
+        "sponsor", "password/reset", "register/confirm", "join"}
     assert not SECRET.findall(everything_stored()), "a secret link is readable in the database"
     # The emails sent do carry working links (the sign-off page opens from one).
     sent_links = [m for message in mailbox for m in SECRET.findall(_text_of(message))]

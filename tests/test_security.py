@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.auth.models import User, UserSession
+from app.communities.models import Community
 from app.db import db
 from app.errors import DomainError
-from app.evaluation.models import ParticipantCommunity
 from app.notifications.models import OutboxMessage
 from app.notifications.services import open_links
 from tests.conftest import csrf_token, sign_in_client
@@ -80,8 +80,8 @@ def test_extra_fields_cannot_raise_a_role_or_move_records(client, login_as, froz
     token = csrf_token(client, f"/cohorts/{cohort.id}/my-community")
     client.post(f"/cohorts/{cohort.id}/my-community", data={
         "csrf_token": token, "cop-title": "Mine", "cop-status": "planning", "enrolment_id": 1, "id": 99})
-    community = db.session.scalar(select(ParticipantCommunity))
-    assert community.enrolment.user_id == person.id
+    community = db.session.scalar(select(Community))
+    assert [m.user_id for m in community.memberships] == [person.id] and community.cohort_id == cohort.id
 
 
 def test_emailed_links_use_base_url_whatever_the_host_header(app, frozen_now):

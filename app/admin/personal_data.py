@@ -35,7 +35,8 @@ class Person:
     email: str
     enrolment_ids: tuple[int, ...]
     application_ids: tuple[int, ...]
-    community_ids: tuple[int, ...]
+    community_ids: tuple[int, ...]  # communities they belong to, in any role
+    convened_ids: tuple[int, ...]  # those they convene
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,16 @@ HOLDINGS: list[Holding] = [
             lambda t, p: _in(t.c.enrolment_id, p.enrolment_ids)),
     Holding("feedback_responses", "Named feedback", "Evaluating the programme",
             lambda t, p: _in(t.c.enrolment_id, p.enrolment_ids)),
-    Holding("participant_communities", "Your community of practice", "Evaluating the programme",
-            lambda t, p: _in(t.c.enrolment_id, p.enrolment_ids)),
-    Holding("community_meetings", "Your community's meetings", "Evaluating the programme",
-            lambda t, p: _in(t.c.community_id, p.community_ids)),
+    Holding("communities", "Communities of practice you belong to", "Running your communities",
+            lambda t, p: _in(t.c.id, p.community_ids)),
+    Holding("community_memberships", "Your place in communities (convener or member)", "Running your communities",
+            lambda t, p: t.c.user_id == p.user_id),
+    Holding("community_invitations", "Invitations to communities (to you, or sent by you)", "Running your communities",
+            lambda t, p: or_(t.c.email == p.email, t.c.user_id == p.user_id, t.c.invited_by_id == p.user_id)),
+    Holding("community_meetings", "Meetings of the communities you convene", "Running your communities",
+            lambda t, p: or_(_in(t.c.community_id, p.convened_ids), t.c.created_by_id == p.user_id)),
+    Holding("meeting_attendances", "Community meeting registers", "Running your communities",
+            lambda t, p: t.c.user_id == p.user_id),
     Holding("value_evidence", "Value evidence", "Evaluating the programme",
             lambda t, p: or_(_in(t.c.enrolment_id, p.enrolment_ids), t.c.recorded_by_id == p.user_id)),
     Holding("impact_stories", "Impact stories", "Evaluating the programme",
@@ -138,9 +145,11 @@ def person_for(user) -> Person:
         tables["enrolments"].c.user_id == user.id)))
     applications = tuple(db.session.scalars(select(tables["applications"].c.id).where(
         tables["applications"].c.applicant_id == user.id)))
-    communities = tuple(db.session.scalars(select(tables["participant_communities"].c.id).where(
-        _in(tables["participant_communities"].c.enrolment_id, enrolments))))
-    return Person(user.id, user.email, enrolments, applications, communities)
+    memberships = tables["community_memberships"]
+    joined = db.session.execute(select(memberships.c.community_id, memberships.c.role).where(
+        memberships.c.user_id == user.id)).all()
+    return Person(user.id, user.email, enrolments, applications, tuple(c for c, _ in joined),
+                  tuple(c for c, role in joined if role == "convener"))
 
 
 def _plain(value):

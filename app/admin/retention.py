@@ -2,8 +2,10 @@
 
 Erasure keeps what the programme's statistics need (places, attendance, that feedback was given)
 but nothing that identifies the person: the account is anonymised and signed out everywhere;
-what they wrote or uploaded, their applications, CoP, evidence, stories, showcases, celebration answer and clinic
-topics are deleted; their named feedback keeps only its ratings, anonymously; emails to or about
+what they wrote or uploaded, their applications, evidence, stories, showcases, celebration answer and clinic
+topics are deleted; they leave their communities (a community left with nobody in it, like a participant's
+CoP that only they convened, is deleted with its meetings; named register entries stay, under the
+anonymised account, so meeting figures keep their counts) and invitations to their address go; their named feedback keeps only its ratings, anonymously; emails to or about
 them are deleted. The audit log keeps the fact.
 
 The schedule (each period configurable, see README):
@@ -12,7 +14,7 @@ The schedule (each period configurable, see README):
   or in a later cohort still kept);
 - a request to delete an account: carried out after 30 days if the team has not already;
 - emails (sent, failed, cancelled or never sent): deleted 90 days after they were due (they hold links);
-- ended sign-in sessions and used or expired reset links: deleted after 30 days; sign-in sessions
+- ended sign-in sessions, used or expired reset links and community invitations: deleted after 30 days; sign-in sessions
   past their absolute lifetime (SESSION_ABSOLUTE_HOURS): deleted at once;
 - the audit log: deleted after 6 years.
 """
@@ -31,9 +33,10 @@ from app.auth.held_forms import purge_expired_held_forms
 from app.auth.models import EmailConfirmation, HeldForm, PasswordResetToken, User, UserSession
 from app.auth.sessions import end_all_sessions
 from app.celebration.models import CelebrationParticipant, ClinicSignup, Showcase
+from app.communities.models import Community, CommunityInvitation, CommunityMembership
 from app.db import db
 from app.errors import Conflict, PermissionDenied
-from app.evaluation.models import FeedbackResponse, ImpactStory, ParticipantCommunity, ValueEvidence
+from app.evaluation.models import FeedbackResponse, ImpactStory, ValueEvidence
 from app.notifications.models import OutboxMessage
 from app.portal.models import DirectoryEntry, Post, Resource, ResourceProgress, Thread, ThreadSubscription
 from app.programme.models import Cohort, Enrolment, ProgrammeSession
@@ -60,13 +63,14 @@ def erase_person(*, actor: User | None, person: User, now: datetime, reason: str
     db.session.execute(update(Post).where(Post.author_id == person.id).values(body=REMOVED_POST))
     db.session.execute(update(Thread).where(Thread.author_id == person.id).values(title="Removed thread"))
     if enrolments:
-        for model in (DirectoryEntry, ParticipantCommunity, ImpactStory, ValueEvidence, Showcase, ClinicSignup,
+        for model in (DirectoryEntry, ImpactStory, ValueEvidence, Showcase, ClinicSignup,
                       CelebrationParticipant):
             db.session.execute(delete(model).where(model.enrolment_id.in_(enrolments)))
         # Their named feedback keeps its ratings for the figures, without their name or their words.
         db.session.execute(update(FeedbackResponse).where(FeedbackResponse.enrolment_id.in_(enrolments))
                            .values(enrolment_id=None, what_worked="", what_to_change="", quote="",
                                    quote_consent=False))
+    _leave_communities(person)
     for application in db.session.scalars(select(Application).where(Application.applicant_id == person.id)):
         db.session.delete(application)
     # Emails to them, and copies of emails about them (a line manager's sign-off request names them).
@@ -84,6 +88,19 @@ def erase_person(*, actor: User | None, person: User, now: datetime, reason: str
     record(actor=actor, action="account_erased", target_type="user", target_id=person.id, now=now,
            detail={"reason": reason})
     db.session.flush()
+
+
+def _leave_communities(person: User) -> None:
+    """Out of every community; a community nobody is left in goes, with its meetings."""
+    joined = list(db.session.scalars(select(CommunityMembership.community_id).where(
+        CommunityMembership.user_id == person.id)))
+    db.session.execute(delete(CommunityMembership).where(CommunityMembership.user_id == person.id))
+    db.session.execute(delete(CommunityInvitation).where(or_(CommunityInvitation.email == person.email,
+                                                             CommunityInvitation.user_id == person.id)))
+    if joined:
+        for community in db.session.scalars(select(Community).where(
+                Community.id.in_(joined), Community.id.not_in(select(CommunityMembership.community_id)))):
+            db.session.delete(community)
 
 
 def apply_retention(now: datetime) -> dict[str, int]:
@@ -126,6 +143,8 @@ def apply_retention(now: datetime) -> dict[str, int]:
         PasswordResetToken.expires_at <= month_ago)).rowcount
     done["confirmation_links"] = db.session.execute(delete(EmailConfirmation).where(
         EmailConfirmation.expires_at <= month_ago)).rowcount
+    done["community_invitations"] = db.session.execute(delete(CommunityInvitation).where(
+        CommunityInvitation.expires_at <= month_ago)).rowcount
     done["held_forms"] = purge_expired_held_forms(now)
     # Accounts whose address was never confirmed hold nothing but a name and an address: after 30 days
     # they go (the address can register again).

@@ -44,6 +44,7 @@ REMINDER_KINDS = {
     "feedback-request": "Feedback request",
     "feedback-follow-up": "Feedback reminder",
     "cop-meetings": "Community meetings to log",
+    "community-meeting": "Community meeting coming up",
 }
 
 

@@ -1,24 +1,32 @@
-"""Participants' own Communities of Practice and the meetings they convene."""
+"""Participants' own Communities of Practice and the meetings they convene, as the programme sees them.
+
+A participant's CoP is a `Community` (app/communities) of their cohort that they convene; the
+meetings they log here are held meetings with a headcount (people counted without names).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.applications.models import Application
+from app.communities.models import (
+    Community,
+    CommunityMeeting,
+    CommunityMembership,
+    CommunityStatus,
+    MeetingStatus,
+    MembershipRole,
+)
+from app.communities.services.meetings import chosen_methods, figures_by_community
+from app.communities.services.spaces import add_membership
 from app.db import db
 from app.errors import DomainError, PermissionDenied
-from app.evaluation.models import (
-    EXPECTED_MEETINGS,
-    MEETING_METHODS,
-    CommunityMeeting,
-    CommunityStatus,
-    ParticipantCommunity,
-)
+from app.evaluation.models import EXPECTED_MEETINGS
 from app.notifications.services import cancel_pending
 from app.programme.access import enrolment_in
 from app.programme.models import Cohort, Enrolment, EnrolmentStatus
@@ -54,9 +62,27 @@ def own_enrolment(user, cohort_id: int) -> Enrolment:
     return enrolment
 
 
-def community_of(enrolment: Enrolment) -> ParticipantCommunity | None:
-    return db.session.scalar(select(ParticipantCommunity).where(ParticipantCommunity.enrolment_id == enrolment.id)
-                             .options(selectinload(ParticipantCommunity.meetings)))
+def _convened_by(user_ids, cohort_id: int):
+    """(user id, community) for communities of the cohort that these people convene, oldest first."""
+    return db.session.execute(
+        select(CommunityMembership.user_id, Community).join(Community, Community.id == CommunityMembership.community_id)
+        .where(Community.cohort_id == cohort_id, CommunityMembership.user_id.in_(user_ids),
+               CommunityMembership.role == MembershipRole.CONVENER.value)
+        .order_by(Community.id)).all()
+
+
+def community_of(enrolment: Enrolment) -> Community | None:
+    """The community the participant convenes in their cohort (the first, if they convene several)."""
+    return db.session.scalar(
+        select(Community).join(CommunityMembership, CommunityMembership.community_id == Community.id)
+        .where(Community.cohort_id == enrolment.cohort_id, CommunityMembership.user_id == enrolment.user_id,
+               CommunityMembership.role == MembershipRole.CONVENER.value)
+        .order_by(Community.id).limit(1)
+        .options(selectinload(Community.meetings).selectinload(CommunityMeeting.register)))
+
+
+def held_meetings(community: Community | None) -> list[CommunityMeeting]:
+    return [m for m in community.meetings if m.status == MeetingStatus.HELD] if community else []
 
 
 def details_from_application(enrolment: Enrolment) -> CommunityDetails:
@@ -71,7 +97,7 @@ def details_from_application(enrolment: Enrolment) -> CommunityDetails:
                             boundaries_how=application.boundaries_how or "")
 
 
-def save_community(*, actor, cohort: Cohort, details: CommunityDetails, now: datetime) -> ParticipantCommunity:
+def save_community(*, actor, cohort: Cohort, details: CommunityDetails, now: datetime) -> Community:
     enrolment = own_enrolment(actor, cohort.id)
     title = details.title.strip()
     if not title:
@@ -84,9 +110,12 @@ def save_community(*, actor, cohort: Cohort, details: CommunityDetails, now: dat
         raise DomainError("Say which boundaries your community crosses.", field="boundaries_how")
     community = community_of(enrolment)
     if community is None:
-        community = ParticipantCommunity(enrolment_id=enrolment.id)
+        community = Community(cohort_id=cohort.id, name=title)
         db.session.add(community)
-    community.title, community.domain = title, details.domain.strip()[:2000]
+        db.session.flush()
+        add_membership(community, actor, MembershipRole.CONVENER.value, now=now)
+        audit.record(actor=actor, action="community_created", target_type="community", target_id=community.id, now=now)
+    community.name, community.domain = title, details.domain.strip()[:2000]
     community.member_kinds = details.member_kinds.strip()[:2000]
     community.crosses_boundaries = details.crosses_boundaries
     community.boundaries_how = details.boundaries_how.strip()[:2000] if details.crosses_boundaries else ""
@@ -112,15 +141,11 @@ def log_meeting(*, actor, cohort: Cohort, details: MeetingDetails, today: date, 
         raise DomainError(ATTENDANCE_TOO_LOW, field="attendance")
     if details.attendance > MAX_ATTENDANCE:
         raise DomainError(f"Enter a number up to {MAX_ATTENDANCE:,}.", field="attendance")
-    unknown = [m for m in details.methods if m not in MEETING_METHODS]
-    if unknown:
-        raise DomainError("Choose methods from the list, or write another under 'Other'.", field="methods")
-    methods = [m for m in MEETING_METHODS if m in details.methods]
-    other = details.other_method.strip()[:120]
-    if other:
-        methods.append(other)
-    meeting = CommunityMeeting(community_id=community.id, held_on=details.held_on, attendance=details.attendance,
-                               methods=methods, reflection=details.reflection.strip()[:4000], created_at=now)
+    methods = chosen_methods(details.methods, details.other_method)
+    # No time was asked for (none is invented) and no names: the headcount is people counted without names.
+    meeting = CommunityMeeting(community_id=community.id, meets_on=details.held_on, guest_count=details.attendance,
+                               methods=methods, notes=details.reflection.strip()[:4000], created_at=now,
+                               status=MeetingStatus.HELD.value, created_by_id=actor.id, sequence=0)
     db.session.add(meeting)
     if community.status == CommunityStatus.PLANNING:
         community.status = CommunityStatus.LAUNCHED.value
@@ -131,8 +156,10 @@ def log_meeting(*, actor, cohort: Cohort, details: MeetingDetails, today: date, 
 
 def delete_meeting(*, actor, meeting: CommunityMeeting) -> None:
     community = meeting.community
-    enrolment = own_enrolment(actor, community.enrolment.cohort_id)
-    if community.enrolment_id != enrolment.id:
+    if community.cohort_id is None:
+        raise PermissionDenied("You can only remove meetings of your own community.")
+    own_enrolment(actor, community.cohort_id)
+    if not any(m.user_id == actor.id and m.role == MembershipRole.CONVENER for m in community.memberships):
         raise PermissionDenied("You can only remove meetings of your own community.")
     db.session.delete(meeting)
     db.session.flush()
@@ -174,7 +201,7 @@ class Progress:
 @dataclass
 class CommunityRow:
     enrolment: Enrolment
-    community: ParticipantCommunity | None
+    community: Community | None
     meetings: int
     total_attendance: int
     last_met: date | None
@@ -184,33 +211,40 @@ class CommunityRow:
         return Progress(self.meetings)
 
 
-def cohort_communities(cohort: Cohort) -> list[CommunityRow]:
-    """Every active participant with their CoP (if recorded) and meeting counts: four queries."""
-    enrolments = list(db.session.scalars(select(Enrolment).where(
+def _active_enrolments(cohort: Cohort) -> list[Enrolment]:
+    return list(db.session.scalars(select(Enrolment).where(
         Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value)
         .options(selectinload(Enrolment.user))))
-    communities = {c.enrolment_id: c for c in db.session.scalars(select(ParticipantCommunity).where(
-        ParticipantCommunity.enrolment_id.in_([e.id for e in enrolments])))}
-    stats = {cid: (count, total or 0, last) for cid, count, total, last in db.session.execute(
-        select(CommunityMeeting.community_id, func.count(), func.sum(CommunityMeeting.attendance),
-               func.max(CommunityMeeting.held_on))
-        .where(CommunityMeeting.community_id.in_([c.id for c in communities.values()]))
-        .group_by(CommunityMeeting.community_id)).all()}
+
+
+def _communities_by_user(enrolments: list[Enrolment], cohort: Cohort) -> dict[int, Community]:
+    found: dict[int, Community] = {}
+    for user_id, community in _convened_by([e.user_id for e in enrolments], cohort.id):
+        found.setdefault(user_id, community)
+    return found
+
+
+def cohort_communities(cohort: Cohort) -> list[CommunityRow]:
+    """Every active participant with their CoP (if recorded) and held-meeting figures: four queries."""
+    enrolments = _active_enrolments(cohort)
+    communities = _communities_by_user(enrolments, cohort)
+    stats = figures_by_community([c.id for c in communities.values()])
     rows = []
     for enrolment in sorted(enrolments, key=lambda e: e.user.name.lower()):
-        community = communities.get(enrolment.id)
-        count, total, last = stats.get(community.id, (0, 0, None)) if community else (0, 0, None)
-        rows.append(CommunityRow(enrolment, community, count, total, last))
+        community = communities.get(enrolment.user_id)
+        figures = stats.get(community.id) if community else None
+        rows.append(CommunityRow(enrolment, community, figures.meetings if figures else 0,
+                                 figures.headcount if figures else 0, figures.last_met if figures else None))
     return rows
 
 
 def meetings_of_cohort(cohort: Cohort) -> list[CommunityMeeting]:
+    """Held meetings of the CoPs the cohort's active participants convene."""
+    communities = _communities_by_user(_active_enrolments(cohort), cohort)
     return list(db.session.scalars(
-        select(CommunityMeeting).join(ParticipantCommunity).join(Enrolment)
-        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE.value)
-        .options(selectinload(CommunityMeeting.community).selectinload(ParticipantCommunity.enrolment)
-                 .selectinload(Enrolment.user))
-        .order_by(CommunityMeeting.held_on)))
+        select(CommunityMeeting).where(CommunityMeeting.community_id.in_({c.id for c in communities.values()}),
+                                       CommunityMeeting.status == MeetingStatus.HELD.value)
+        .order_by(CommunityMeeting.meets_on, CommunityMeeting.id)))
 
 
 def record_export(*, actor, cohort: Cohort, fmt: str, rows: int) -> None:

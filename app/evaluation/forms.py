@@ -19,9 +19,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from app.communities.models import MEETING_METHODS, CommunityStatus
 from app.evaluation.communities import ATTENDANCE_TOO_LOW, MIN_ATTENDANCE
 from app.evaluation.feedback import WORTHWHILE_LABELS
-from app.evaluation.models import MEETING_METHODS, CommunityStatus, EvidenceKind, RecommendScale, ValueCycle
+from app.evaluation.models import EvidenceKind, RecommendScale, ValueCycle
 
 CYCLE_CHOICES = [SelectChoice(c.value, c.label) for c in ValueCycle]
 

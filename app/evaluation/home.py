@@ -6,15 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.communities.models import Community
 from app.evaluation import communities, feedback
-from app.evaluation.models import ParticipantCommunity
 from app.programme.models import Cohort, ProgrammeSession
 
 
 @dataclass
 class HomePrompts:
     feedback_due: list[ProgrammeSession]
-    community: ParticipantCommunity | None
+    community: Community | None
     progress: communities.Progress
 
 
@@ -22,4 +22,4 @@ def home_prompts(user, cohort: Cohort, now: datetime) -> HomePrompts:
     enrolment = communities.own_enrolment(user, cohort.id)
     community = communities.community_of(enrolment)
     return HomePrompts(feedback.awaiting(enrolment, now), community,
-                       communities.Progress(len(community.meetings) if community else 0))
+                       communities.Progress(len(communities.held_meetings(community))))

@@ -18,17 +18,11 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.auth.models import User
+from app.communities.models import Community, CommunityMeeting, CommunityMembership, MeetingStatus, MembershipRole
 from app.db import db
 from app.evaluation import anonymity
 from app.evaluation.feedback import FEEDBACK_WINDOW, invited, settings_for
-from app.evaluation.models import (
-    ClosureReason,
-    CommunityMeeting,
-    FeedbackClosure,
-    FeedbackReceipt,
-    ParticipantCommunity,
-    SealedFeedback,
-)
+from app.evaluation.models import ClosureReason, FeedbackClosure, FeedbackReceipt, SealedFeedback
 from app.notifications.services import CATCH_UP, cancel_pending, cancel_pending_any, queue_email
 from app.programme.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus, ProgrammeSession, SessionStatus
 from app.programme.reminder_rules import Rule, enabled_rules
@@ -160,11 +154,15 @@ def plan_cop_reminders(now: datetime) -> int:
         if not days:
             continue
         quiet = timedelta(days=rule.days[0] if rule.days else 60)
+        # Enrolments whose participant convenes a community of the cohort, with its last held meeting (or None).
         last_met = dict(db.session.execute(
-            select(ParticipantCommunity.enrolment_id, func.max(CommunityMeeting.held_on))
-            .join(CommunityMeeting, CommunityMeeting.community_id == ParticipantCommunity.id, isouter=True)
-            .join(Enrolment, Enrolment.id == ParticipantCommunity.enrolment_id)
-            .where(Enrolment.cohort_id == cohort.id).group_by(ParticipantCommunity.enrolment_id)).all())
+            select(Enrolment.id, func.max(CommunityMeeting.meets_on))
+            .join(CommunityMembership, (CommunityMembership.user_id == Enrolment.user_id)
+                  & (CommunityMembership.role == MembershipRole.CONVENER.value))
+            .join(Community, (Community.id == CommunityMembership.community_id) & (Community.cohort_id == cohort.id))
+            .join(CommunityMeeting, (CommunityMeeting.community_id == Community.id)
+                  & (CommunityMeeting.status == MeetingStatus.HELD.value), isouter=True)
+            .where(Enrolment.cohort_id == cohort.id).group_by(Enrolment.id)).all())
         link = absolute_url("evaluation.my_community", cohort_id=cohort.id)
         people = _people(cohort.id)
         for day in days:

@@ -1,4 +1,4 @@
-"""Feedback after sessions, participants' own CoPs and their meetings, value evidence, impact stories.
+"""Feedback after sessions, value evidence, impact stories (participants' CoPs are in app/communities).
 
 Anonymity by design: who gave feedback (`FeedbackReceipt`: session x enrolment, with a time)
 is stored apart from what was said (`FeedbackResponse`: no enrolment when anonymous, no
@@ -11,7 +11,7 @@ rows nor the transaction that wrote them points back to a receipt (see `anonymit
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -186,72 +186,8 @@ class FeedbackClosure(db.Model):
     imported_unnamed: Mapped[int] = mapped_column(default=0)
 
 
-class CommunityStatus(StrEnum):
-    PLANNING = "planning"
-    LAUNCHED = "launched"
-    MEETING_REGULARLY = "meeting_regularly"
-    PAUSED = "paused"
-
-    @property
-    def label(self) -> str:
-        return {"planning": "Planning", "launched": "Launched", "meeting_regularly": "Meeting regularly",
-                "paused": "Paused"}[self.value]
-
-
-MEETING_METHODS = (
-    "Liberating Structures",
-    "Appreciative inquiry",
-    "Co-consulting",
-    "World cafe",
-    "Open space",
-    "Storytelling",
-    "Knowledge sharing presentations",
-    "Action learning",
-)
-
 # The programme expects each participant's community to meet three or four times during the year.
 EXPECTED_MEETINGS = 3
-
-
-class ParticipantCommunity(TimestampMixin, db.Model):
-    """The Community of Practice a participant convenes."""
-
-    __tablename__ = "participant_communities"
-    __table_args__ = (CheckConstraint(_in("status", CommunityStatus), name="status_valid"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    domain: Mapped[str] = mapped_column(Text, default="")
-    member_kinds: Mapped[str] = mapped_column(Text, default="")
-    crosses_boundaries: Mapped[bool] = mapped_column(Boolean, default=False)
-    boundaries_how: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default=CommunityStatus.PLANNING.value)
-
-    enrolment: Mapped[Enrolment] = relationship()
-    meetings: Mapped[list[CommunityMeeting]] = relationship(
-        back_populates="community", order_by="CommunityMeeting.held_on", cascade="all, delete-orphan")
-
-    @property
-    def status_label(self) -> str:
-        return CommunityStatus(self.status).label
-
-
-class CommunityMeeting(db.Model):
-    """One meeting of a participant's CoP: when, how many came, the methods used, a reflection."""
-
-    __tablename__ = "community_meetings"
-    __table_args__ = (CheckConstraint("attendance >= 0", name="attendance_not_negative"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("participant_communities.id", ondelete="CASCADE"), index=True)
-    held_on: Mapped[date]
-    attendance: Mapped[int]
-    methods: Mapped[list] = mapped_column(JSON, default=list)
-    reflection: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime]
-
-    community: Mapped[ParticipantCommunity] = relationship(back_populates="meetings")
 
 
 class EvidenceKind(StrEnum):

@@ -17,11 +17,11 @@ from sqlalchemy.orm import aliased
 from app.applications.models import Application
 from app.attendance.models import ATTENDED, Attendance, AttendanceStatus
 from app.auth.models import Organisation, OrganisationKind, User
+from app.communities.models import CommunityStatus
 from app.db import db
 from app.errors import DomainError, PermissionDenied
 from app.evaluation import communities, feedback, impact
 from app.evaluation.models import (
-    CommunityStatus,
     ImpactStory,
     ReportNarrative,
     ValueCycle,

@@ -25,3 +25,17 @@ def register_home_panel(name: str, provider: HomePanelProvider) -> None:
 def home_panels(user, cohort, now: datetime) -> dict[str, Any]:
     """{name: what its provider says} for this person's home in this cohort."""
     return {name: provider(user, cohort, now) for name, provider in _providers.items()}
+
+
+# Where a signed-in person with no programme place goes from /home (before their applications): a domain
+# registers a provider taking the user and returning a URL (their communities, say) or None.
+_landings: list[Callable[[Any], str | None]] = []
+
+
+def register_landing(provider: Callable[[Any], str | None]) -> None:
+    if provider not in _landings:
+        _landings.append(provider)
+
+
+def landing_for(user) -> str | None:
+    return next((url for url in (provider(user) for provider in _landings) if url), None)

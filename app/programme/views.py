@@ -25,7 +25,7 @@ from app.programme.forms import (
     SessionForm,
     SessionStatusForm,
 )
-from app.programme.home_panels import home_panels
+from app.programme.home_panels import home_panels, landing_for
 from app.programme.models import Cohort, ProgrammeSession, SessionKind
 from app.programme.services.reads import participant_place
 from app.programme.services.templates import list_templates
@@ -48,8 +48,8 @@ def home():
         return redirect(url_for("admin.dashboard"))
     enrolment = participant_place(current_user.id)  # with its cohort, so the providers below have a query spare
     if enrolment is None:
-        # No place yet: their home is their applications.
-        return redirect(url_for("applications.mine"))
+        # No place: a community member's home is their communities; anyone else's is their applications.
+        return redirect(landing_for(current_user) or url_for("applications.mine"))
     now = clock.now()
     cohort = enrolment.cohort
     year = services.participant_year(cohort.id, now)

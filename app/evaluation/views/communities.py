@@ -6,11 +6,11 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import clock
+from app.communities.models import CommunityMeeting
 from app.db import db, write_unit
 from app.errors import DomainError
 from app.evaluation import communities
 from app.evaluation.forms import CommunityForm, MeetingForm
-from app.evaluation.models import CommunityMeeting
 from app.evaluation.views import bp
 from app.exports import spreadsheet_response
 from app.form_errors import attach_domain_error
@@ -29,7 +29,7 @@ def _own(cohort: Cohort):
 
 def _page(cohort, enrolment, community_form: CommunityForm, meeting_form: MeetingForm, status: int = 200):
     community = communities.community_of(enrolment)
-    meetings = list(reversed(community.meetings)) if community else []
+    meetings = list(reversed(communities.held_meetings(community)))
     body = render_template("evaluation/my_community.html", cohort=cohort, community=community, meetings=meetings,
                            progress=communities.Progress(len(meetings)), form=community_form,
                            meeting_form=meeting_form, today=clock.local_today(cohort.timezone),
@@ -92,7 +92,9 @@ def log_meeting(cohort_id: int):
 @signed_in
 def delete_meeting(meeting_id: int):
     meeting = db.get_or_404(CommunityMeeting, meeting_id)
-    cohort_id = meeting.community.enrolment.cohort_id
+    cohort_id = meeting.community.cohort_id
+    if cohort_id is None:
+        abort(404)
     viewable_cohort_or_404(cohort_id)
     with unit_of_work("Meeting removed.", flash_error=False) as work:
         communities.delete_meeting(actor=current_user, meeting=meeting)
