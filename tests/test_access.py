@@ -297,6 +297,9 @@ EXPECTED = {
     # An empty invitation is refused on the community page itself, with the message.
     "communities.invite": ("POST", "/communities/{community}/invitations", {
         **COMMUNITY_MANAGERS, "participant": 400, "team": 400, "convener": 400}),
+    # Invitation 999 does not exist: managers are told so on the community page (a flash), others as above.
+    "communities.withdraw_invitation": ("POST", "/communities/{community}/invitations/999/withdraw", {
+        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302}),
     "communities.remove_member": ("POST", "/communities/{community}/members/{membership}/remove", {
         **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302}),
     "communities.delete_meeting": ("POST", "/communities/{community}/meetings/{community_meeting}/delete", {

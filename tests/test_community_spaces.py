@@ -430,3 +430,42 @@ def test_a_member_without_a_programme_place_lands_on_their_communities(client, l
     assert response.status_code == 302 and response.headers["Location"].endswith("/communities")
     login_as(make_user())  # someone with neither: their applications, as before
     assert client.get("/home").headers["Location"].endswith("/my-applications")
+
+
+def test_a_convener_withdraws_an_invitation_and_its_link_stops_working(client, login_as, frozen_now):
+    _cohort, convener, community = convened()
+    spaces.invite(actor=convener, community=community, email="wrong.person@example.org", role="member",
+                  now=clock.now())
+    link = invitation_link("wrong.person@example.org")
+    invitation = db.session.scalar(select(CommunityInvitation))
+    community_id, invitation_id = community.id, invitation.id
+    db.session.commit()
+    login_as(convener)
+    page = client.get(f"/communities/{community_id}").get_data(as_text=True)
+    assert "wrong.person@example.org" in page and "Withdraw" in page
+    response = client.post(f"/communities/{community_id}/invitations/{invitation_id}/withdraw",
+                           data={"csrf_token": csrf_token(client, f"/communities/{community_id}")},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "The invitation to wrong.person@example.org is withdrawn" in page
+    assert "Invitations waiting for an answer" not in page
+    client.post("/sign-out", data={"csrf_token": csrf_token(client, f"/communities/{community_id}")})
+    assert "has expired" in client.get(link).get_data(as_text=True)
+    with pytest.raises(InvalidToken):
+        spaces.open_invitation(token=link.rsplit("/", 1)[1], now=clock.now())
+
+
+def test_a_member_cannot_withdraw_invitations_and_another_communitys_invitation_is_not_found(frozen_now):
+    _cohort, convener, community = convened()
+    invitation = spaces.invite(actor=convener, community=community, email="x@example.org", role="member",
+                               now=clock.now())
+    with pytest.raises(PermissionDenied):
+        spaces.withdraw_invitation(actor=member_of(community), community=community, invitation_id=invitation.id,
+                                   now=clock.now())
+    _other_cohort, other_convener, other = convened(name="Another community")
+    with pytest.raises(NotFound):
+        spaces.withdraw_invitation(actor=other_convener, community=other, invitation_id=invitation.id,
+                                   now=clock.now())
+    spaces.withdraw_invitation(actor=convener, community=community, invitation_id=invitation.id, now=clock.now())
+    with pytest.raises(Conflict, match="no longer waiting"):
+        spaces.withdraw_invitation(actor=convener, community=community, invitation_id=invitation.id, now=clock.now())

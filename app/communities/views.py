@@ -113,6 +113,18 @@ def invite(community_id: int):
     return _community_page(found, form, status=400)
 
 
+@bp.post("/communities/<int:community_id>/invitations/<int:invitation_id>/withdraw")
+@signed_in
+def withdraw_invitation(community_id: int, invitation_id: int):
+    found = access.managed_community(current_user, community_id)
+    if ConfirmForm().validate_on_submit():
+        with unit_of_work() as work:
+            invitation = spaces.withdraw_invitation(actor=current_user, community=found, invitation_id=invitation_id,
+                                                    now=clock.now())
+            work.success = f"The invitation to {invitation.email} is withdrawn: its link no longer works."
+    return redirect(url_for("communities.community", community_id=found.id, _anchor="invite"))
+
+
 @bp.post("/communities/<int:community_id>/members/<int:membership_id>/remove")
 @signed_in
 def remove_member(community_id: int, membership_id: int):

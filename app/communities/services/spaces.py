@@ -25,7 +25,7 @@ from app.communities.models import (
 )
 from app.communities.services.access import check_manager
 from app.db import db
-from app.errors import Conflict, DomainError, InvalidToken, PermissionDenied
+from app.errors import Conflict, DomainError, InvalidToken, NotFound, PermissionDenied
 from app.notifications.services import queue_email, seal_link
 from app.tokens import hash_token, new_token
 from app.urls import absolute_url
@@ -148,6 +148,21 @@ def invite(*, actor, community: Community, email: str, role: str, now: datetime)
                 due_at=now, cohort_id=community.cohort_id)
     audit.record(actor=actor, action="community_invitation_sent", target_type="community", target_id=community.id,
                  now=now, detail={"invitation_id": invitation.id, "role": role})
+    return invitation
+
+
+def withdraw_invitation(*, actor, community: Community, invitation_id: int, now: datetime) -> CommunityInvitation:
+    """Stop an invitation's link working before anyone has used it (it then says it has expired)."""
+    check_manager(actor, community)
+    invitation = db.session.get(CommunityInvitation, invitation_id)
+    if invitation is None or invitation.community_id != community.id:
+        raise NotFound("We could not find that invitation.")
+    if invitation.used_at is not None or invitation.expires_at <= now:
+        raise Conflict(f"The invitation to {invitation.email} is no longer waiting for an answer.")
+    invitation.expires_at = now
+    audit.record(actor=actor, action="community_invitation_withdrawn", target_type="community",
+                 target_id=community.id, now=now, detail={"invitation_id": invitation.id})
+    db.session.flush()
     return invitation
 
 
