@@ -72,7 +72,7 @@ def plan_reminders(now) -> int:
     from app.admin.jobs import plan_team_digest
     from app.applications.jobs import plan_application_reminders
     from app.celebration.jobs import plan_guest_reminders
-    from app.communities.jobs import plan_community_meeting_reminders
+    from app.communities.jobs import plan_community_feedback_requests, plan_community_meeting_reminders
     from app.evaluation.jobs import plan_cop_reminders, plan_feedback_requests
     from app.groups.jobs import plan_group_reminders
     from app.portal.jobs import plan_material_notices
@@ -80,7 +80,8 @@ def plan_reminders(now) -> int:
 
     planners = (plan_session_reminders, plan_preparation_reminders, plan_group_reminders,
                 plan_application_reminders, plan_guest_reminders, plan_feedback_requests, plan_cop_reminders,
-                plan_material_notices, plan_community_meeting_reminders, plan_team_digest)
+                plan_material_notices, plan_community_meeting_reminders, plan_community_feedback_requests,
+                plan_team_digest)
     return sum(planner(now) for planner in planners)
 
 
@@ -88,10 +89,16 @@ def plan_reminders_job() -> None:
     _run("plan_reminders", plan_reminders, "planned %s reminder(s)")
 
 
-def release_feedback_job() -> None:
+def release_all_feedback(now) -> int:
+    """Held-back anonymous answers whose feedback has closed: the programme's sessions and community meetings."""
+    from app.communities.jobs import release_community_feedback
     from app.evaluation.jobs import release_feedback
 
-    _run("release_feedback", release_feedback, "released %s held-back anonymous answer(s)")
+    return release_feedback(now) + release_community_feedback(now)
+
+
+def release_feedback_job() -> None:
+    _run("release_feedback", release_all_feedback, "released %s held-back anonymous answer(s)")
 
 
 def retention_job() -> None:

@@ -292,6 +292,16 @@ EXPECTED = {
     "communities.meeting_ics": ("GET", "/communities/{community}/meetings/{community_meeting}.ics", COMMUNITY_VIEWERS),
     "communities.edit_meeting": ("GET", "/communities/{community}/meetings/{community_meeting}/edit", COMMUNITY_MANAGERS),
     "communities.register": ("GET", "/communities/{community}/meetings/{community_meeting}/register", COMMUNITY_MANAGERS),
+    "communities.feedback_questions": ("GET", "/communities/{community}/feedback/questions", COMMUNITY_MANAGERS),
+    # The meeting is still to come: its people see "once the meeting has ended", nobody else anything.
+    "communities.give_feedback": ("GET", "/communities/{community}/meetings/{community_meeting}/feedback",
+                                  COMMUNITY_VIEWERS),
+    "communities.feedback_results": ("GET", "/communities/{community}/meetings/{community_meeting}/feedback/results",
+                                     COMMUNITY_MANAGERS),
+    "communities.paper_feedback": ("GET", "/communities/{community}/meetings/{community_meeting}/feedback/paper",
+                                   COMMUNITY_MANAGERS),
+    "communities.close_feedback": ("POST", "/communities/{community}/meetings/{community_meeting}/feedback/close", {
+        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302}),
     # Anyone may open an invitation link; one that is not real is refused to everyone.
     "communities.join": ("GET", "/join/not-a-token", dict.fromkeys(ROLES + COMMUNITY_ROLES, 400)),
     # An empty invitation is refused on the community page itself, with the message.

@@ -25,6 +25,7 @@ from app.auth.services import authenticate, request_deletion, request_password_r
 from app.auth.sessions import start_session
 from app.celebration.participants import answer_celebration
 from app.celebration.services import invite_guest, propose_showcase, sign_up_for_clinic
+from app.communities.services import feedback as community_feedback
 from app.communities.services import meetings as community_meetings
 from app.communities.services import spaces as community_spaces
 from app.db import db
@@ -98,6 +99,11 @@ def everywhere(app, frozen_now, tmp_path):
                             now=clock.now())
     community_meetings.record_register(actor=person, meeting=meeting, statuses={person.id: "present"}, guest_count=4,
                                        now=clock.now())
+    # Their named feedback on that meeting (with a receipt that they answered).
+    community_feedback.save_settings(actor=person, community=mine, now=clock.now(),
+                                     settings=community_feedback.Settings(answers_are="named"))
+    community_feedback.give_feedback(actor=person, meeting=meeting, now=clock.now(), answers=community_feedback.Answers(
+        rating=4, worked="Named words about my community's meeting"))
     impact.add_evidence(actor=person, cohort=cohort, kind="quote", text="My evidence", cycles=["applied"], consent=True)
     impact.save_story(actor=person, cohort=cohort, story=None, submit=False, now=clock.now(),
                       draft=impact.StoryDraft(title="My story"))

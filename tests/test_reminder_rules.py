@@ -39,7 +39,7 @@ def _next_session(cohort, within_days=8, kind=None):
 def test_the_registry_lists_every_rule_with_its_default_and_the_evaluation_rules():
     assert {"application_deadline", "sponsor_chaser", "offer_lapse", "session_reminders", "module_preparation",
             "co_consulting_morning", "guest_reminders", "feedback_request", "cop_meetings", "material_released",
-            "community_meeting"} == RULES.keys()
+            "community_meeting", "community_feedback"} == RULES.keys()
     assert RULES["session_reminders"].default.days == (7, 1) and RULES["session_reminders"].at == time(8, 30)
     feedback, cop = RULES["feedback_request"].default, RULES["cop_meetings"].default
     assert (feedback.hours, feedback.days) == (1, (3,))

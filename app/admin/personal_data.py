@@ -114,6 +114,10 @@ HOLDINGS: list[Holding] = [
             lambda t, p: or_(_in(t.c.community_id, p.convened_ids), t.c.created_by_id == p.user_id)),
     Holding("meeting_attendances", "Community meeting registers", "Running your communities",
             lambda t, p: t.c.user_id == p.user_id),
+    Holding("community_feedback_receipts", "Feedback given on community meetings (not what was said)",
+            "Running your communities", lambda t, p: t.c.user_id == p.user_id),
+    Holding("community_feedback_responses", "Named feedback on community meetings", "Running your communities",
+            lambda t, p: t.c.user_id == p.user_id),
     Holding("value_evidence", "Value evidence", "Evaluating the programme",
             lambda t, p: or_(_in(t.c.enrolment_id, p.enrolment_ids), t.c.recorded_by_id == p.user_id)),
     Holding("impact_stories", "Impact stories", "Evaluating the programme",
@@ -135,6 +139,8 @@ NO_PERSONAL_DATA = {
     "feedback_settings", "report_narratives", "alembic_version", "apscheduler_jobs",
     # Anonymous answers held back sealed until feedback closes, and when it closed: linked to nobody.
     "feedback_sealed", "feedback_closures",
+    # The same for community meetings, and each community's feedback questions.
+    "community_feedback_sealed", "community_feedback_closures", "community_feedback_settings",
     "scheduler_heartbeats",  # host and process id of each scheduler, and when it last ran a job
 }
 

@@ -5,7 +5,8 @@ but nothing that identifies the person: the account is anonymised and signed out
 what they wrote or uploaded, their applications, evidence, stories, showcases, celebration answer and clinic
 topics are deleted; they leave their communities (a community left with nobody in it, like a participant's
 CoP that only they convened, is deleted with its meetings; named register entries stay, under the
-anonymised account, so meeting figures keep their counts) and invitations to their address go; their named feedback keeps only its ratings, anonymously; emails to or about
+anonymised account, so meeting figures keep their counts) and invitations to their address go; their named
+feedback (on sessions and on community meetings) keeps only its ratings, anonymously; emails to or about
 them are deleted. The audit log keeps the fact.
 
 The schedule (each period configurable, see README):
@@ -33,6 +34,7 @@ from app.auth.held_forms import purge_expired_held_forms
 from app.auth.models import EmailConfirmation, HeldForm, PasswordResetToken, User, UserSession
 from app.auth.sessions import end_all_sessions
 from app.celebration.models import CelebrationParticipant, ClinicSignup, Showcase
+from app.communities.feedback_models import CommunityFeedbackResponse
 from app.communities.models import Community, CommunityInvitation, CommunityMembership
 from app.db import db
 from app.errors import Conflict, PermissionDenied
@@ -70,6 +72,9 @@ def erase_person(*, actor: User | None, person: User, now: datetime, reason: str
         db.session.execute(update(FeedbackResponse).where(FeedbackResponse.enrolment_id.in_(enrolments))
                            .values(enrolment_id=None, what_worked="", what_to_change="", quote="",
                                    quote_consent=False))
+    # Their named feedback on community meetings keeps its ratings, without their name or their words.
+    db.session.execute(update(CommunityFeedbackResponse).where(CommunityFeedbackResponse.user_id == person.id)
+                       .values(user_id=None, worked="", better="", differently="", extra=[]))
     _leave_communities(person)
     for application in db.session.scalars(select(Application).where(Application.applicant_id == person.id)):
         db.session.delete(application)

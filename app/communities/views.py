@@ -19,7 +19,7 @@ from app.communities.forms import (
     MeetingForm,
     register_form,
 )
-from app.communities.services import access, meetings, spaces
+from app.communities.services import access, feedback, meetings, spaces
 from app.errors import InvalidToken
 from app.extensions import limiter
 from app.form_errors import attach_domain_error
@@ -156,8 +156,12 @@ def new_meeting(community_id: int):
 def meeting(community_id: int, meeting_id: int):
     found = access.visible_community(current_user, community_id)
     shown = access.visible_meeting(current_user, found, meeting_id)
-    return render_template("communities/meeting.html", community=found, meeting=shown,
-                           manages=access.can_manage(current_user, found))
+    manages = access.can_manage(current_user, found)
+    settings = feedback.settings_of(found.id)
+    return render_template("communities/meeting.html", community=found, meeting=shown, manages=manages,
+                           feedback_settings=settings,
+                           feedback_invitation=feedback.invitation_for(current_user, shown, settings, clock.now()),
+                           feedback_figures=feedback.figures_for([shown.id])[shown.id] if manages else None)
 
 
 def _meeting_form_data(shown) -> dict:
@@ -274,3 +278,7 @@ def join(token: str):
     status = 400 if form.is_submitted() else 200
     return _private(render_template("communities/join.html", invitation=invitation, form=form, mode="create",
                                     form_errors=bool(form.errors or form.form_errors)), status)
+
+
+# The feedback pages join this blueprint (they import `bp` from here, so they come after it).
+from app.communities import feedback_views  # noqa: E402, F401

@@ -21,17 +21,16 @@ they were from who answered (the privacy notice says so). Someone who controls t
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
 from flask import current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
 from app import sealing
 from app.db import db
-from app.evaluation.models import ClosureReason, FeedbackClosure, FeedbackResponse, SealedFeedback, _random_key
+from app.evaluation.models import ClosureReason, FeedbackClosure, FeedbackResponse, SealedFeedback
 from app.programme.models import ProgrammeSession
 
 # Every sealed answer is padded to this many bytes before encryption: three free-text answers of
@@ -57,15 +56,11 @@ class HeldAnswer:
 
 def seal(answer: HeldAnswer) -> bytes:
     data = json.dumps(asdict(answer), ensure_ascii=False, separators=(",", ":")).encode()
-    if len(data) > SEAL_SIZE - 4:
-        raise ValueError("answer too long to seal")  # cannot happen within the form's limits
-    return sealing.seal(_CONTEXT, len(data).to_bytes(4, "big") + data + bytes(SEAL_SIZE - 4 - len(data)))
+    return sealing.seal_padded(_CONTEXT, data, SEAL_SIZE)  # cannot be too long within the form's limits
 
 
 def unseal(blob: bytes) -> HeldAnswer:
-    padded = sealing.unseal(_CONTEXT, blob)
-    size = int.from_bytes(padded[:4], "big")
-    return HeldAnswer(**json.loads(padded[4:4 + size].decode()))
+    return HeldAnswer(**json.loads(sealing.unseal_padded(_CONTEXT, blob).decode()))
 
 
 def hold(session_id: int, answer: HeldAnswer) -> None:
@@ -116,10 +111,6 @@ def release(session_id: int, *, now: datetime, reason: ClosureReason) -> int:
 
 
 def _write_out(session_id: int, answers: list[HeldAnswer]) -> None:
-    random.SystemRandom().shuffle(answers)
     db.session.execute(delete(SealedFeedback).where(SealedFeedback.session_id == session_id))
-    if answers:
-        db.session.execute(insert(FeedbackResponse), [
-            {"key": _random_key(), "session_id": session_id, "enrolment_id": None, **asdict(answer)}
-            for answer in answers])
-    db.session.flush()
+    sealing.write_out_shuffled(FeedbackResponse, [{"session_id": session_id, "enrolment_id": None, **asdict(answer)}
+                                                  for answer in answers])

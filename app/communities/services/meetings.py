@@ -116,6 +116,8 @@ def update_meeting(*, actor, meeting: CommunityMeeting, details: MeetingDetails,
     if (meeting.starts_at, meeting.ends_at, meeting.status, meeting.location) != was:
         # Reminders already written for the old time or status go; the next planning pass writes new ones.
         cancel_pending(f"community-meeting:{meeting.id}:")
+    if meeting.status in (MeetingStatus.POSTPONED, MeetingStatus.CANCELLED):
+        cancel_pending(f"community-feedback:{meeting.id}:")  # no feedback on a meeting that did not take place
     db.session.flush()
     audit.record(actor=actor, action="community_meeting_updated", target_type="community_meeting",
                  target_id=meeting.id, now=now, detail={"status": meeting.status})
@@ -162,6 +164,7 @@ def record_register(*, actor, meeting: CommunityMeeting, statuses: dict[int, str
 def delete_meeting(*, actor, meeting: CommunityMeeting, now: datetime) -> None:
     check_manager(actor, meeting.community)
     cancel_pending(f"community-meeting:{meeting.id}:")
+    cancel_pending(f"community-feedback:{meeting.id}:")
     audit.record(actor=actor, action="community_meeting_deleted", target_type="community_meeting",
                  target_id=meeting.id, now=now)
     db.session.delete(meeting)
