@@ -10,7 +10,6 @@ rows nor the transaction that wrote them points back to a receipt (see `anonymit
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import _in
 from app.db import TimestampMixin, db
 from app.programme.models import Enrolment, ProgrammeSession
+from app.sealing import random_key
 
 
 class ValueCycle(StrEnum):
@@ -109,7 +109,7 @@ class FeedbackReceipt(db.Model):
 
 
 def _random_key() -> str:
-    return secrets.token_hex(16)
+    return random_key()  # says nothing of when or in what order a row was written (app/sealing.py)
 
 
 class FeedbackResponse(db.Model):
