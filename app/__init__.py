@@ -123,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     from app.attendance.views import bp as attendance_bp
     from app.auth.views import bp as auth_bp
     from app.celebration.views import bp as celebration_bp
+    from app.communities.programme_views import bp as programmes_of_work_bp
     from app.communities.views import bp as communities_bp
     from app.evaluation.views import bp as evaluation_bp
     from app.groups.views import bp as groups_bp
@@ -135,7 +136,7 @@ def register_blueprints(app: Flask) -> None:
     from app.public.views import bp as public_bp
 
     for blueprint in (public_bp, auth_bp, programme_bp, applications_bp, attendance_bp, portal_bp, groups_bp, celebration_bp,
-                      evaluation_bp, communities_bp, admin_bp):
+                      evaluation_bp, communities_bp, programmes_of_work_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 

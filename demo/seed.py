@@ -31,6 +31,7 @@ from app.portal.uploads import check_upload
 from app.programme import services as programme
 from app.programme.models import CohortStatus, Enrolment
 from demo.evaluation import seed_evaluation
+from demo.programme_of_work import seed_programme_of_work
 
 DEMO_PASSWORD = "demo-password"
 DEMO_LOGINS = {
@@ -41,6 +42,7 @@ DEMO_LOGINS = {
         ("Participant", "participant@example.org"),
         ("Applicant (no place yet)", "applicant@example.org"),
         ("Community member (not a participant)", "member@example.org"),
+        ("Programme of work team (not staff)", "alliance@example.org"),
     ],
 }
 
@@ -101,6 +103,12 @@ def _user(email: str, name: str, *, staff_role: StaffRole = StaffRole.NONE, job_
 
 
 _PASSWORD_HASH: list[str] = []
+
+
+def _demo_user(email: str, name: str, *, job_title: str = "") -> User:
+    user = _user(email, name, job_title=job_title)
+    db.session.flush()
+    return user
 
 
 def seed(*, now: datetime) -> None:
@@ -196,6 +204,7 @@ def seed(*, now: datetime) -> None:
     _seed_celebration_and_clinics(cohort, now=now)
     seed_evaluation(cohort, team=team, now=now, rng=rng)
     _seed_community_members(cohort, now=now)
+    seed_programme_of_work(team=team, now=now, make_user=_demo_user)
 
     _seed_next_cohort(now=now, team=team, programme_row=programme_row, start=start, organisations=organisations,
                       rng=rng)

@@ -17,6 +17,7 @@ from app import clock
 from app.applications.services import start_application
 from app.auth.models import Organisation
 from app.celebration.services import invite_guest
+from app.communities.services import programmes, value
 from app.communities.services.meetings import MeetingDetails, add_meeting
 from app.communities.services.spaces import CommunityDetails, add_membership, start_community
 from app.db import db
@@ -31,8 +32,9 @@ from tests.factories import make_cohort, make_facilitator, make_participant, mak
 
 ROLES = ("anonymous", "applicant", "participant", "other_cohort", "facilitator", "team")
 # People of communities who are not programme participants: a convener and a member of the participant's
-# community, and a member of another community. They are checked on the community pages (rows that name them).
-COMMUNITY_ROLES = ("convener", "member", "outsider")
+# community, a member of another community, and someone on the team of the programme of work the participant's
+# community is in. They are checked on the community pages (rows that name them).
+COMMUNITY_ROLES = ("convener", "member", "outsider", "programme_team")
 LOGIN = "login"  # a redirect to the sign-in page
 
 # The applicant's own application: only they open it; everyone else, the team included, gets 404
@@ -51,8 +53,14 @@ TEAM_ONLY = {"anonymous": LOGIN, "applicant": 403, "participant": 403, "other_co
 # facilitators) it does not exist. Its conveners (the participant convenes this one) and the team manage it;
 # its members are refused.
 COMMUNITY_VIEWERS = {"anonymous": LOGIN, "applicant": 404, "participant": 200, "other_cohort": 404, "facilitator": 404,
-                     "team": 200, "convener": 200, "member": 200, "outsider": 404}
+                     "team": 200, "convener": 200, "member": 200, "outsider": 404, "programme_team": 200}
 COMMUNITY_MANAGERS = {**COMMUNITY_VIEWERS, "member": 403}
+# A programme of work: the programme team and the programme of work's own team; to anyone else (its
+# communities' conveners and members included) it does not exist. Setting it up and changing its team and
+# its communities: the programme team only.
+PROGRAMME_VIEWERS = {**dict.fromkeys(ROLES + COMMUNITY_ROLES, 404), "anonymous": LOGIN, "team": 200,
+                     "programme_team": 200}
+PROGRAMME_TEAM_ONLY = {**TEAM_ONLY, **dict.fromkeys(COMMUNITY_ROLES, 403)}
 
 # endpoint: (method, path, {role: expected})
 EXPECTED = {
@@ -301,19 +309,49 @@ EXPECTED = {
     "communities.paper_feedback": ("GET", "/communities/{community}/meetings/{community_meeting}/feedback/paper",
                                    COMMUNITY_MANAGERS),
     "communities.close_feedback": ("POST", "/communities/{community}/meetings/{community_meeting}/feedback/close", {
-        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302}),
+        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302, "programme_team": 302}),
     # Anyone may open an invitation link; one that is not real is refused to everyone.
     "communities.join": ("GET", "/join/not-a-token", dict.fromkeys(ROLES + COMMUNITY_ROLES, 400)),
     # An empty invitation is refused on the community page itself, with the message.
     "communities.invite": ("POST", "/communities/{community}/invitations", {
-        **COMMUNITY_MANAGERS, "participant": 400, "team": 400, "convener": 400}),
+        **COMMUNITY_MANAGERS, "participant": 400, "team": 400, "convener": 400, "programme_team": 400}),
     # Invitation 999 does not exist: managers are told so on the community page (a flash), others as above.
     "communities.withdraw_invitation": ("POST", "/communities/{community}/invitations/999/withdraw", {
-        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302}),
+        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302, "programme_team": 302}),
     "communities.remove_member": ("POST", "/communities/{community}/members/{membership}/remove", {
-        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302}),
+        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302, "programme_team": 302}),
+    "communities.value_page": ("GET", "/communities/{community}/value", COMMUNITY_MANAGERS),
+    "communities.new_story": ("GET", "/communities/{community}/value/stories/new", COMMUNITY_MANAGERS),
+    "communities.edit_story": ("GET", "/communities/{community}/value/stories/{community_story}/edit",
+                               COMMUNITY_MANAGERS),
+    # Empty evidence is refused on the value page itself, with the message.
+    "communities.add_evidence": ("POST", "/communities/{community}/value/evidence", {
+        **COMMUNITY_MANAGERS, "participant": 400, "team": 400, "convener": 400, "programme_team": 400}),
+    "communities.delete_evidence": ("POST", "/communities/{community}/value/evidence/{community_evidence}/delete", {
+        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302, "programme_team": 302}),
     "communities.delete_meeting": ("POST", "/communities/{community}/meetings/{community_meeting}/delete", {
-        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302}),
+        **COMMUNITY_MANAGERS, "participant": 302, "team": 302, "convener": 302, "programme_team": 302}),
+    # Programmes of work.
+    "programmes_of_work.index": ("GET", "/programmes-of-work", {"anonymous": LOGIN,
+                                                                **dict.fromkeys(ROLES[1:] + COMMUNITY_ROLES, 200)}),
+    "programmes_of_work.new": ("GET", "/programmes-of-work/new", PROGRAMME_TEAM_ONLY),
+    "programmes_of_work.programme": ("GET", "/programmes-of-work/{programme}", PROGRAMME_VIEWERS),
+    "programmes_of_work.edit": ("GET", "/programmes-of-work/{programme}/edit", PROGRAMME_TEAM_ONLY),
+    "programmes_of_work.new_community": ("GET", "/programmes-of-work/{programme}/communities/new", PROGRAMME_VIEWERS),
+    "programmes_of_work.report": ("GET", "/programmes-of-work/{programme}/report", PROGRAMME_VIEWERS),
+    "programmes_of_work.report_pdf": ("GET", "/programmes-of-work/{programme}/report.pdf", PROGRAMME_VIEWERS),
+    "programmes_of_work.next_steps": ("POST", "/programmes-of-work/{programme}/report/next-steps", {
+        **PROGRAMME_VIEWERS, "team": 302, "programme_team": 302}),
+    # An empty address or no community chosen is refused on the programme's page, with the message.
+    "programmes_of_work.add_team_member": ("POST", "/programmes-of-work/{programme}/team", {
+        **PROGRAMME_TEAM_ONLY, "team": 400}),
+    "programmes_of_work.add_community": ("POST", "/programmes-of-work/{programme}/communities", {
+        **PROGRAMME_TEAM_ONLY, "team": 400}),
+    "programmes_of_work.remove_team_member": ("POST", "/programmes-of-work/{programme}/team/{team_member}/remove", {
+        **PROGRAMME_TEAM_ONLY, "team": 302}),
+    "programmes_of_work.remove_community": ("POST",
+                                           "/programmes-of-work/{programme}/communities/{community}/remove", {
+                                               **PROGRAMME_TEAM_ONLY, "team": 302}),
 }
 
 
@@ -382,6 +420,18 @@ def world(app, frozen_now):
     membership = add_membership(own_community, people["member"], "member", now=now)
     elsewhere = start_community(actor=people["team"], now=now, details=CommunityDetails(name="Another community"))
     add_membership(elsewhere, people["outsider"], "member", now=now)
+    # The participant's community is in a programme of work; someone (not staff) is on its team.
+    programme = programmes.create_programme(actor=people["team"], now=now, details=programmes.ProgrammeDetails(
+        name="Private programme name"))
+    programmes.add_community(actor=people["team"], programme=programme, community_id=own_community.id, now=now)
+    people["programme_team"] = make_user(name="Programme of work lead")
+    team_member = programmes.add_team_member(actor=people["team"], programme=programme,
+                                             email=people["programme_team"].email, now=now)
+    community_evidence = value.add_evidence(actor=people["participant"], community=own_community, kind="quote",
+                                            text="Private community evidence", cycles=["applied"], now=now)
+    community_story = value.save_story(actor=people["participant"], community=own_community, story=None, now=now,
+                                       draft=value.StoryDraft(interviewee_name="Someone", questions=["Q?"],
+                                                              answers=["Private story answer"]))
     planned = add_meeting(actor=people["participant"], community=own_community, now=now, details=MeetingDetails(
         meets_on=(now + timedelta(days=20)).date(), starts=time(14, 0), format="online", agenda="Private agenda"))
     meeting = communities.log_meeting(actor=people["participant"], cohort=cohort, today=ended.ends_at.date(), now=now,
@@ -399,13 +449,16 @@ def world(app, frozen_now):
            "enrolment": group.memberships[0].enrolment_id, "guest": guest.id, "clinic": clinic.id,
            "ended_session": ended.id, "feedback": feedback_key, "meeting": meeting.id, "evidence": evidence.id,
            "story": story.id, "person": people["applicant"].id, "organisation": organisation.id,
-           "community": own_community.id, "membership": membership.id, "community_meeting": planned.id}
+           "community": own_community.id, "membership": membership.id, "community_meeting": planned.id,
+           "programme": programme.id, "team_member": team_member.id, "community_evidence": community_evidence.id,
+           "community_story": community_story.id}
     return people, ids, {"session": session.title, "message": "Private subject",
                          "application": "Private community title", "resource": "Private resource title",
                          "thread": "Private thread title", "post": "Private post body", "guest": "Private Guest",
                          "feedback": "Private feedback text", "community": "Private community name",
                          "evidence": "Private evidence text", "story": "Private story title",
-                         "agenda": "Private agenda"}
+                         "agenda": "Private agenda", "programme": "Private programme name",
+                         "community_evidence": "Private community evidence", "community_story": "Private story answer"}
 
 
 # The audit log records refusals and exports, which GET requests may cause; nothing else may change.

@@ -25,9 +25,12 @@ from app.auth.services import authenticate, request_deletion, request_password_r
 from app.auth.sessions import start_session
 from app.celebration.participants import answer_celebration
 from app.celebration.services import invite_guest, propose_showcase, sign_up_for_clinic
+from app.communities.programme_models import ProgrammeTeamMember
 from app.communities.services import feedback as community_feedback
 from app.communities.services import meetings as community_meetings
+from app.communities.services import programmes as community_programmes
 from app.communities.services import spaces as community_spaces
+from app.communities.services import value as community_value
 from app.db import db
 from app.evaluation import communities, feedback, impact
 from app.groups.services import allocate_groups, future_turns, group_of, swap_turns
@@ -105,6 +108,16 @@ def everywhere(app, frozen_now, tmp_path):
     community_feedback.give_feedback(actor=person, meeting=meeting, now=clock.now(), answers=community_feedback.Answers(
         rating=4, worked="Named words about my community's meeting"))
     impact.add_evidence(actor=person, cohort=cohort, kind="quote", text="My evidence", cycles=["applied"], consent=True)
+    # A programme of work the team set up: they are on its team, and recorded value evidence and a story
+    # from their own interview for their community.
+    programme_of_work = community_programmes.create_programme(
+        actor=team, details=community_programmes.ProgrammeDetails(name="A programme of work"), now=clock.now())
+    community_programmes.add_team_member(actor=team, programme=programme_of_work, email=EMAIL, now=clock.now())
+    community_value.add_evidence(actor=person, community=mine, kind="change", text="My community evidence",
+                                 cycles=["applied"], now=clock.now())
+    community_value.save_story(actor=person, community=mine, story=None, now=clock.now(), draft=community_value.StoryDraft(
+        interviewee_id=person.id, questions=["What has changed?"], answers=["My interview answer"],
+        consent_to_share=True))
     impact.save_story(actor=person, cohort=cohort, story=None, submit=False, now=clock.now(),
                       draft=impact.StoryDraft(title="My story"))
     db.session.commit()
@@ -135,12 +148,14 @@ def test_the_subject_access_export_covers_every_table_that_holds_their_data(ever
 
     create_template(actor=team, details=TemplateDetails(name="Team's own shape"), module_pages=5, now=clock.now())
     # Rows about staff: checked with the team below.
-    staff_only = {"cohort_reminder_rules", "session_changes", "session_facilitators", "programme_templates"}
+    staff_only = {"cohort_reminder_rules", "session_changes", "session_facilitators", "programme_templates",
+                  "programmes_of_work"}
     empty = [table for table, rows in found.items() if not rows and table not in staff_only]
     assert empty == [], f"the export found nothing in {empty}"
     by_team = collect(team)
     assert by_team["cohort_reminder_rules"] and by_team["session_changes"] and by_team["session_facilitators"]
     assert [row["name"] for row in by_team["programme_templates"]] == ["Team's own shape"]
+    assert [row["name"] for row in by_team["programmes_of_work"]] == ["A programme of work"]
     assert found["users"][0]["password_hash"] == "(withheld: a security secret)"
     assert all(row["token_hash"] == "(withheld: a security secret)" for row in found["password_reset_tokens"])
 
@@ -177,7 +192,7 @@ def test_erasure_leaves_nothing_that_identifies_the_person_and_keeps_the_counts(
     db.session.commit()
     text = _text_everywhere()
     for identifying in (NAME, EMAIL, "My post", "My community", "My evidence", "My story", "My showcase",
-                        "My topic", "Named words"):
+                        "My topic", "Named words", "My interview answer"):
         assert identifying not in text, f"{identifying!r} survived erasure"
     assert not any(upload_dir.iterdir())
     erased = db.session.get(User, person.id)
@@ -186,6 +201,7 @@ def test_erasure_leaves_nothing_that_identifies_the_person_and_keeps_the_counts(
     tally = feedback.tallies([s for s in cohort.sessions if s.ends_at < clock.now()][-1:])
     assert sum(t.responses for t in tally.values()) == 1  # their feedback still counts, anonymously
     assert db.session.get(User, partner.id).name != "Deleted person"
+    assert db.session.scalar(select(ProgrammeTeamMember.id)) is None  # off the programme of work's team
 
 
 def test_a_participant_asks_for_deletion_and_it_happens_within_thirty_days(client, login_as, frozen_now):

@@ -4,9 +4,11 @@ Erasure keeps what the programme's statistics need (places, attendance, that fee
 but nothing that identifies the person: the account is anonymised and signed out everywhere;
 what they wrote or uploaded, their applications, evidence, stories, showcases, celebration answer and clinic
 topics are deleted; they leave their communities (a community left with nobody in it, like a participant's
-CoP that only they convened, is deleted with its meetings; named register entries stay, under the
-anonymised account, so meeting figures keep their counts) and invitations to their address go; their named
-feedback (on sessions and on community meetings) keeps only its ratings, anonymously; emails to or about
+CoP that only they convened, is deleted with its meetings, unless it is in a programme of work; named
+register entries stay, under the anonymised account, so meeting figures keep their counts), leave every
+programme of work's team, their value story interviews go (evidence and stories they recorded stay,
+without their name), and invitations to their address go; their named feedback (on sessions and on
+community meetings) keeps only its ratings, anonymously; emails to or about
 them are deleted. The audit log keeps the fact.
 
 The schedule (each period configurable, see README):
@@ -36,6 +38,12 @@ from app.auth.sessions import end_all_sessions
 from app.celebration.models import CelebrationParticipant, ClinicSignup, Showcase
 from app.communities.feedback_models import CommunityFeedbackResponse
 from app.communities.models import Community, CommunityInvitation, CommunityMembership
+from app.communities.programme_models import (
+    CommunityValueEvidence,
+    CommunityValueStory,
+    ProgrammeOfWork,
+    ProgrammeTeamMember,
+)
 from app.db import db
 from app.errors import Conflict, PermissionDenied
 from app.evaluation.models import FeedbackResponse, ImpactStory, ValueEvidence
@@ -96,16 +104,27 @@ def erase_person(*, actor: User | None, person: User, now: datetime, reason: str
 
 
 def _leave_communities(person: User) -> None:
-    """Out of every community; a community nobody is left in goes, with its meetings."""
+    """Out of every community; a community nobody is left in goes, with its meetings, unless it is in a
+    programme of work."""
     joined = list(db.session.scalars(select(CommunityMembership.community_id).where(
         CommunityMembership.user_id == person.id)))
     db.session.execute(delete(CommunityMembership).where(CommunityMembership.user_id == person.id))
     db.session.execute(delete(CommunityInvitation).where(or_(CommunityInvitation.email == person.email,
                                                              CommunityInvitation.user_id == person.id)))
     if joined:
+        # A community in a programme of work stays with its records: the programme's team still runs it.
         for community in db.session.scalars(select(Community).where(
-                Community.id.in_(joined), Community.id.not_in(select(CommunityMembership.community_id)))):
+                Community.id.in_(joined), Community.programme_of_work_id.is_(None),
+                Community.id.not_in(select(CommunityMembership.community_id)))):
             db.session.delete(community)
+    # Off every programme of work's team; their interviews go (their words about themselves); evidence
+    # and stories they recorded stay for the community, without their name on them.
+    db.session.execute(delete(ProgrammeTeamMember).where(ProgrammeTeamMember.user_id == person.id))
+    db.session.execute(delete(CommunityValueStory).where(CommunityValueStory.interviewee_id == person.id))
+    for model in (CommunityValueStory, CommunityValueEvidence):
+        db.session.execute(update(model).where(model.recorded_by_id == person.id).values(recorded_by_id=None))
+    db.session.execute(update(ProgrammeOfWork).where(ProgrammeOfWork.created_by_id == person.id)
+                       .values(created_by_id=None))
 
 
 def apply_retention(now: datetime) -> dict[str, int]:

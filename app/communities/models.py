@@ -1,8 +1,9 @@
 """Communities of Practice: the community, who convenes it and who belongs, invitations, meetings and registers.
 
 A community belongs to a participant's cohort (`cohort_id`) or to nothing yet; it lives on after the
-cohort ends. Later it may belong to a programme of work instead (a nullable `programme_of_work_id`
-beside `cohort_id`). Members are people with an account of their own and no programme enrolment.
+cohort ends. It may belong to a programme of work (a nullable `programme_of_work_id` beside
+`cohort_id`; the programme of work and its team are in programme_models.py). Members are people with
+an account of their own and no programme enrolment.
 
 A meeting always has a day (`meets_on`, in UK time); its start and end (`starts_at`, `ends_at`, UTC)
 may be missing for meetings logged before times were recorded: "time not recorded", never an
@@ -102,6 +103,9 @@ class Community(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default=CommunityStatus.PLANNING.value)
     # The cohort of the participant who convenes it; none when the team set it up outside a cohort.
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="SET NULL"), index=True)
+    # The programme of work it belongs to, if any (at most one; see programme_models.py).
+    programme_of_work_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programmes_of_work.id", ondelete="SET NULL"), index=True)
 
     memberships: Mapped[list[CommunityMembership]] = relationship(
         back_populates="community", cascade="all, delete-orphan", order_by="CommunityMembership.id")

@@ -14,12 +14,15 @@ from app.auth import sessions
 from app.communities.forms import (
     CommunityDetailsForm,
     ConfirmForm,
+    EvidenceForm,
     InvitationForm,
     JoinWithNewAccountForm,
     MeetingForm,
     register_form,
+    story_form,
 )
-from app.communities.services import access, feedback, meetings, spaces
+from app.communities.services import access, feedback, meetings, spaces, value
+from app.communities.value_cycles import ValueCycle
 from app.errors import InvalidToken
 from app.extensions import limiter
 from app.form_errors import attach_domain_error
@@ -47,7 +50,7 @@ def _meeting_details(form) -> meetings.MeetingDetails:
 @signed_in
 def mine():
     return render_template("communities/mine.html", communities=access.communities_of(current_user),
-                           can_start=current_user.is_team)
+                           programmes=access.programmes_of(current_user), can_start=current_user.is_team)
 
 
 @bp.route("/communities/new", methods=["GET", "POST"])
@@ -69,7 +72,8 @@ def _community_page(community, invitation_form: InvitationForm, status: int = 20
     manages = access.can_manage(current_user, community)
     return render_template(
         "communities/community.html", community=community, manages=manages, now=now,
-        meetings=community.meetings, invitation_form=invitation_form,
+        meetings=community.meetings, invitation_form=invitation_form, programme=access.programme_shown_with(
+            current_user, community),
         invitations=spaces.pending_invitations(community, now) if manages else [],
         form_errors=bool(invitation_form.errors or invitation_form.form_errors)), status
 
@@ -278,6 +282,88 @@ def join(token: str):
     status = 400 if form.is_submitted() else 200
     return _private(render_template("communities/join.html", invitation=invitation, form=form, mode="create",
                                     form_errors=bool(form.errors or form.form_errors)), status)
+
+
+# -- value: evidence and stories ----------------------------------------------------------------
+
+def _value_page(community, evidence_form: EvidenceForm, status: int = 200):
+    return render_template("communities/value.html", community=community, evidence_form=evidence_form,
+                           evidence=value.evidence_of(community), stories=value.stories_of(community),
+                           cycle_hints={c.value: c.hint for c in ValueCycle},
+                           form_errors=bool(evidence_form.errors or evidence_form.form_errors)), status
+
+
+@bp.get("/communities/<int:community_id>/value")
+@signed_in
+def value_page(community_id: int):
+    return _value_page(access.managed_community(current_user, community_id), EvidenceForm(formdata=None))
+
+
+@bp.post("/communities/<int:community_id>/value/evidence")
+@signed_in
+def add_evidence(community_id: int):
+    found = access.managed_community(current_user, community_id)
+    form = EvidenceForm()
+    if form.validate_on_submit():
+        with unit_of_work("Evidence added.", flash_error=False) as work:
+            value.add_evidence(actor=current_user, community=found, kind=form.kind.data or "",
+                               text=form.text.data or "", cycles=form.cycles.data or [], now=clock.now())
+        if not work.failed:
+            return redirect(url_for("communities.value_page", community_id=found.id))
+        attach_domain_error(form, work.error)
+        found = access.visible_community(current_user, community_id)
+    return _value_page(found, form, status=400)
+
+
+@bp.post("/communities/<int:community_id>/value/evidence/<int:evidence_id>/delete")
+@signed_in
+def delete_evidence(community_id: int, evidence_id: int):
+    found = access.managed_community(current_user, community_id)
+    if ConfirmForm().validate_on_submit():
+        with unit_of_work("Evidence deleted."):
+            value.delete_evidence(actor=current_user, community=found, evidence_id=evidence_id, now=clock.now())
+    return redirect(url_for("communities.value_page", community_id=found.id))
+
+
+def _story_draft(form) -> value.StoryDraft:
+    questions, answers = form.pairs()
+    chosen = form.interviewee.data or ""
+    return value.StoryDraft(interviewee_id=int(chosen) if chosen.isdigit() else None,
+                            interviewee_name=form.interviewee_name.data or "", interviewed_on=form.interviewed_on.data,
+                            questions=questions, answers=answers, cycles=form.cycles.data or [],
+                            consent_to_share=bool(form.consent_to_share.data))
+
+
+def _story_page(community, story=None):
+    if story is None:
+        form = story_form(value.story_questions(community), community.conveners)
+    else:
+        form = story_form([], community.conveners, story, data={
+            "interviewee": str(story.interviewee_id or ""), "interviewee_name": "" if story.interviewee_id
+            else story.interviewee_name, "interviewed_on": story.interviewed_on, "cycles": story.cycles,
+            "consent_to_share": story.consent_to_share})
+    if form.validate_on_submit():
+        with unit_of_work("Value story saved.", flash_error=False) as work:
+            value.save_story(actor=current_user, community=community, story=story, draft=_story_draft(form),
+                             now=clock.now())
+        if not work.failed:
+            return redirect(url_for("communities.value_page", community_id=community.id))
+        attach_domain_error(form, work.error)
+    return render_template("communities/story_form.html", form=form, community=community, story=story,
+                           form_errors=bool(form.errors or form.form_errors)), 400 if form.is_submitted() else 200
+
+
+@bp.route("/communities/<int:community_id>/value/stories/new", methods=["GET", "POST"])
+@signed_in
+def new_story(community_id: int):
+    return _story_page(access.managed_community(current_user, community_id))
+
+
+@bp.route("/communities/<int:community_id>/value/stories/<int:story_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_story(community_id: int, story_id: int):
+    found = access.managed_community(current_user, community_id)
+    return _story_page(found, value.story_of(found, story_id))
 
 
 # The feedback pages join this blueprint (they import `bp` from here, so they come after it).

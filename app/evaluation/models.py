@@ -28,48 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import _in
+from app.communities.value_cycles import VALUE_CYCLE_HINTS, EvidenceKind, ValueCycle, cycles_in  # noqa: F401
 from app.db import TimestampMixin, db
 from app.programme.models import Enrolment, ProgrammeSession
 from app.sealing import random_key
-
-
-class ValueCycle(StrEnum):
-    """The value-creation framework's cycles; the last three come from its longer version."""
-
-    IMMEDIATE = "immediate"
-    POTENTIAL = "potential"
-    APPLIED = "applied"
-    REALISED = "realised"
-    REFRAMING = "reframing"
-    STRATEGIC = "strategic"
-    ENABLING = "enabling"
-    TRANSFORMATIVE = "transformative"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize() + " value"
-
-    @property
-    def hint(self) -> str:
-        return VALUE_CYCLE_HINTS[self]
-
-
-VALUE_CYCLE_HINTS = {
-    ValueCycle.IMMEDIATE: "The activity itself was worthwhile: enjoyable, useful, inspiring",
-    ValueCycle.POTENTIAL: "Something gained that may be useful later: a skill, a contact, an idea",
-    ValueCycle.APPLIED: "Something was put into practice: a new way of running a meeting or a team",
-    ValueCycle.REALISED: "Practice changed what happened: better care, time saved, results",
-    ValueCycle.REFRAMING: "It changed how success is seen: new goals, new measures, new ways of thinking",
-    ValueCycle.STRATEGIC: "Conversations with stakeholders about what matters",
-    ValueCycle.ENABLING: "Getting the conditions right: support, resources, permission",
-    ValueCycle.TRANSFORMATIVE: "Lasting change in people, practice or the system",
-}
-
-
-def cycles_in(values) -> list[str]:
-    """Known cycles only, in the framework's order, each once."""
-    chosen = set(values or ())
-    return [cycle.value for cycle in ValueCycle if cycle.value in chosen]
 
 
 class RecommendScale(StrEnum):
@@ -188,16 +150,6 @@ class FeedbackClosure(db.Model):
 
 # The programme expects each participant's community to meet three or four times during the year.
 EXPECTED_MEETINGS = 3
-
-
-class EvidenceKind(StrEnum):
-    QUOTE = "quote"
-    REFLECTION = "reflection"
-    CHANGE = "change"
-
-    @property
-    def label(self) -> str:
-        return {"quote": "Quote", "reflection": "Reflection", "change": "A change"}[self.value]
 
 
 class ValueEvidence(TimestampMixin, db.Model):

@@ -23,7 +23,7 @@ from app.communities.models import (
     CommunityStatus,
     MembershipRole,
 )
-from app.communities.services.access import check_manager
+from app.communities.services.access import check_manager, programme_team_ids
 from app.db import db
 from app.errors import Conflict, DomainError, InvalidToken, NotFound, PermissionDenied
 from app.notifications.services import queue_email, seal_link
@@ -60,12 +60,15 @@ def _apply(community: Community, name: str, details: CommunityDetails) -> None:
     community.domain = details.domain.strip()[:MAX_TEXT]
 
 
-def start_community(*, actor, details: CommunityDetails, now: datetime, cohort_id: int | None = None) -> Community:
-    """The team sets up a community (for example one a programme of work supports); it then invites conveners."""
-    if not actor.is_team:
+def start_community(*, actor, details: CommunityDetails, now: datetime, cohort_id: int | None = None,
+                    programme_of_work_id: int | None = None) -> Community:
+    """The team sets up a community (for example one a programme of work supports); it then invites conveners.
+    Inside a programme of work, its own team may set one up too."""
+    if not (actor.is_team or (programme_of_work_id is not None
+                              and actor.id in programme_team_ids(programme_of_work_id))):
         raise PermissionDenied("Only the programme team sets up communities here.")
     name = _check_details(details)
-    community = Community(cohort_id=cohort_id)
+    community = Community(cohort_id=cohort_id, programme_of_work_id=programme_of_work_id)
     _apply(community, name, details)
     db.session.add(community)
     db.session.flush()
