@@ -362,3 +362,13 @@ def test_the_report_gives_each_meetings_feedback_beside_its_attendance(client, l
     login_as(team)
     page = client.get(f"/programmes-of-work/{programme_id}/report").get_data(as_text=True)
     assert "2 of 5 answered; rated 4.5 of 5" in page  # 3 named people present and 2 counted without names
+
+
+def test_meetings_nobody_answered_about_show_no_feedback_column(client, login_as, frozen_now):
+    team, programme, [community] = programme_with("Operational Teams")
+    held_meeting(community, team, date(2019, 7, 10), 14)
+    programme_id = programme.id
+    db.session.commit()
+    login_as(team)
+    page = client.get(f"/programmes-of-work/{programme_id}/report").get_data(as_text=True)
+    assert "answered" not in page and ">Feedback<" not in page

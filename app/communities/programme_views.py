@@ -42,6 +42,13 @@ def _form_page(form, programme, status=200):
                            form_errors=bool(form.errors or form.form_errors)), status
 
 
+def _answered_feedback(meeting_ids) -> dict:
+    """Feedback figures for the meetings someone answered about: a meeting nobody could be asked about in
+    the app (everyone counted without names, as with meetings entered afterwards) shows no feedback at all,
+    rather than "0 of 38 answered"."""
+    return {mid: figures for mid, figures in feedback.meeting_feedback_figures(meeting_ids).items() if figures[0]}
+
+
 @bp.get("/programmes-of-work")
 @signed_in
 def index():
@@ -187,7 +194,7 @@ def report_charts(report: programme_report.ProgrammeReport) -> dict:
 
 def _report_page(found, form, status=200):
     built = programme_report.build_programme_report(found, clock.now(),
-                                                    feedback_figures=feedback.meeting_feedback_figures)
+                                                    feedback_figures=_answered_feedback)
     return render_template("communities/programme_report.html", report=built, charts=report_charts(built),
                            form=form, form_errors=status != 200), status
 
@@ -219,7 +226,7 @@ def next_steps(programme_id: int):
 def report_pdf(programme_id: int):
     found = access.visible_programme(current_user, programme_id)
     built = programme_report.build_programme_report(found, clock.now(),
-                                                    feedback_figures=feedback.meeting_feedback_figures)
+                                                    feedback_figures=_answered_feedback)
     pdf = programme_report.render_pdf(built, charts=report_charts(built))
     with write_unit():
         audit.record(actor=current_user, action="programme_report_downloaded", target_type="programme_of_work",
