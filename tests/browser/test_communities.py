@@ -1,12 +1,15 @@
 """Journey: a convener invites a member by email, the member creates an account and sees only their
-community; the convener plans a meeting and takes its register. Every page passes axe and fits 320 px."""
+community; the convener plans a meeting and takes its register; after a meeting the member was at, the
+member gives feedback and the convener reads how many answered. Every page passes axe and fits 320 px."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
+from app import clock
 from tests.browser.pages import assert_error_summary, assert_fits, check, sign_in, sign_out
 
 
@@ -67,3 +70,42 @@ def test_a_convener_invites_a_member_and_runs_a_meeting_with_a_register(page: Pa
     expect(page.locator("main ul li")).to_have_count(1)
     page.goto(link)
     check(page, "join-used")
+
+    sign_out(page)
+
+    # Yesterday's meeting: the convener records it as held with Jo present, Jo answers, the convener sees it.
+    sign_in(page, "participant@example.org")
+    page.goto(community_url)
+    page.get_by_role("link", name="Add a meeting").click()
+    page.fill("#meets_on", (clock.local_today() - timedelta(days=1)).isoformat())
+    page.fill("#starts", "10:00")
+    page.fill("#ends", "11:30")
+    page.get_by_label("Online", exact=True).check()
+    page.get_by_label("Held", exact=True).check()
+    page.get_by_role("button", name="Save the meeting").click()
+    meeting_url = re.match(r"(.*/meetings/\d+)", page.url).group(1)
+    page.get_by_role("link", name="Take the register").click()
+    page.get_by_role("group", name="Jo Journey").get_by_label("Present", exact=True).check()
+    page.fill("#guest_count", "2")
+    page.get_by_role("button", name="Save the register").click()
+    expect(page.locator("main")).to_contain_text("0 of 3 people at this meeting have answered")
+    sign_out(page)
+
+    sign_in(page, "new.member.journey@example.org", "a long enough phrase")
+    page.goto(meeting_url)
+    page.get_by_role("link", name="Give feedback on this meeting").click()
+    check(page, "give-feedback")
+    assert_fits(page)
+    page.locator('input[name="rating"][value="5"]').check()
+    page.fill("#worked", "Hearing how another trust runs its huddles")
+    page.get_by_role("button", name="Send my feedback").click()
+    expect(page.locator("main")).to_contain_text("Thank you")
+    check(page, "feedback-given")
+    sign_out(page)
+
+    sign_in(page, "participant@example.org")
+    page.goto(meeting_url)
+    expect(page.locator("main")).to_contain_text("1 of 3 people at this meeting have answered")
+    page.get_by_role("link", name=re.compile("See the feedback")).click()
+    check(page, "feedback-results")
+    assert_fits(page)
