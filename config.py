@@ -141,6 +141,9 @@ class Config:
     RETENTION_COHORT_YEARS = _int("RETENTION_COHORT_YEARS", 6)
     RETENTION_EMAIL_DAYS = _int("RETENTION_EMAIL_DAYS", 90)
     RETENTION_AUDIT_YEARS = _int("RETENTION_AUDIT_YEARS", 6)
+    # An account that belongs to nothing (no place, application, community or programme of work's team) is
+    # erased this long after it last signed in.
+    RETENTION_DORMANT_MONTHS = _int("RETENTION_DORMANT_MONTHS", 12)
     # Require team members to use two-step sign-in (an authenticator app).
     REQUIRE_TEAM_TWO_STEP = _bool("REQUIRE_TEAM_TWO_STEP", False)
     # Staff (team and facilitators) are signed out after this long without a request.

@@ -20,6 +20,7 @@ from app.applications.services import assign_reviewers
 from app.applications.services.selection import score_application
 from app.attendance.models import AttendanceStatus
 from app.attendance.services import save_attendance
+from app.audit import AuditEvent
 from app.auth.models import EmailConfirmation, HeldForm, User
 from app.auth.services import authenticate, request_deletion, request_password_reset
 from app.auth.sessions import start_session
@@ -236,8 +237,12 @@ def test_the_retention_schedule(frozen_now):
     assert done["emails"] >= 2  # the sign-off requests of 23 November 2026 are over 90 days old
     last = max(s.ends_at for s in cohort.sessions)
     frozen_now.move_to(last + timedelta(days=round(6 * 365.25) + 1))
-    assert apply_retention(clock.now())["people"] == 1  # the participant (staff are never erased by the schedule)
+    # The participant, and the unsuccessful applicant: their application went in 2027 and they have belonged to
+    # nothing since (staff are never erased by the schedule; the accepted applicant still has an application).
+    assert apply_retention(clock.now())["people"] == 2
     assert db.session.get(User, participant.id).name == "Deleted person"
+    assert db.session.get(User, unsuccessful.applicant_id).erased_at is not None
+    assert db.session.get(User, kept.applicant_id).erased_at is None
     assert db.session.scalar(select(OutboxMessage.id)) is None
 
 
@@ -314,3 +319,37 @@ def test_the_privacy_notice_says_what_is_held_and_for_how_long(client):
                   "6 years after your cohort ends", "Anonymous feedback: what is and is not protected",
                   "Information Commissioner"):
         assert words in page
+
+
+def test_an_account_that_belongs_to_nothing_is_erased_a_year_after_it_last_signed_in(frozen_now):
+    """Community members have no cohort: without this rule someone removed from their community stayed
+    for ever. The privacy notice says how long, from the setting."""
+    from app.communities.services import spaces
+
+    team = make_team()
+    community = spaces.start_community(actor=team, now=clock.now(), details=spaces.CommunityDetails(name="A CoP"))
+    left, stayed = make_user(name="Left Member"), make_user(name="Staying Member")
+    for person in (left, stayed):
+        spaces.add_membership(community, person, "member", now=clock.now())
+    membership = next(m for m in community.memberships if m.user_id == left.id)
+    spaces.remove_member(actor=team, community=community, membership_id=membership.id, now=clock.now())
+    recent = make_user(name="Signed In Lately")
+    db.session.commit()
+    frozen_now.shift(timedelta(days=300))
+    recent.last_login_at = clock.now()
+    db.session.commit()
+    assert apply_retention(clock.now())["people"] == 0  # not a year yet
+    frozen_now.shift(timedelta(days=80))
+    assert apply_retention(clock.now())["people"] == 1
+    assert db.session.get(User, left.id).erased_at is not None
+    assert db.session.get(User, stayed.id).erased_at is None  # still in a community
+    assert db.session.get(User, recent.id).erased_at is None  # signed in 80 days ago
+    assert db.session.get(User, team.id).erased_at is None  # staff
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "account_erased")).all()
+    assert any("dormant" in str(e.detail) for e in event)
+
+
+def test_the_privacy_notice_gives_the_dormant_account_period(client, app):
+    page = client.get("/privacy").get_data(as_text=True)
+    assert f"{app.config['RETENTION_DORMANT_MONTHS']} months after you last signed in" in page
+    assert "Communities you belong to" in page

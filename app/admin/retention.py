@@ -16,6 +16,8 @@ The schedule (each period configurable, see README):
 - a cohort's participants: erased 6 years after the cohort's last session (unless they are staff
   or in a later cohort still kept);
 - a request to delete an account: carried out after 30 days if the team has not already;
+- an account that belongs to nothing (no programme place, application, community or programme of work's
+  team; community members who left, say): erased 12 months after it last signed in (or was created);
 - emails (sent, failed, cancelled or never sent): deleted 90 days after they were due (they hold links);
 - ended sign-in sessions, used or expired reset links and community invitations: deleted after 30 days; sign-in sessions
   past their absolute lifetime (SESSION_ABSOLUTE_HOURS): deleted at once;
@@ -150,10 +152,18 @@ def apply_retention(now: datetime) -> dict[str, int]:
         User.id.not_in(select(Enrolment.user_id).where(Enrolment.cohort_id.in_(kept_cohorts))))).all()
     requested = db.session.scalars(select(User).where(
         User.erased_at.is_(None), User.deletion_requested_at <= now - timedelta(days=30))).all()
-    for person in {*people, *requested}:
-        erase_person(actor=None, person=person, now=now,
-                     reason="asked to be deleted" if person in requested else "cohort retention period ended")
-    done["people"] = len({*people, *requested})
+    dormant_before = now - timedelta(days=round(config["RETENTION_DORMANT_MONTHS"] * 30.44))
+    dormant = db.session.scalars(select(User).where(
+        User.erased_at.is_(None), User.staff_role == "none", User.email_confirmed_at.is_not(None),
+        func.coalesce(User.last_login_at, User.created_at) <= dormant_before,
+        User.id.not_in(select(Enrolment.user_id)), User.id.not_in(select(Application.applicant_id)),
+        User.id.not_in(select(CommunityMembership.user_id)),
+        User.id.not_in(select(ProgrammeTeamMember.user_id)))).all()
+    reasons = {**{p: "belonged to nothing for the dormant-account period" for p in dormant},
+               **{p: "cohort retention period ended" for p in people}, **{p: "asked to be deleted" for p in requested}}
+    for person, reason in reasons.items():
+        erase_person(actor=None, person=person, now=now, reason=reason)
+    done["people"] = len(reasons)
 
     emails_before = now - timedelta(days=config["RETENTION_EMAIL_DAYS"])
     done["emails"] = db.session.execute(delete(OutboxMessage).where(
