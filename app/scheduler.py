@@ -89,15 +89,9 @@ def plan_reminders_job() -> None:
     _run("plan_reminders", plan_reminders, "planned %s reminder(s)")
 
 
-def release_all_feedback(now) -> int:
-    """Held-back anonymous answers whose feedback has closed: the programme's sessions and community meetings."""
-    from app.communities.jobs import release_community_feedback
-    from app.evaluation.jobs import release_feedback
-
-    return release_feedback(now) + release_community_feedback(now)
-
-
 def release_feedback_job() -> None:
+    from app.evaluation.jobs import release_all_feedback
+
     _run("release_feedback", release_all_feedback, "released %s held-back anonymous answer(s)")
 
 

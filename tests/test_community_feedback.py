@@ -430,3 +430,17 @@ def test_answered_never_passes_present(frozen_now, data):
     answered, present, average = feedback.meeting_feedback_figures([meeting.id])[meeting.id]
     assert 0 <= answered <= present
     assert average is None or 1 <= average <= 5
+
+
+def test_the_feedback_release_command_releases_community_meetings_too(runner, frozen_now):
+    """`flask feedback release` released programme sessions only; the scheduler's job did both."""
+    _cohort, convener, community = convened()
+    people = [member_of(community, f"Member {n}") for n in range(3)]
+    meeting = held_meeting(convener, community, present=[*people, convener])
+    for person in people:
+        answer(person, meeting, words=f"Held {person.name}")
+    frozen_now.move_to(feedback.closes_at(meeting) + timedelta(minutes=1))
+    db.session.commit()
+    result = runner.invoke(args=["feedback", "release"])
+    assert result.exit_code == 0 and "Released 3 anonymous answer(s)" in result.output, result.output
+    assert db.session.scalar(select(CommunityFeedbackSealed.key)) is None

@@ -7,16 +7,16 @@ from flask.cli import AppGroup
 
 from app import clock
 from app.db import db
-from app.evaluation.jobs import release_feedback
+from app.evaluation.jobs import release_all_feedback
 
-feedback = AppGroup("feedback", help="Feedback after sessions.")
+feedback = AppGroup("feedback", help="Feedback after sessions and community meetings.")
 
 
 @feedback.command("release")
 def feedback_release() -> None:
-    """Release the held-back anonymous answers of sessions whose feedback has closed (the scheduler
-    does this every 15 minutes)."""
-    released = release_feedback(clock.now())
+    """Release the held-back anonymous answers of sessions and community meetings whose feedback has
+    closed (the scheduler does this every 15 minutes)."""
+    released = release_all_feedback(clock.now())
     db.session.commit()
     click.echo(f"Released {released} anonymous answer(s).")
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.auth.models import User
+from app.communities.jobs import release_community_feedback
 from app.communities.models import Community, CommunityMeeting, CommunityMembership, MeetingStatus, MembershipRole
 from app.db import db
 from app.evaluation import anonymity
@@ -120,6 +121,12 @@ def release_feedback(now: datetime) -> int:
         elif now > ends_at + FEEDBACK_WINDOW:
             released += anonymity.release(session_id, now=now, reason=ClosureReason.WINDOW_ENDED)
     return released
+
+
+def release_all_feedback(now: datetime) -> int:
+    """Job and `flask feedback release`: held-back anonymous answers whose feedback has closed, of the
+    programme's sessions and of community meetings."""
+    return release_feedback(now) + release_community_feedback(now)
 
 
 def cop_due_dates(starts_on: date, every_days: int, first: date, last: date) -> list[date]:
